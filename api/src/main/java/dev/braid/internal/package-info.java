@@ -1,0 +1,2 @@
+/** Implementation details of the API module; not exported. */
+package dev.braid.internal;

@@ -1,0 +1,2 @@
+/** Braid's user API: transports, connections, half-closable multiplexed streams and their lifecycle. */
+package dev.braid;

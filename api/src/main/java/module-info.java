@@ -1,0 +1,12 @@
+/**
+ * Braid's user API ({@code dev.braid}) and the SPI for transport authors ({@code dev.braid.spi}).
+ * Depends on the JDK only.
+ */
+module dev.braid.api {
+  requires jdk.jfr;
+
+  exports dev.braid;
+  exports dev.braid.spi;
+
+  uses dev.braid.spi.TransportProvider;
+}
