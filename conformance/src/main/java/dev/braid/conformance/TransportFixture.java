@@ -1,0 +1,127 @@
+package dev.braid.conformance;
+
+import dev.braid.Capability;
+import dev.braid.Connection;
+import dev.braid.Listener;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import dev.braid.spi.TransportProvider;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a transport author supplies to the kit: a way to make connected pairs, and teardown.
+ *
+ * <p>Most transports need nothing but {@link #of(TransportProvider)}, which listens on the provider's
+ * {@link TransportProvider#testListenAddress()} and dials the listener's {@link Listener#address()}.
+ * Not thread-safe: the kit uses one fixture per test.
+ */
+public interface TransportFixture extends AutoCloseable {
+
+  /** A fresh, connected pair. Each call may open a new connection on the same transports. */
+  ConnectionPair connect() throws Exception;
+
+  /** What the transport under test declares it can do. */
+  Set<Capability> capabilities();
+
+  /** The transport's id, for reports. */
+  String transportId();
+
+  /**
+   * Name prefixes of long-lived threads the transport keeps on purpose after {@link #close()} (shared
+   * pools that idle out); the leak check ignores them. Default: none.
+   */
+  default Set<String> sharedThreadPrefixes() {
+    return Set.of();
+  }
+
+  /**
+   * Kills the connection under {@code c} abruptly (socket closed under it, no goodbye), as a crash or a
+   * cable pull would. Default: {@link Connection#abort(Throwable)}, which a fixture should override
+   * where it can do something closer to a real loss.
+   */
+  default void kill(Connection c) {
+    c.abort(new java.io.IOException("killed by the conformance kit"));
+  }
+
+  /** Closes every connection, listener and transport this fixture made; frees every thread. */
+  @Override
+  void close() throws Exception;
+
+  /** A fixture over one provider with default options. */
+  static TransportFixture of(TransportProvider provider) {
+    return of(provider, TransportOptions.DEFAULTS);
+  }
+
+  /** A fixture over one provider: two transport instances (dialing side, listening side) on its test address. */
+  static TransportFixture of(TransportProvider provider, TransportOptions options) {
+    return new ProviderFixture(provider, options);
+  }
+
+  /** The default fixture: a listener on the provider's test address, dialed by a second transport instance. */
+  final class ProviderFixture implements TransportFixture {
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
+    private final TransportProvider provider;
+    private final TransportOptions options;
+    private Transport dialSide;
+    private Transport listenSide;
+    private Listener listener;
+    private final List<Connection> connections = new ArrayList<>();
+
+    ProviderFixture(TransportProvider provider, TransportOptions options) {
+      this.provider = provider;
+      this.options = options;
+    }
+
+    @Override
+    public ConnectionPair connect() throws Exception {
+      if (listener == null) {
+        if (!provider.isAvailable()) {
+          throw new IllegalStateException("transport '" + provider.id() + "' is unavailable: "
+              + provider.unavailabilityCause(), provider.unavailabilityCause());
+        }
+        listenSide = provider.create(options);
+        dialSide = provider.create(options);
+        URI address = provider.testListenAddress();
+        listener = listenSide.listen(address);
+      }
+      CompletableFuture<Connection> accepted = listener.accept();
+      Connection d = dialSide.dial(listener.address()).get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      connections.add(d);
+      Connection l = accepted.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      connections.add(l);
+      return new ConnectionPair(d, l);
+    }
+
+    @Override
+    public Set<Capability> capabilities() {
+      return provider.capabilities();
+    }
+
+    @Override
+    public String transportId() {
+      return provider.id();
+    }
+
+    @Override
+    public void close() {
+      for (Connection c : connections) {
+        c.close();
+      }
+      if (listener != null) {
+        listener.close();
+      }
+      if (dialSide != null) {
+        dialSide.close();
+      }
+      if (listenSide != null) {
+        listenSide.close();
+      }
+    }
+  }
+}
