@@ -7,6 +7,9 @@ module dev.braid.conformance {
   requires jdk.jfr;
 
   exports dev.braid.conformance;
+  exports dev.braid.conformance.reference;
+
+  provides dev.braid.spi.TransportProvider with dev.braid.conformance.reference.MemTransportProvider;
 
   opens dev.braid.conformance to org.junit.platform.commons;
 }

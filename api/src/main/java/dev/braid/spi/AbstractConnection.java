@@ -9,7 +9,7 @@ import dev.braid.StreamRefusedException;
 import dev.braid.StreamStateListener;
 import dev.braid.TransportOptions;
 import dev.braid.internal.BraidThreads;
-import dev.braid.internal.SerialExecutor;
+
 import java.net.URI;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

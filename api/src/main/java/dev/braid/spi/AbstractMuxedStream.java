@@ -8,7 +8,7 @@ import dev.braid.StreamState;
 import dev.braid.StreamStateListener;
 import dev.braid.WriteClosedException;
 import dev.braid.internal.BraidThreads;
-import dev.braid.internal.SerialExecutor;
+
 import dev.braid.internal.StreamEvents;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,12 +1,15 @@
-package dev.braid.internal;
+package dev.braid.spi;
 
 import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 
 /**
- * Runs tasks one at a time, in submission order, on a shared executor. Thread-safe.
- * A task that throws is logged; the next task still runs.
+ * Runs tasks one at a time, in submission order, on a shared executor: the usual way for a transport
+ * to keep frames of one connection, or callbacks of one stream, in order without a thread of its own.
+ *
+ * <p><b>Thread safety.</b> Thread-safe. {@link #execute} never runs the task on the calling thread. A
+ * task that throws is logged and the next task still runs.
  */
 public final class SerialExecutor implements Executor {
   private static final System.Logger LOG = System.getLogger(SerialExecutor.class.getName());
@@ -15,6 +18,7 @@ public final class SerialExecutor implements Executor {
   private final ArrayDeque<Runnable> tasks = new ArrayDeque<>(); // guarded by this
   private boolean running; // guarded by this
 
+  /** @param delegate the executor whose threads run the tasks */
   public SerialExecutor(Executor delegate) {
     this.delegate = Objects.requireNonNull(delegate, "delegate");
   }

@@ -1,0 +1,239 @@
+package dev.braid.conformance.reference;
+
+import dev.braid.ConnectionFailedException;
+import dev.braid.ProtocolException;
+import dev.braid.StreamState;
+import dev.braid.StreamStateListener;
+import dev.braid.conformance.reference.MemConnection.Frame;
+import dev.braid.spi.AbstractMuxedStream;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A stream of the reference transport. Credit-based flow control: the sender may have at most the
+ * receiver's window in flight; the receiver returns credit as the application consumes bytes.
+ *
+ * <p>State mapping: OPEN frame sent → OPENING; ACK → OPEN; FIN → READ_CLOSED at the peer; RST → RESET;
+ * STOP → WRITE_CLOSED at the peer, which answers SEND_ENDED; GOAWAY / ABORT → FAILED.
+ *
+ * <p><b>Thread safety.</b> Thread-safe; {@code txLock} guards the send side, inbound frames arrive in
+ * order on the connection's inbox.
+ */
+final class MemMuxedStream extends AbstractMuxedStream {
+  private static final int CHUNK = 16 * 1024;
+
+  private final MemConnection conn;
+  private final Object txLock = new Object();
+  private long sendCredit; // guarded by txLock
+  private ByteBuffer pending; // guarded by txLock
+  private CompletableFuture<Void> pendingFuture; // guarded by txLock
+  private boolean sendEnded; // guarded by txLock: FIN or RST sent, or the peer stopped us
+  private long receiveAllowance; // only touched on the inbox thread and in consumed()
+  private final Object rxLock = new Object();
+  private boolean receiveEnded; // guarded by rxLock: FIN, RST or SEND_ENDED received
+  private volatile boolean terminalSeen;
+
+  MemMuxedStream(MemConnection conn, long id, boolean local, StreamStateListener listener) {
+    super(conn, id, local, local, listener);
+    this.conn = conn;
+    this.sendCredit = conn.options().receiveWindow();
+    this.receiveAllowance = conn.options().receiveWindow();
+  }
+
+  private boolean unbounded() {
+    return conn.breakage() == Breakage.UNBOUNDED_BUFFERING;
+  }
+
+  // ------------------------------------------------------------ outbound
+
+  @Override
+  protected CompletableFuture<Void> transmit(ByteBuffer data) {
+    byte[] copy = new byte[data.remaining()];
+    data.get(copy);
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    synchronized (txLock) {
+      pending = ByteBuffer.wrap(copy);
+      pendingFuture = f;
+    }
+    if (conn.breakage() == Breakage.EOF_BEFORE_DATA) {
+      f.complete(null); // claims acceptance before the bytes fit in the window
+    }
+    flush();
+    return f;
+  }
+
+  /** Sends as much of the pending write as the peer's credit allows. */
+  private void flush() {
+    CompletableFuture<Void> done = null;
+    synchronized (txLock) {
+      while (pending != null && !sendEnded && (sendCredit > 0 || unbounded())) {
+        int n = (int) Math.min(pending.remaining(), unbounded() ? CHUNK : Math.min(CHUNK, sendCredit));
+        byte[] chunk = new byte[n];
+        pending.get(chunk);
+        sendCredit -= n;
+        conn.post(new Frame(Frame.DATA, id(), 0, chunk));
+        if (!pending.hasRemaining()) {
+          pending = null;
+          done = pendingFuture;
+          pendingFuture = null;
+        }
+      }
+    }
+    if (done != null) {
+      done.complete(null);
+    }
+  }
+
+  /** For {@link Breakage#STATE_CHECKED_OUTSIDE_LOCK}: sends bytes straight to the wire, bypassing the lifecycle. */
+  void sendRaw(ByteBuffer data) {
+    byte[] copy = new byte[data.remaining()];
+    data.get(copy);
+    conn.post(new Frame(Frame.DATA, id(), 0, copy));
+  }
+
+  @Override
+  protected void transmitFin() {
+    synchronized (txLock) {
+      if (sendEnded) {
+        return;
+      }
+      sendEnded = conn.breakage() != Breakage.EOF_BEFORE_DATA; // the broken one keeps sending after FIN
+    }
+    conn.post(new Frame(Frame.FIN, id(), 0, null));
+    maybeForget();
+  }
+
+  @Override
+  protected void transmitReset(long code) {
+    synchronized (txLock) {
+      sendEnded = true;
+      pending = null;
+      pendingFuture = null; // abandoned: the lifecycle failed it already
+    }
+    long sent = conn.breakage() == Breakage.RESET_CODE_DROPPED ? 0 : code;
+    conn.post(new Frame(Frame.RST, id(), sent, null));
+    synchronized (rxLock) {
+      receiveEnded = true;
+    }
+    maybeForget();
+  }
+
+  @Override
+  protected void transmitStopSending(long code) {
+    conn.post(new Frame(Frame.STOP, id(), code, null));
+  }
+
+  @Override
+  protected void consumed(int bytes) {
+    if (unbounded()) {
+      return;
+    }
+    conn.inbox.execute(() -> receiveAllowance += bytes);
+    conn.post(new Frame(Frame.CREDIT, id(), bytes, null));
+  }
+
+  @Override
+  protected void onTerminated(StreamState finalState) {
+    terminalSeen = true;
+    if (finalState == StreamState.RESET || finalState == StreamState.FAILED) {
+      synchronized (txLock) {
+        sendEnded = true;
+        pending = null;
+        pendingFuture = null;
+      }
+    }
+    maybeForget();
+  }
+
+  // ------------------------------------------------------------ inbound (connection inbox, in order)
+
+  void ackReceived() {
+    opened();
+  }
+
+  void refused() {
+    fail(new ConnectionFailedException("stream " + id() + " refused by the peer", null));
+  }
+
+  void connectionEnded(ConnectionFailedException cause) {
+    fail(cause);
+  }
+
+  void onFrame(Frame f) throws ProtocolException {
+    switch (f.type) {
+      case Frame.DATA:
+        if (!unbounded()) {
+          if (f.data.length > receiveAllowance) {
+            throw new ProtocolException("mem: stream " + id() + " received " + f.data.length
+                + " bytes with only " + receiveAllowance + " of window left");
+          }
+          receiveAllowance -= f.data.length;
+        }
+        receive(ByteBuffer.wrap(f.data));
+        return;
+      case Frame.FIN:
+        endReceive();
+        receiveFin();
+        return;
+      case Frame.RST:
+        endReceive();
+        synchronized (txLock) {
+          sendEnded = true;
+          pending = null;
+          pendingFuture = null;
+        }
+        if (conn.breakage() == Breakage.RESET_AS_FIN) {
+          receiveFin();
+        } else {
+          receiveReset(f.value);
+        }
+        return;
+      case Frame.STOP:
+        synchronized (txLock) {
+          boolean already = sendEnded;
+          sendEnded = true;
+          pending = null;
+          pendingFuture = null;
+          if (!already) {
+            conn.post(new Frame(Frame.SEND_ENDED, id(), f.value, null));
+          }
+        }
+        receiveStopSending(f.value);
+        maybeForget();
+        return;
+      case Frame.SEND_ENDED:
+        endReceive();
+        return;
+      case Frame.CREDIT:
+        synchronized (txLock) {
+          sendCredit += f.value;
+        }
+        flush();
+        return;
+      default:
+        throw new ProtocolException("mem: unknown frame type " + f.type);
+    }
+  }
+
+  private void endReceive() {
+    synchronized (rxLock) {
+      receiveEnded = true;
+    }
+    maybeForget();
+  }
+
+  /** Drops the wire entry once both directions are finished on the wire and the stream is terminal. */
+  private void maybeForget() {
+    boolean tx;
+    synchronized (txLock) {
+      tx = sendEnded;
+    }
+    boolean rx;
+    synchronized (rxLock) {
+      rx = receiveEnded;
+    }
+    if (tx && rx && terminalSeen) {
+      conn.forget(this);
+    }
+  }
+}

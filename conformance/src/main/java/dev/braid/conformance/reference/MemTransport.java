@@ -1,0 +1,225 @@
+package dev.braid.conformance.reference;
+
+import dev.braid.Capability;
+import dev.braid.Connection;
+import dev.braid.ConnectionClosedException;
+import dev.braid.Listener;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import java.io.IOException;
+import java.net.URI;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One instance of the reference transport: owns a small thread pool that carries every frame of its
+ * connections. Thread-safe.
+ */
+final class MemTransport implements Transport {
+  private static final System.Logger LOG = System.getLogger(MemTransport.class.getName());
+  private static final ConcurrentHashMap<String, MemListener> LISTENERS = new ConcurrentHashMap<>();
+  private static final AtomicInteger PORTS = new AtomicInteger(40000);
+  private static final AtomicInteger POOLS = new AtomicInteger();
+
+  final MemTransportProvider provider;
+  final TransportOptions options;
+  final ExecutorService wire;
+  private final List<MemConnection> connections = new ArrayList<>(); // guarded by this
+  private final List<MemListener> listeners = new ArrayList<>(); // guarded by this
+  private boolean closed; // guarded by this
+
+  MemTransport(MemTransportProvider provider, TransportOptions options) {
+    this.provider = provider;
+    this.options = options;
+    int pool = POOLS.incrementAndGet();
+    AtomicInteger n = new AtomicInteger();
+    this.wire = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "braid-mem-" + pool + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  Breakage breakage() {
+    return provider.breakage();
+  }
+
+  @Override
+  public String id() {
+    return provider.id();
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return provider.capabilities();
+  }
+
+  @Override
+  public CompletableFuture<Connection> dial(URI address) {
+    checkScheme(address);
+    MemListener l = LISTENERS.get(key(address));
+    if (l == null) {
+      return CompletableFuture.failedFuture(new IOException("connection refused: nothing listens on " + address));
+    }
+    synchronized (this) {
+      if (closed) {
+        return CompletableFuture.failedFuture(new IOException("transport closed"));
+      }
+    }
+    URI local = URI.create(id() + "://dialer:" + PORTS.incrementAndGet());
+    MemConnection mine = new MemConnection(this, true, local, address);
+    MemConnection theirs = l.transport.accepted(l, address, local);
+    if (theirs == null) {
+      return CompletableFuture.failedFuture(new IOException("connection refused: listener closed at " + address));
+    }
+    mine.link(theirs);
+    theirs.link(mine);
+    synchronized (this) {
+      connections.add(mine);
+    }
+    l.offer(BrokenStreams.wrap(theirs, breakage()));
+    return CompletableFuture.completedFuture(BrokenStreams.wrap(mine, breakage()));
+  }
+
+  private MemConnection accepted(MemListener l, URI local, URI remote) {
+    synchronized (this) {
+      if (closed || l.closed) {
+        return null;
+      }
+      MemConnection c = new MemConnection(this, false, local, remote);
+      connections.add(c);
+      return c;
+    }
+  }
+
+  @Override
+  public Listener listen(URI address) throws IOException {
+    checkScheme(address);
+    int port = address.getPort() <= 0 ? PORTS.incrementAndGet() : address.getPort();
+    URI bound = URI.create(id() + "://" + (address.getHost() == null ? "test" : address.getHost()) + ":" + port);
+    MemListener l = new MemListener(this, bound);
+    synchronized (this) {
+      if (closed) {
+        throw new IOException("transport closed");
+      }
+      if (LISTENERS.putIfAbsent(key(bound), l) != null) {
+        throw new IOException("address in use: " + bound);
+      }
+      listeners.add(l);
+    }
+    return l;
+  }
+
+  void connectionEnded(MemConnection c) {
+    synchronized (this) {
+      connections.remove(c);
+    }
+  }
+
+  @Override
+  public void close() {
+    List<MemConnection> cs;
+    List<MemListener> ls;
+    synchronized (this) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      cs = new ArrayList<>(connections);
+      ls = new ArrayList<>(listeners);
+    }
+    ls.forEach(MemListener::close);
+    cs.forEach(Connection::close);
+    wire.shutdown();
+    try {
+      if (!wire.awaitTermination(10, TimeUnit.SECONDS)) {
+        LOG.log(System.Logger.Level.WARNING, "mem transport threads did not stop within 10 s; interrupting");
+        wire.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      wire.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void checkScheme(URI address) {
+    if (!id().equalsIgnoreCase(address.getScheme())) {
+      throw new IllegalArgumentException("not a " + id() + ":// address: " + address);
+    }
+  }
+
+  private static String key(URI address) {
+    return address.getScheme() + "://" + address.getHost() + ":" + address.getPort();
+  }
+
+  /** A bound mem:// address. */
+  static final class MemListener implements Listener {
+    final MemTransport transport;
+    private final URI address;
+    private final ArrayDeque<Connection> ready = new ArrayDeque<>(); // guarded by this
+    private final ArrayDeque<CompletableFuture<Connection>> waiting = new ArrayDeque<>(); // guarded by this
+    volatile boolean closed;
+
+    MemListener(MemTransport transport, URI address) {
+      this.transport = transport;
+      this.address = address;
+    }
+
+    void offer(Connection c) {
+      CompletableFuture<Connection> w;
+      synchronized (this) {
+        w = waiting.poll();
+        if (w == null) {
+          ready.add(c);
+          return;
+        }
+      }
+      w.complete(c);
+    }
+
+    @Override
+    public URI address() {
+      return address;
+    }
+
+    @Override
+    public CompletableFuture<Connection> accept() {
+      synchronized (this) {
+        Connection c = ready.poll();
+        if (c != null) {
+          return CompletableFuture.completedFuture(c);
+        }
+        if (closed) {
+          return CompletableFuture.failedFuture(new ConnectionClosedException("listener closed", false));
+        }
+        CompletableFuture<Connection> f = new CompletableFuture<>();
+        waiting.add(f);
+        return f;
+      }
+    }
+
+    @Override
+    public void close() {
+      List<CompletableFuture<Connection>> w;
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
+        closed = true;
+        w = new ArrayList<>(waiting);
+        waiting.clear();
+      }
+      LISTENERS.remove(key(address), this);
+      ConnectionClosedException e = new ConnectionClosedException("listener closed", false);
+      w.forEach(f -> f.completeExceptionally(e));
+    }
+  }
+}
