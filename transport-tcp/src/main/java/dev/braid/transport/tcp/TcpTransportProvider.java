@@ -1,0 +1,67 @@
+package dev.braid.transport.tcp;
+
+import dev.braid.Capability;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import dev.braid.spi.TransportProvider;
+import dev.braid.transport.tcp.internal.TcpTransport;
+import java.io.IOException;
+import java.net.URI;
+import java.util.Set;
+
+/**
+ * The TCP transport: TCP via Netty, optionally TLS (scheme {@code tcp+tls}, or the property
+ * {@code tls=true}), with yamux (hashicorp/yamux {@code spec.md}, as libp2p uses it) multiplexing the
+ * streams. Provider id {@code tcp}; schemes {@code tcp} and {@code tcp+tls}.
+ *
+ * <p>Addresses: {@code tcp://host:port}; {@code tcp+tls://host:port?certhash=HEX} where {@code HEX} is the
+ * SHA-256 of the server certificate, which a TLS listener generates at run time and publishes in its
+ * {@link dev.braid.Listener#address()}. Declares {@link Capability#RESET_CODES} (the libp2p yamux
+ * extension: a Window Update with RST carries the code in its length field; peers without the extension
+ * read code 0). It does not declare {@link Capability#STOP_SENDING}: yamux cannot tell the peer that we
+ * stopped reading, so {@code closeRead()} discards inbound bytes locally (still returning window credit).
+ * Nor {@link Capability#OPENING_STATE}: a yamux stream is usable as soon as its SYN is sent.
+ *
+ * <p><b>Thread safety.</b> Thread-safe and stateless; the constructor never throws and does no I/O.
+ */
+public final class TcpTransportProvider implements TransportProvider {
+  private static final Set<Capability> CAPABILITIES = Set.of(Capability.RESET_CODES);
+
+  /** For {@link java.util.ServiceLoader}. */
+  public TcpTransportProvider() {}
+
+  @Override
+  public String id() {
+    return "tcp";
+  }
+
+  @Override
+  public Set<String> schemes() {
+    return Set.of("tcp", "tcp+tls");
+  }
+
+  @Override
+  public boolean isAvailable() {
+    return true;
+  }
+
+  @Override
+  public Throwable unavailabilityCause() {
+    return null;
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return CAPABILITIES;
+  }
+
+  @Override
+  public URI testListenAddress() {
+    return URI.create("tcp://127.0.0.1:0");
+  }
+
+  @Override
+  public Transport create(TransportOptions options) throws IOException {
+    return new TcpTransport(options, CAPABILITIES);
+  }
+}

@@ -1,0 +1,76 @@
+package dev.braid.transport.tcp.internal;
+
+import dev.braid.Capability;
+import dev.braid.ConnectionFailedException;
+import dev.braid.MuxedStream;
+import dev.braid.StreamStateListener;
+import dev.braid.TransportOptions;
+import dev.braid.spi.AbstractConnection;
+import java.net.URI;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A TCP (or TLS) connection carrying yamux streams. Stream registry, limits, accept queue and the close
+ * protocol come from {@link AbstractConnection}; the wire work is the {@link YamuxSession} in the
+ * channel's pipeline.
+ *
+ * <p><b>Thread safety.</b> Thread-safe.
+ */
+public final class TcpConnection extends AbstractConnection {
+  private final YamuxSession session;
+
+  TcpConnection(YamuxSession session, boolean dialer, URI localAddress, URI remoteAddress,
+      Set<Capability> capabilities, TransportOptions options) {
+    super("tcp", dialer, localAddress, remoteAddress, capabilities, options);
+    this.session = session;
+  }
+
+  @Override
+  protected CompletableFuture<MuxedStream> doOpenStream(StreamStateListener listener) {
+    return session.openStream(listener);
+  }
+
+  @Override
+  protected void doClose() {
+    session.close();
+  }
+
+  @Override
+  protected void doAbort(Throwable cause) {
+    session.abort(cause);
+  }
+
+  /**
+   * Test hook: closes the socket under this connection abruptly (SO_LINGER 0, so the peer sees a TCP
+   * RST), with no go-away, as a crash would.
+   */
+  public void killSocket() {
+    session.kill();
+  }
+
+  /** Whether the TCP channel is still open (for tests). */
+  public boolean isChannelOpen() {
+    return session.isChannelOpen();
+  }
+
+  boolean register(TcpMuxedStream stream) {
+    return addStream(stream);
+  }
+
+  boolean offerInbound(TcpMuxedStream stream) {
+    return deliverInbound(stream);
+  }
+
+  boolean beginEnding(ConnectionFailedException reason) {
+    return markEnding(reason);
+  }
+
+  ConnectionFailedException ending() {
+    return endCause();
+  }
+
+  void ended(Throwable cause, boolean remote) {
+    terminated(cause, remote);
+  }
+}

@@ -1,0 +1,278 @@
+package dev.braid.transport.tcp.internal;
+
+import dev.braid.Capability;
+import dev.braid.Connection;
+import dev.braid.ConnectionFailedException;
+import dev.braid.Listener;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One TCP transport instance: a Netty NIO event loop group, its listeners and connections.
+ *
+ * <p>Properties (see {@link TransportOptions#property}): {@code tls=true} makes {@code tcp://} addresses
+ * use TLS as {@code tcp+tls://} does; {@code eventLoopThreads} sets the number of I/O threads (default:
+ * the smaller of 2 and the processor count).
+ *
+ * <p><b>Thread safety.</b> Thread-safe.
+ */
+public final class TcpTransport implements Transport {
+  private static final System.Logger LOG = System.getLogger("dev.braid.transport.tcp");
+  /** Prefix of every I/O thread name. */
+  public static final String THREAD_PREFIX = "braid-tcp";
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
+
+  private final TransportOptions options;
+  private final Set<Capability> capabilities;
+  private final boolean tlsByDefault;
+  private final EventLoopGroup group;
+  private final Set<TcpListener> listeners = ConcurrentHashMap.newKeySet();
+  private final Set<TcpConnection> connections = ConcurrentHashMap.newKeySet();
+  private final Object lock = new Object();
+  private boolean closed; // guarded by lock
+
+  /**
+   * @param options limits, timeouts and properties
+   * @param capabilities what the transport declares
+   */
+  public TcpTransport(TransportOptions options, Set<Capability> capabilities) {
+    this.options = options;
+    this.capabilities = Set.copyOf(capabilities);
+    this.tlsByDefault = Boolean.parseBoolean(options.property("tls").orElse("false"));
+    int threads = Integer.parseInt(options.property("eventLoopThreads")
+        .orElse(Integer.toString(Math.min(2, Runtime.getRuntime().availableProcessors()))));
+    this.group = new MultiThreadIoEventLoopGroup(Math.max(1, threads),
+        new DefaultThreadFactory(THREAD_PREFIX + "-" + INSTANCES.incrementAndGet(), true), NioIoHandler.newFactory());
+  }
+
+  @Override
+  public String id() {
+    return "tcp";
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return capabilities;
+  }
+
+  @Override
+  public CompletableFuture<Connection> dial(URI address) {
+    TcpAddress a = TcpAddress.parse(address, tlsByDefault);
+    CompletableFuture<Connection> result = new CompletableFuture<>();
+    synchronized (lock) {
+      if (closed) {
+        return CompletableFuture.failedFuture(new ConnectionFailedException("the transport is closed", null));
+      }
+    }
+    SslContext ssl;
+    try {
+      ssl = a.tls() ? TcpTls.clientContext(a.certHash()) : null;
+    } catch (IOException e) {
+      return CompletableFuture.failedFuture(new ConnectionFailedException("cannot set up TLS: " + e.getMessage(), e));
+    }
+    Bootstrap b = new Bootstrap()
+        .group(group)
+        .channel(NioSocketChannel.class)
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.connectTimeout().toMillis()))
+        .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark())
+        .handler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            SslHandler sslHandler = null;
+            if (ssl != null) {
+              sslHandler = ssl.newHandler(ch.alloc(), a.host(), a.port());
+            }
+            install(ch, true, sslHandler, c -> {
+              if (!result.complete(c)) {
+                c.close();
+              }
+            }, e -> result.completeExceptionally(e));
+          }
+        });
+    ChannelFuture connect;
+    try {
+      connect = b.connect(new InetSocketAddress(a.host(), a.port()));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(new ConnectionFailedException("cannot dial " + address + ": " + e, e));
+    }
+    connect.addListener(f -> {
+      if (!f.isSuccess()) {
+        Throwable c = f.cause();
+        result.completeExceptionally(new ConnectionFailedException("cannot connect to " + address + ": "
+            + c.getMessage(), c));
+      }
+    });
+    return result;
+  }
+
+  @Override
+  public Listener listen(URI address) throws IOException {
+    TcpAddress a = TcpAddress.parse(address, tlsByDefault);
+    synchronized (lock) {
+      if (closed) {
+        throw new IOException("the transport is closed");
+      }
+    }
+    TcpTls tls = a.tls() ? TcpTls.selfSigned() : null;
+    String[] holder = new String[1];
+    TcpListener[] listenerRef = new TcpListener[1];
+    ServerBootstrap b = new ServerBootstrap()
+        .group(group)
+        .channel(NioServerSocketChannel.class)
+        .option(ChannelOption.SO_BACKLOG, 1024)
+        .handler(new ChannelInboundHandlerAdapter() {
+          @Override
+          public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            LOG.log(System.Logger.Level.WARNING, "listener " + holder[0] + " failed to accept", cause);
+          }
+        })
+        .childOption(ChannelOption.TCP_NODELAY, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark())
+        .childHandler(new ChannelInitializer<SocketChannel>() {
+          @Override
+          protected void initChannel(SocketChannel ch) {
+            SslHandler sslHandler = tls == null ? null : tls.serverContext().newHandler(ch.alloc());
+            install(ch, false, sslHandler, c -> listenerRef[0].offer(c), e -> LOG.log(System.Logger.Level.DEBUG,
+                "inbound connection failed during setup: {0}", e.getMessage()));
+          }
+        });
+    ChannelFuture bind = b.bind(new InetSocketAddress(a.host(), a.port()));
+    if (!bind.awaitUninterruptibly(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+      bind.channel().close();
+      throw new IOException("binding " + address + " timed out");
+    }
+    if (!bind.isSuccess()) {
+      throw new IOException("cannot listen on " + address + ": " + bind.cause().getMessage(), bind.cause());
+    }
+    Channel server = bind.channel();
+    InetSocketAddress local = (InetSocketAddress) server.localAddress();
+    URI actual = YamuxSession.uri(a.tls() ? "tcp+tls" : "tcp", local);
+    if (tls != null) {
+      actual = URI.create(actual + "?certhash=" + tls.certificateHash());
+    }
+    holder[0] = actual.toString();
+    TcpListener listener = new TcpListener(this, actual);
+    listenerRef[0] = listener;
+    listener.bound(server);
+    boolean lateClose;
+    synchronized (lock) {
+      lateClose = closed;
+      if (!lateClose) {
+        listeners.add(listener);
+      }
+    }
+    if (lateClose) {
+      listener.close();
+      throw new IOException("the transport is closed");
+    }
+    return listener;
+  }
+
+  private void install(SocketChannel ch, boolean dialer, SslHandler sslHandler,
+      java.util.function.Consumer<TcpConnection> ready, java.util.function.Consumer<Throwable> failed) {
+    ChannelPipeline p = ch.pipeline();
+    if (sslHandler != null) {
+      sslHandler.setHandshakeTimeoutMillis(options.connectTimeout().toMillis());
+      p.addLast("tls", sslHandler);
+    }
+    p.addLast("idle", new IdleStateHandler(options.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+    p.addLast("yamux-frames", new YamuxFrameDecoder(YamuxSession.maxInboundDataLength(options)));
+    p.addLast("yamux", new YamuxSession(dialer, sslHandler != null, options, capabilities, c -> {
+      boolean lateClose;
+      synchronized (lock) {
+        lateClose = closed;
+        if (!lateClose) {
+          connections.add(c);
+        }
+      }
+      if (lateClose) {
+        c.close();
+        failed.accept(new ConnectionFailedException("the transport is closed", null));
+        return;
+      }
+      c.closeFuture().whenComplete((ok, err) -> connections.remove(c));
+      ready.accept(c);
+    }, failed));
+  }
+
+  private static WriteBufferWaterMark waterMark() {
+    return new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
+  }
+
+  void listenerClosed(TcpListener l) {
+    listeners.remove(l);
+  }
+
+  @Override
+  public void close() {
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+    }
+    for (TcpListener l : new ArrayList<>(listeners)) {
+      l.close();
+    }
+    List<CompletableFuture<Void>> ends = new ArrayList<>();
+    for (TcpConnection c : new ArrayList<>(connections)) {
+      c.close();
+      ends.add(c.closeFuture());
+    }
+    boolean onOwnThread = group.next().inEventLoop();
+    for (io.netty.util.concurrent.EventExecutor e : group) {
+      onOwnThread |= e.inEventLoop();
+    }
+    if (onOwnThread) {
+      group.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+      return; // cannot wait for our own thread
+    }
+    try {
+      CompletableFuture.allOf(ends.toArray(new CompletableFuture<?>[0])).handle((v, e) -> null)
+          .get(6, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      LOG.log(System.Logger.Level.DEBUG, "connections did not all end in time; shutting down anyway", e);
+    }
+    if (!group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS)) {
+      LOG.log(System.Logger.Level.WARNING, "tcp transport I/O threads did not stop within 10 s");
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "tcp transport " + options;
+  }
+}

@@ -1,0 +1,750 @@
+package dev.braid.transport.tcp.internal;
+
+import static dev.braid.transport.tcp.internal.YamuxFrame.FLAG_ACK;
+import static dev.braid.transport.tcp.internal.YamuxFrame.FLAG_FIN;
+import static dev.braid.transport.tcp.internal.YamuxFrame.FLAG_RST;
+import static dev.braid.transport.tcp.internal.YamuxFrame.FLAG_SYN;
+import static dev.braid.transport.tcp.internal.YamuxFrame.INITIAL_WINDOW;
+import static dev.braid.transport.tcp.internal.YamuxFrame.MAX_UINT32;
+import static dev.braid.transport.tcp.internal.YamuxFrame.TYPE_DATA;
+import static dev.braid.transport.tcp.internal.YamuxFrame.TYPE_GO_AWAY;
+import static dev.braid.transport.tcp.internal.YamuxFrame.TYPE_PING;
+import static dev.braid.transport.tcp.internal.YamuxFrame.TYPE_WINDOW_UPDATE;
+
+import dev.braid.Capability;
+import dev.braid.ConnectionClosedException;
+import dev.braid.ConnectionFailedException;
+import dev.braid.MuxedStream;
+import dev.braid.ProtocolException;
+import dev.braid.StreamRefusedException;
+import dev.braid.StreamState;
+import dev.braid.StreamStateListener;
+import dev.braid.TransportOptions;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The yamux session of one TCP channel: the last handler of its pipeline. It owns the stream table,
+ * the per-stream send and receive windows, stream id allocation and validation, keep-alive pings,
+ * go-away, and the end of the connection.
+ *
+ * <p><b>Flow control is the backpressure.</b> A {@code transmit} is parked on its stream until the
+ * peer's window has room; the session then cuts it into Data frames no longer than the window and the
+ * outbound frame size, copies each into a direct buffer and writes it, but only while the channel is
+ * writable (so Netty's outbound buffer never grows past its high-water mark plus one frame). The
+ * transmit future completes once the last byte was handed to the channel: the caller may then reuse its
+ * buffer. Inbound, a peer that sends more than the window we granted is a protocol error; received bytes
+ * are handed to the stream, which grants the window back as the application consumes them (batched:
+ * an update goes out once half the window was consumed).
+ *
+ * <p><b>Thread safety.</b> Confined to the channel's event loop: every entry point from other threads
+ * hops onto it. It holds no locks, so the {@code AbstractMuxedStream} callbacks it makes are never under
+ * one.
+ */
+final class YamuxSession extends ChannelDuplexHandler {
+  private static final System.Logger LOG = System.getLogger("dev.braid.transport.tcp");
+  private static final long CLOSE_FLUSH_TIMEOUT_MILLIS = 5_000;
+
+  private final boolean dialer;
+  private final boolean tls;
+  private final TransportOptions options;
+  private final Set<Capability> capabilities;
+  private final long receiveWindow;
+  private final int outboundFrameSize;
+  private final Consumer<TcpConnection> onReady;
+  private final Consumer<Throwable> onFailedBeforeReady;
+
+  // Event loop only.
+  private ChannelHandlerContext ctx;
+  private TcpConnection connection;
+  private boolean announced;
+  private final Map<Long, TcpMuxedStream> streams = new HashMap<>();
+  private final ArrayDeque<TcpMuxedStream> sendReady = new ArrayDeque<>();
+  private long nextLocalId;
+  private long highestRemoteId;
+  private boolean draining;
+  private boolean drainScheduled;
+  private boolean flushNeeded;
+  private boolean closing;
+  private boolean localGoAway;
+  private long remoteGoAway = -1;
+  private Throwable endCause;
+  private long nextPingId;
+  private long outstandingPing = -1;
+  private ScheduledFuture<?> keepAlive;
+  private boolean loggedStreamLimit;
+  private boolean loggedBacklogFull;
+
+  YamuxSession(boolean dialer, boolean tls, TransportOptions options, Set<Capability> capabilities,
+      Consumer<TcpConnection> onReady, Consumer<Throwable> onFailedBeforeReady) {
+    this.dialer = dialer;
+    this.tls = tls;
+    this.options = options;
+    this.capabilities = capabilities;
+    this.receiveWindow = Math.max(INITIAL_WINDOW, options.receiveWindow());
+    this.outboundFrameSize = Math.min(options.maxFrameSize(), 64 * 1024);
+    this.onReady = onReady;
+    this.onFailedBeforeReady = onFailedBeforeReady;
+    this.nextLocalId = dialer ? 1 : 2;
+  }
+
+  /** The largest Data payload we accept: never less than a full window, which any yamux peer may send. */
+  static long maxInboundDataLength(TransportOptions options) {
+    return Math.max(options.maxFrameSize(), Math.max(INITIAL_WINDOW, options.receiveWindow()));
+  }
+
+  // ---------------------------------------------------------------- pipeline events
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    this.ctx = ctx;
+  }
+
+  @Override
+  public void channelActive(ChannelHandlerContext ctx) {
+    String scheme = tls ? "tcp+tls" : "tcp";
+    connection = new TcpConnection(this, dialer, uri(scheme, ctx.channel().localAddress()),
+        uri(scheme, ctx.channel().remoteAddress()), capabilities, options);
+    Duration interval = options.keepAliveInterval();
+    if (!interval.isZero()) {
+      long millis = Math.max(1, interval.toMillis());
+      keepAlive = ctx.executor().scheduleAtFixedRate(this::sendKeepAlive, millis, millis, TimeUnit.MILLISECONDS);
+    }
+    if (!tls) {
+      announce();
+    }
+    ctx.fireChannelActive();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof SslHandshakeCompletionEvent) {
+      SslHandshakeCompletionEvent e = (SslHandshakeCompletionEvent) evt;
+      if (e.isSuccess()) {
+        announce();
+      } else {
+        failConnection(new ConnectionFailedException("TLS handshake failed: " + e.cause().getMessage(), e.cause()));
+      }
+    } else if (evt instanceof IdleStateEvent) {
+      failConnection(new ConnectionFailedException("idle timeout: nothing received for "
+          + options.idleTimeout().toMillis() + " ms", null));
+    }
+    ReferenceCountUtil.release(evt);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof YamuxFrame)) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    YamuxFrame frame = (YamuxFrame) msg;
+    try {
+      if (endCause == null && connection != null) {
+        handleFrame(frame);
+      }
+    } catch (ProtocolException e) {
+      protocolError(e);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "yamux session failed handling " + frame + " on " + connection, e);
+      failConnection(new ConnectionFailedException("internal error handling " + frame + ": " + e, e));
+    } finally {
+      frame.release();
+    }
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    drain();
+    flushIfNeeded();
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      drain();
+      flushIfNeeded();
+    }
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof ProtocolException) {
+        protocolError((ProtocolException) t);
+        return;
+      }
+    }
+    if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+      LOG.log(System.Logger.Level.DEBUG, "I/O error on " + connection, cause);
+    }
+    String what = cause instanceof javax.net.ssl.SSLException ? "TLS error: " : "connection lost: ";
+    failConnection(new ConnectionFailedException(what + cause.getMessage(), cause));
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    if (keepAlive != null) {
+      keepAlive.cancel(false);
+    }
+    Throwable cause;
+    boolean remote;
+    if (endCause != null) {
+      cause = endCause;
+      remote = false;
+    } else if (localGoAway) {
+      cause = null;
+      remote = false;
+    } else if (remoteGoAway == YamuxFrame.GO_AWAY_NORMAL) {
+      cause = null;
+      remote = true;
+    } else if (remoteGoAway > 0) {
+      cause = new ConnectionFailedException("the peer ended the connection with yamux go-away "
+          + YamuxFrame.goAwayName(remoteGoAway), null);
+      remote = true;
+    } else {
+      cause = new ConnectionFailedException("the peer closed the TCP connection without a yamux go-away", null);
+      remote = true;
+    }
+    if (!announced) {
+      announced = true;
+      Throwable c = cause != null ? cause : new ConnectionFailedException("connection closed during setup", null);
+      safely(() -> onFailedBeforeReady.accept(c));
+    }
+    if (connection != null) {
+      TcpConnection conn = connection;
+      safely(() -> conn.ended(cause, remote)); // every live stream FAILED with the connection's cause
+    }
+    for (TcpMuxedStream s : new ArrayList<>(streams.values())) {
+      remove(s);
+    }
+    sendReady.clear();
+    ctx.fireChannelInactive();
+  }
+
+  private void announce() {
+    if (announced) {
+      return;
+    }
+    announced = true;
+    TcpConnection conn = connection;
+    safely(() -> onReady.accept(conn));
+  }
+
+  // ---------------------------------------------------------------- inbound frames
+
+  private void handleFrame(YamuxFrame f) throws ProtocolException {
+    switch (f.type) {
+      case TYPE_PING:
+        if (f.flags == FLAG_SYN) {
+          writeControl(TYPE_PING, FLAG_ACK, 0, f.length);
+        } else if (f.length == outstandingPing) {
+          outstandingPing = -1;
+        } else if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+          LOG.log(System.Logger.Level.DEBUG, "{0}: unmatched ping response {1}", connection, f.length);
+        }
+        return;
+      case TYPE_GO_AWAY:
+        handleGoAway(f.length);
+        return;
+      default:
+        handleStreamFrame(f);
+    }
+  }
+
+  private void handleGoAway(long code) {
+    remoteGoAway = code;
+    if (code == YamuxFrame.GO_AWAY_NORMAL) {
+      connection.beginEnding(new ConnectionClosedException("the peer is closing the connection (yamux go-away)", true));
+      if (streams.isEmpty() && localGoAway) {
+        ctx.close();
+      }
+    } else {
+      failConnection(new ConnectionFailedException("the peer ended the connection with yamux go-away "
+          + YamuxFrame.goAwayName(code), null));
+    }
+  }
+
+  private void handleStreamFrame(YamuxFrame f) throws ProtocolException {
+    long id = f.streamId;
+    int flags = f.flags;
+    TcpMuxedStream s = streams.get(id);
+    boolean fresh = false;
+    if ((flags & FLAG_SYN) != 0) {
+      if (isLocalParity(id)) {
+        throw new ProtocolException("yamux: the peer opened stream " + id + " with the wrong parity (the "
+            + (dialer ? "listener uses even ids" : "dialer uses odd ids") + ")");
+      }
+      if (s != null || id <= highestRemoteId) {
+        throw new ProtocolException("yamux: the peer reused stream id " + id);
+      }
+      highestRemoteId = id;
+      s = acceptRemote(id);
+      if (s == null) {
+        return; // refused with RST; the frame's payload is dropped
+      }
+      fresh = true;
+    } else if (s == null) {
+      if (wasUsed(id)) {
+        return; // a late frame for a stream that ended here: ignore it
+      }
+      throw new ProtocolException("yamux: " + YamuxFrame.typeName(f.type) + " frame (flags "
+          + YamuxFrame.flagNames(flags) + ") for unknown stream " + id);
+    }
+    if (f.type == TYPE_DATA) {
+      long n = f.length;
+      if (n > 0) {
+        if (s.finReceived) {
+          throw new ProtocolException("yamux: the peer sent " + n + " bytes on stream " + id + " after its FIN");
+        }
+        if (n > s.recvWindow) {
+          throw new ProtocolException("yamux: the peer sent " + n + " bytes on stream " + id
+              + ", beyond its receive window (" + s.recvWindow + " bytes left)");
+        }
+        s.recvWindow -= n;
+        ByteBuffer copy = ByteBuffer.allocate((int) n);
+        f.data.readBytes(copy);
+        copy.flip();
+        s.deliverData(copy);
+      }
+    } else if ((flags & FLAG_RST) == 0) {
+      long w = s.sendWindow + f.length;
+      if (w > MAX_UINT32) {
+        throw new ProtocolException("yamux: a window update of " + f.length + " bytes on stream " + id
+            + " overflows the send window (" + s.sendWindow + " bytes already)");
+      }
+      s.sendWindow = w;
+      if (s.sendBuf != null && !s.queued && w > 0) {
+        s.queued = true;
+        sendReady.add(s);
+      }
+    }
+    if ((flags & FLAG_RST) != 0) {
+      long code = f.type == TYPE_WINDOW_UPDATE ? f.length : 0;
+      remove(s);
+      s.deliverReset(code);
+      return;
+    }
+    if ((flags & FLAG_FIN) != 0 && !s.finReceived) {
+      s.finReceived = true;
+      s.deliverFin();
+      removeIfFinished(s);
+    }
+    if (fresh && !s.removed && !connection.offerInbound(s)) {
+      if (!loggedBacklogFull) {
+        loggedBacklogFull = true;
+        LOG.log(System.Logger.Level.WARNING, "{0}: refusing inbound streams with RST: the accept backlog is full "
+            + "(maxPendingInboundStreams={1}); logged once per connection", connection, options.maxPendingInboundStreams());
+      }
+      s.reset(0);
+    }
+  }
+
+  private TcpMuxedStream acceptRemote(long id) {
+    if (localGoAway || closing) {
+      writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, id, 0);
+      return null;
+    }
+    TcpMuxedStream s = new TcpMuxedStream(connection, this, id, false, receiveWindow, null);
+    if (!connection.register(s)) {
+      if (!loggedStreamLimit) {
+        loggedStreamLimit = true;
+        LOG.log(System.Logger.Level.WARNING, "{0}: refusing inbound streams with RST: stream limit reached "
+            + "(maxStreams={1}); logged once per connection", connection, options.maxStreams());
+      }
+      writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, id, 0);
+      return null;
+    }
+    streams.put(id, s);
+    writeControl(TYPE_WINDOW_UPDATE, FLAG_ACK, id, receiveWindow - INITIAL_WINDOW);
+    return s;
+  }
+
+  private boolean isLocalParity(long id) {
+    return (id & 1) == (dialer ? 1 : 0);
+  }
+
+  private boolean wasUsed(long id) {
+    return isLocalParity(id) ? id < nextLocalId : id <= highestRemoteId;
+  }
+
+  // ---------------------------------------------------------------- outbound, from streams (any thread)
+
+  CompletableFuture<MuxedStream> openStream(StreamStateListener listener) {
+    CompletableFuture<MuxedStream> result = new CompletableFuture<>();
+    run(() -> {
+      if (closing || localGoAway || remoteGoAway >= 0 || endCause != null || !ctx.channel().isActive()) {
+        ConnectionFailedException e = connection.ending();
+        result.completeExceptionally(e != null ? e : new ConnectionFailedException("the connection is closing", null));
+        return;
+      }
+      if (nextLocalId > MAX_UINT32) {
+        result.completeExceptionally(new StreamRefusedException("yamux stream ids are exhausted on " + connection));
+        return;
+      }
+      long id = nextLocalId;
+      nextLocalId += 2;
+      TcpMuxedStream s = new TcpMuxedStream(connection, this, id, true, receiveWindow, listener);
+      if (!connection.register(s)) {
+        result.completeExceptionally(new StreamRefusedException("stream limit reached (maxStreams="
+            + options.maxStreams() + ") on " + connection));
+        return;
+      }
+      streams.put(id, s);
+      writeControl(TYPE_WINDOW_UPDATE, FLAG_SYN, id, receiveWindow - INITIAL_WINDOW);
+      flushIfNeeded();
+      result.complete(s);
+    }, result);
+    return result;
+  }
+
+  void transmit(TcpMuxedStream s, ByteBuffer data, CompletableFuture<Void> future) {
+    run(() -> {
+      if (s.removed) {
+        future.completeExceptionally(new ConnectionFailedException("stream " + s + " has ended on the wire", null));
+        return;
+      }
+      s.sendBuf = data.duplicate();
+      s.sendFuture = future;
+      if (s.sendWindow > 0 && !s.queued) {
+        s.queued = true;
+        sendReady.add(s);
+      }
+      scheduleDrain();
+    }, future);
+  }
+
+  void transmitFin(TcpMuxedStream s) {
+    run(() -> {
+      if (s.removed || s.finSent) {
+        return;
+      }
+      s.finSent = true;
+      writeControl(TYPE_WINDOW_UPDATE, FLAG_FIN, s.id(), 0);
+      flushIfNeeded();
+      removeIfFinished(s);
+    }, null);
+  }
+
+  void transmitReset(TcpMuxedStream s, long code) {
+    run(() -> {
+      if (s.removed) {
+        return;
+      }
+      writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, s.id(), code);
+      flushIfNeeded();
+      remove(s);
+    }, null);
+  }
+
+  void consumed(TcpMuxedStream s, int bytes) {
+    run(() -> {
+      if (s.removed || s.finReceived) {
+        return;
+      }
+      s.credit += bytes;
+      if (s.credit >= receiveWindow / 2) {
+        long delta = s.credit;
+        s.credit = 0;
+        s.recvWindow += delta;
+        writeControl(TYPE_WINDOW_UPDATE, 0, s.id(), delta);
+        flushIfNeeded();
+      }
+    }, null);
+  }
+
+  void streamTerminated(TcpMuxedStream s, StreamState state) {
+    run(() -> {
+      if (s.removed) {
+        return;
+      }
+      if (state == StreamState.FAILED) {
+        // The connection died (nothing to send), or the transport failed this stream alone: tell the peer.
+        if (connection.isOpen() && ctx.channel().isActive()) {
+          writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, s.id(), 0);
+          flushIfNeeded();
+        }
+        remove(s);
+      } else if (state == StreamState.CLOSED) {
+        // Graceful for Braid, but the yamux half-closes may still be under way (queued bytes then our
+        // FIN; the peer's FIN after our closeRead). Bound how long it may linger.
+        long millis = options.idleTimeout().toMillis();
+        s.linger = ctx.executor().schedule(() -> {
+          if (!s.removed) {
+            writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, s.id(), 0);
+            flushIfNeeded();
+            remove(s);
+          }
+        }, millis, TimeUnit.MILLISECONDS);
+      }
+      // RESET: the RST went (or came) on the wire and removed the stream, or transmitReset will.
+    }, null);
+  }
+
+  void close() {
+    run(() -> {
+      if (closing) {
+        return;
+      }
+      closing = true;
+      localGoAway = true;
+      if (keepAlive != null) {
+        keepAlive.cancel(false);
+      }
+      if (!ctx.channel().isActive()) {
+        ctx.close();
+        return;
+      }
+      drain();
+      ByteBuf goAway = YamuxFrame.control(ctx.alloc(), TYPE_GO_AWAY, 0, 0, YamuxFrame.GO_AWAY_NORMAL);
+      flushNeeded = false;
+      ctx.writeAndFlush(goAway).addListener(ChannelFutureListener.CLOSE);
+      ctx.executor().schedule(() -> {
+        ctx.close();
+      }, CLOSE_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+    }, null);
+  }
+
+  void abort(Throwable cause) {
+    run(() -> {
+      if (endCause == null) {
+        endCause = cause;
+      }
+      closing = true;
+      ctx.close();
+    }, null);
+  }
+
+  void kill() {
+    run(() -> {
+      if (endCause == null) {
+        endCause = new ConnectionFailedException("the TCP connection was killed abruptly (socket closed with RST)", null);
+      }
+      closing = true;
+      try {
+        ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.DEBUG, "cannot set SO_LINGER on " + connection, e);
+      }
+      ctx.close();
+    }, null);
+  }
+
+  boolean isChannelOpen() {
+    return ctx != null && ctx.channel().isOpen();
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  private void scheduleDrain() {
+    if (draining || drainScheduled) {
+      return;
+    }
+    drainScheduled = true;
+    try {
+      ctx.executor().execute(() -> {
+        drainScheduled = false;
+        drain();
+        flushIfNeeded();
+      });
+    } catch (RejectedExecutionException e) {
+      drainScheduled = false;
+      LOG.log(System.Logger.Level.DEBUG, "event loop gone; cannot send on " + connection, e);
+    }
+  }
+
+  /** Writes Data frames, round-robin over streams with data and window, while the channel is writable. */
+  private void drain() {
+    if (draining) {
+      return;
+    }
+    draining = true;
+    try {
+      while (!sendReady.isEmpty() && ctx.channel().isWritable()) {
+        TcpMuxedStream s = sendReady.poll();
+        s.queued = false;
+        ByteBuffer src = s.sendBuf;
+        if (s.removed || src == null || s.sendWindow <= 0) {
+          continue;
+        }
+        int n = (int) Math.min(Math.min(src.remaining(), s.sendWindow), outboundFrameSize);
+        ByteBuf frame = ctx.alloc().ioBuffer(YamuxFrame.HEADER_LENGTH + n);
+        YamuxFrame.writeHeader(frame, TYPE_DATA, 0, s.id(), n);
+        ByteBuffer chunk = src.duplicate();
+        chunk.limit(chunk.position() + n);
+        frame.writeBytes(chunk);
+        src.position(src.position() + n);
+        s.sendWindow -= n;
+        ctx.write(frame, ctx.voidPromise());
+        flushNeeded = true;
+        if (!src.hasRemaining()) {
+          CompletableFuture<Void> f = s.sendFuture;
+          s.sendBuf = null;
+          s.sendFuture = null;
+          f.complete(null); // may transmit again on this stream: it re-queues itself
+        } else if (s.sendWindow > 0 && !s.queued) {
+          s.queued = true;
+          sendReady.add(s);
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  }
+
+  private void writeControl(int type, int flags, long streamId, long length) {
+    if (ctx.channel().isActive()) {
+      ctx.write(YamuxFrame.control(ctx.alloc(), type, flags, streamId, length), ctx.voidPromise());
+      flushNeeded = true;
+    }
+  }
+
+  private void flushIfNeeded() {
+    if (flushNeeded) {
+      flushNeeded = false;
+      ctx.flush();
+    }
+  }
+
+  private void sendKeepAlive() {
+    if (closing || endCause != null) {
+      return;
+    }
+    if (outstandingPing < 0) {
+      outstandingPing = nextPingId;
+      nextPingId = (nextPingId + 1) & MAX_UINT32;
+      writeControl(TYPE_PING, FLAG_SYN, 0, outstandingPing);
+      flushIfNeeded();
+    }
+    // An unanswered ping leaves the connection silent; the idle timeout then ends it.
+  }
+
+  // ---------------------------------------------------------------- ending
+
+  private void removeIfFinished(TcpMuxedStream s) {
+    if (s.finSent && s.finReceived && s.sendBuf == null) {
+      remove(s);
+    }
+  }
+
+  private void remove(TcpMuxedStream s) {
+    if (s.removed) {
+      return;
+    }
+    s.removed = true;
+    streams.remove(s.id());
+    if (s.linger != null) {
+      s.linger.cancel(false);
+    }
+    CompletableFuture<Void> f = s.sendFuture;
+    s.sendBuf = null;
+    s.sendFuture = null;
+    if (f != null) {
+      f.completeExceptionally(new ConnectionFailedException("stream " + s + " ended before its bytes were sent", null));
+    }
+    if (localGoAway && remoteGoAway >= 0 && streams.isEmpty()) {
+      ctx.close();
+    }
+  }
+
+  private void protocolError(ProtocolException e) {
+    if (endCause != null) {
+      return;
+    }
+    LOG.log(System.Logger.Level.WARNING, "{0}: {1}; sending go-away (protocol error) and closing", connection,
+        e.getMessage());
+    endCause = e;
+    closing = true;
+    if (ctx.channel().isActive()) {
+      ByteBuf goAway = YamuxFrame.control(ctx.alloc(), TYPE_GO_AWAY, 0, 0, YamuxFrame.GO_AWAY_PROTOCOL_ERROR);
+      ctx.writeAndFlush(goAway).addListener(ChannelFutureListener.CLOSE);
+      ctx.executor().schedule(() -> {
+        ctx.close();
+      }, CLOSE_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+    }
+    if (connection != null) {
+      TcpConnection conn = connection;
+      safely(() -> conn.abort(e));
+    } else {
+      ctx.close();
+    }
+  }
+
+  private void failConnection(ConnectionFailedException cause) {
+    if (endCause == null) {
+      endCause = cause;
+    }
+    closing = true;
+    ctx.close();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Runs {@code task} on the event loop; if the loop is gone, fails {@code onReject} (when given). */
+  private void run(Runnable task, CompletableFuture<?> onReject) {
+    Runnable guarded = () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "yamux session task failed on " + connection, e);
+        if (onReject != null) {
+          onReject.completeExceptionally(new ConnectionFailedException("internal error: " + e, e));
+        }
+        failConnection(new ConnectionFailedException("internal error: " + e, e));
+      }
+    };
+    if (ctx.executor().inEventLoop()) {
+      guarded.run();
+      return;
+    }
+    try {
+      ctx.executor().execute(guarded);
+    } catch (RejectedExecutionException e) {
+      if (onReject != null) {
+        onReject.completeExceptionally(new ConnectionFailedException("the transport is shut down", e));
+      }
+    }
+  }
+
+  private void safely(Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "callback failed on " + connection, e);
+    }
+  }
+
+  static URI uri(String scheme, SocketAddress address) {
+    if (address instanceof InetSocketAddress) {
+      InetSocketAddress a = (InetSocketAddress) address;
+      String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+      if (host.indexOf(':') >= 0) {
+        int zone = host.indexOf('%');
+        host = "[" + (zone >= 0 ? host.substring(0, zone) : host) + "]";
+      }
+      return URI.create(scheme + "://" + host + ":" + a.getPort());
+    }
+    return URI.create(scheme + "://unknown:0");
+  }
+}

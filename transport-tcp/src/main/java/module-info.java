@@ -1,0 +1,15 @@
+/**
+ * Braid's TCP transport: TCP (optionally TLS) via Netty, with a yamux stream multiplexer.
+ */
+module dev.braid.transport.tcp {
+  requires dev.braid.api;
+  requires io.netty.buffer;
+  requires io.netty.common;
+  requires io.netty.transport;
+  requires io.netty.codec;
+  requires io.netty.handler;
+
+  exports dev.braid.transport.tcp;
+
+  provides dev.braid.spi.TransportProvider with dev.braid.transport.tcp.TcpTransportProvider;
+}
