@@ -1,0 +1,214 @@
+package dev.braid.transport.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.braid.Capability;
+import dev.braid.Connection;
+import dev.braid.ConnectionClosedException;
+import dev.braid.ConnectionFailedException;
+import dev.braid.Listener;
+import dev.braid.MuxedStream;
+import dev.braid.StreamResetException;
+import dev.braid.StreamState;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import dev.braid.transport.tcp.internal.TcpConnection;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** End-to-end behaviour of the TCP transport between two Braid peers (plain and TLS). */
+class TcpTransportTest {
+  private static final long T = 30;
+  private Transport a;
+  private Transport b;
+  private Listener listener;
+  private Connection dialer;
+  private Connection accepted;
+
+  void connect(TransportOptions options) throws Exception {
+    TcpTransportProvider p = new TcpTransportProvider();
+    a = p.create(options);
+    b = p.create(options);
+    listener = b.listen(URI.create("tcp://127.0.0.1:0"));
+    CompletableFuture<Connection> acc = listener.accept();
+    dialer = a.dial(listener.address()).get(T, TimeUnit.SECONDS);
+    accepted = acc.get(T, TimeUnit.SECONDS);
+  }
+
+  @AfterEach
+  void tearDown() {
+    if (a != null) {
+      a.close();
+    }
+    if (b != null) {
+      b.close();
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(booleans = {false, true})
+  void echoesAndHalfCloses(boolean tls) throws Exception {
+    connect(TransportOptions.builder().property("tls", Boolean.toString(tls)).build());
+    if (tls) {
+      assertTrue(listener.address().toString().startsWith("tcp+tls://127.0.0.1:"), listener.address().toString());
+      assertTrue(listener.address().getQuery().startsWith("certhash="));
+    } else {
+      assertFalse(listener.address().toString().endsWith(":0"));
+    }
+    accepted.setStreamHandler(s -> {
+      Thread t = new Thread(() -> {
+        try (InputStream in = s.inputStream(); OutputStream out = s.outputStream()) {
+          in.transferTo(out);
+        } catch (Exception e) {
+          s.reset(99);
+        }
+      });
+      t.setDaemon(true);
+      t.start();
+    });
+    MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);
+    assertEquals(StreamState.OPEN, s.state());
+    byte[] payload = new byte[3 * 1024 * 1024 + 17];
+    new Random(1).nextBytes(payload);
+    CompletableFuture<byte[]> reader = CompletableFuture.supplyAsync(() -> {
+      try {
+        return s.inputStream().readAllBytes();
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+    s.outputStream().write(payload);
+    s.closeWrite().get(T, TimeUnit.SECONDS);
+    assertEquals(StreamState.WRITE_CLOSED, s.state());
+    assertArrayEquals(payload, reader.get(T, TimeUnit.SECONDS));
+    assertEquals(StreamState.CLOSED, s.terminated().get(T, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void resetCarriesTheCode() throws Exception {
+    connect(TransportOptions.DEFAULTS);
+    MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);
+    s.write(ByteBuffer.wrap(new byte[] {1})).get(T, TimeUnit.SECONDS);
+    MuxedStream r = accepted.acceptStream().get(T, TimeUnit.SECONDS);
+    r.reset(4242);
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> s.read(ByteBuffer.allocate(10)).get(T, TimeUnit.SECONDS));
+    // The byte may be read first; keep reading until the reset shows.
+    StreamResetException reset = assertInstanceOf(StreamResetException.class, e.getCause());
+    assertEquals(4242, reset.code());
+    assertTrue(reset.isRemote());
+    assertEquals(StreamState.RESET, s.terminated().get(T, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void aSlowReaderBoundsTheWriter() throws Exception {
+    connect(TransportOptions.DEFAULTS);
+    MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);
+    s.write(ByteBuffer.wrap(new byte[] {1})).get(T, TimeUnit.SECONDS);
+    MuxedStream r = accepted.acceptStream().get(T, TimeUnit.SECONDS);
+    // Nobody reads r: the writer must stall once the 256 KiB window is used up.
+    CompletableFuture<Void> big = s.write(ByteBuffer.allocate(2 * 1024 * 1024));
+    Thread.sleep(300);
+    assertFalse(big.isDone(), "a 2 MiB write completed although the peer granted only 256 KiB");
+    byte[] sink = new byte[64 * 1024];
+    long total = 0;
+    InputStream in = r.inputStream();
+    while (total < 2 * 1024 * 1024 + 1) {
+      int n = in.read(sink);
+      assertTrue(n > 0);
+      total += n;
+    }
+    big.get(T, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void sixtyFourMegabytesBothWaysWithSha256() throws Exception {
+    connect(TransportOptions.DEFAULTS);
+    accepted.setStreamHandler(s -> new Thread(() -> {
+      try (InputStream in = s.inputStream(); OutputStream out = s.outputStream()) {
+        in.transferTo(out);
+      } catch (Exception e) {
+        s.reset(1);
+      }
+    }).start());
+    MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);
+    int size = 64 * 1024 * 1024;
+    MessageDigest sent = MessageDigest.getInstance("SHA-256");
+    CompletableFuture<byte[]> got = CompletableFuture.supplyAsync(() -> {
+      try {
+        MessageDigest d = MessageDigest.getInstance("SHA-256");
+        byte[] buf = new byte[65536];
+        InputStream in = s.inputStream();
+        long n = 0;
+        for (int k; (k = in.read(buf)) >= 0; ) {
+          d.update(buf, 0, k);
+          n += k;
+        }
+        assertEquals(size, n);
+        return d.digest();
+      } catch (Exception e) {
+        throw new RuntimeException(e);
+      }
+    });
+    Random rnd = new Random(7);
+    byte[] chunk = new byte[256 * 1024];
+    OutputStream out = s.outputStream();
+    for (int i = 0; i < size / chunk.length; i++) {
+      rnd.nextBytes(chunk);
+      sent.update(chunk);
+      out.write(chunk);
+    }
+    out.close();
+    assertArrayEquals(sent.digest(), got.get(120, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void closeEndsStreamsOnBothSides() throws Exception {
+    connect(TransportOptions.DEFAULTS);
+    MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);
+    s.write(ByteBuffer.wrap(new byte[] {1})).get(T, TimeUnit.SECONDS);
+    MuxedStream r = accepted.acceptStream().get(T, TimeUnit.SECONDS);
+    dialer.close();
+    dialer.closeFuture().get(T, TimeUnit.SECONDS);
+    accepted.closeFuture().get(T, TimeUnit.SECONDS);
+    assertEquals(StreamState.FAILED, r.terminated().get(T, TimeUnit.SECONDS));
+    assertEquals(StreamState.FAILED, s.terminated().get(T, TimeUnit.SECONDS));
+    assertTrue(dialer.streams().isEmpty());
+    assertTrue(accepted.streams().isEmpty());
+  }
+
+  @Test
+  void killFailsBothSides() throws Exception {
+    connect(TransportOptions.DEFAULTS);
+    MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);
+    s.write(ByteBuffer.wrap(new byte[] {1})).get(T, TimeUnit.SECONDS);
+    MuxedStream r = accepted.acceptStream().get(T, TimeUnit.SECONDS);
+    ((TcpConnection) dialer).killSocket();
+    ExecutionException e = assertThrows(ExecutionException.class, () -> accepted.closeFuture().get(T, TimeUnit.SECONDS));
+    assertInstanceOf(ConnectionFailedException.class, e.getCause());
+    assertFalse(e.getCause() instanceof ConnectionClosedException);
+    assertEquals(StreamState.FAILED, r.terminated().get(T, TimeUnit.SECONDS));
+    assertEquals(StreamState.FAILED, s.terminated().get(T, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void declaresItsCapabilities() {
+    assertEquals(java.util.Set.of(Capability.RESET_CODES), new TcpTransportProvider().capabilities());
+  }
+}
