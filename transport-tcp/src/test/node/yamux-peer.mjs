@@ -73,7 +73,8 @@ function readStream (stream, { onLine, onData, onEnd }) {
       onData(buf)
     }
   })
-  stream.addEventListener('remoteCloseWrite', () => onEnd())
+  // 'end', not 'remoteCloseWrite': the FIN may overtake bytes still buffered while the stream is paused.
+  stream.addEventListener('end', () => onEnd())
 }
 
 function handleInbound (muxer, stream) {
@@ -179,7 +180,7 @@ async function collect (stream) {
   const chunks = []
   const done = Promise.withResolvers()
   stream.addEventListener('message', evt => chunks.push(Buffer.from(bytesOf(evt.data))))
-  stream.addEventListener('remoteCloseWrite', () => done.resolve())
+  stream.addEventListener('end', () => done.resolve())
   stream.addEventListener('close', evt => {
     if (evt.error) {
       done.reject(evt.error)

@@ -1,0 +1,461 @@
+package dev.braid.transport.tcp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.braid.Connection;
+import dev.braid.Listener;
+import dev.braid.MuxedStream;
+import dev.braid.StreamResetException;
+import dev.braid.StreamState;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Braid's TCP transport against an independent yamux: js-libp2p's {@code @chainsafe/libp2p-yamux} 8.0.1,
+ * run by {@code src/test/node/yamux-peer.mjs} in a Node process this test starts (and kills), over a
+ * plain loopback socket, in both roles. The peer reports what it saw as JSON lines; the test asserts on
+ * them. Without Node or the npm packages the test fails with the install command.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class YamuxInteropTest {
+  private static final Path NODE_DIR = Path.of("src/test/node").toAbsolutePath();
+  private static final String INSTALL = "npm ci --prefix transport-tcp/src/test/node";
+  private static final long T = 60;
+
+  /** Who dials. */
+  enum Role {
+    BRAID_DIALS,
+    BRAID_LISTENS
+  }
+
+  /** What Braid does with streams the peer opens. */
+  private enum Inbound {
+    ECHO,
+    SHA
+  }
+
+  private Process node;
+  private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
+  private final List<String> seen = new ArrayList<>();
+  private final StringBuffer stderr = new StringBuffer();
+  private Transport transport;
+  private Listener listener;
+  private Connection connection;
+  private volatile Inbound inbound = Inbound.ECHO;
+
+  @BeforeEach
+  void requireNode() {
+    Path nodeBin = findNode();
+    if (nodeBin == null) {
+      fail("Node.js is not installed (need node >= 20 on PATH or /usr/bin/node): apt-get install nodejs npm; then "
+          + INSTALL);
+    }
+    if (!Files.isDirectory(NODE_DIR.resolve("node_modules/@chainsafe/libp2p-yamux"))) {
+      fail("the npm yamux peer is not installed in " + NODE_DIR + ": run `" + INSTALL + "` from the repository root");
+    }
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (connection != null) {
+      connection.close();
+    }
+    if (listener != null) {
+      listener.close();
+    }
+    if (transport != null) {
+      transport.close();
+    }
+    if (node != null) {
+      node.destroy();
+      if (!node.waitFor(5, TimeUnit.SECONDS)) {
+        node.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- tests
+
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void manyConcurrentStreamsBothDirections(Role role) throws Exception {
+    connect(role);
+    int n = 200;
+    List<CompletableFuture<Boolean>> results = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      byte[] payload = new byte[4096 + i];
+      new Random(i).nextBytes(payload);
+      results.add(connection.openStream().thenCompose(s -> CompletableFuture.supplyAsync(() -> {
+        try {
+          s.outputStream().write(("echo\n").getBytes(StandardCharsets.US_ASCII));
+          s.outputStream().write(payload);
+          s.closeWrite().get(T, TimeUnit.SECONDS);
+          byte[] back = s.inputStream().readAllBytes();
+          return java.util.Arrays.equals(payload, back) && s.terminated().get(T, TimeUnit.SECONDS) == StreamState.CLOSED;
+        } catch (Exception e) {
+          throw new RuntimeException(e);
+        }
+      })));
+    }
+    int ok = 0;
+    for (CompletableFuture<Boolean> r : results) {
+      ok += r.get(T, TimeUnit.SECONDS) ? 1 : 0;
+    }
+    assertEquals(n, ok, "streams echoed intact by the npm yamux peer");
+    // And 200 streams opened by the peer, echoed by Braid.
+    command("open-echo " + n);
+    String done = await(l -> l.contains("\"open-echo-done\""));
+    assertEquals(Integer.toString(n), field(done, "ok"), done);
+    assertTrue(connection.isOpen());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void braidHalfClosesFirstAndStillReads(Role role) throws Exception {
+    connect(role);
+    MuxedStream s = connection.openStream().get(T, TimeUnit.SECONDS);
+    s.outputStream().write("source-after-fin 300000\n".getBytes(StandardCharsets.US_ASCII));
+    s.closeWrite().get(T, TimeUnit.SECONDS);
+    assertEquals(StreamState.WRITE_CLOSED, s.state());
+    String finSeen = await(l -> l.contains("\"fin-seen\""));
+    assertEquals("0", field(finSeen, "received"), finSeen);
+    byte[] got = s.inputStream().readAllBytes();
+    String done = await(l -> l.contains("\"source-done\""));
+    assertEquals(300000, got.length);
+    assertEquals(field(done, "sha256"), sha256(got));
+    assertEquals(StreamState.CLOSED, s.terminated().get(T, TimeUnit.SECONDS));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void peerHalfClosesFirstAndStillReads(Role role) throws Exception {
+    connect(role);
+    MuxedStream s = connection.openStream().get(T, TimeUnit.SECONDS);
+    s.outputStream().write("source 300000\n".getBytes(StandardCharsets.US_ASCII));
+    byte[] got = s.inputStream().readAllBytes(); // to the peer's FIN
+    assertEquals(StreamState.READ_CLOSED, s.state());
+    String sent = await(l -> l.contains("\"source-sent\""));
+    assertEquals("true", field(sent, "readStillOpen"), sent);
+    assertEquals(field(sent, "sha256"), sha256(got));
+    byte[] more = new byte[50_000];
+    new Random(3).nextBytes(more);
+    s.outputStream().write(more);
+    s.closeWrite().get(T, TimeUnit.SECONDS);
+    String done = await(l -> l.contains("\"source-done\""));
+    assertEquals("50000", field(done, "received"), done);
+    assertEquals(sha256(more), field(done, "receivedSha256"));
+    assertEquals(StreamState.CLOSED, s.terminated().get(T, TimeUnit.SECONDS));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void resetsBothWays(Role role) throws Exception {
+    connect(role);
+    // The peer resets: Braid's read fails with a remote reset (js-yamux sends no code: 0).
+    MuxedStream a = connection.openStream().get(T, TimeUnit.SECONDS);
+    a.outputStream().write("reset\n".getBytes(StandardCharsets.US_ASCII));
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> a.read(ByteBuffer.allocate(16)).get(T, TimeUnit.SECONDS));
+    StreamResetException r = assertInstanceOf(StreamResetException.class, e.getCause());
+    assertTrue(r.isRemote());
+    assertEquals(0, r.code());
+    assertEquals(StreamState.RESET, a.terminated().get(T, TimeUnit.SECONDS));
+    await(l -> l.contains("\"reset-sent\""));
+    // Braid resets: the peer sees the reset.
+    MuxedStream b = connection.openStream().get(T, TimeUnit.SECONDS);
+    b.outputStream().write("wait-reset\n".getBytes(StandardCharsets.US_ASCII));
+    String waiting = await(l -> l.contains("\"waiting-reset\""));
+    b.reset(7);
+    String seenReset = await(l -> l.contains("\"reset-seen\"") && field(l, "stream").equals(field(waiting, "stream")));
+    assertEquals("reset", field(seenReset, "status"), seenReset);
+    assertEquals(StreamState.RESET, b.state());
+    assertTrue(connection.isOpen(), "a stream reset leaves the connection open");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void sixtyFourMebibytesBothWaysCheckedBySha256(Role role) throws Exception {
+    connect(role);
+    int size = 64 * 1024 * 1024;
+    // Braid -> peer.
+    MuxedStream up = connection.openStream().get(T, TimeUnit.SECONDS);
+    up.outputStream().write("sha\n".getBytes(StandardCharsets.US_ASCII));
+    CompletableFuture<byte[]> answer = readAllAsync(up);
+    String sent = writeRandom(up, size, 11);
+    up.closeWrite().get(T, TimeUnit.SECONDS);
+    assertEquals(sent, new String(answer.get(120, TimeUnit.SECONDS), StandardCharsets.US_ASCII).trim());
+    String upDone = await(l -> l.contains("\"sha-done\""));
+    assertEquals(Integer.toString(size), field(upDone, "bytes"));
+    // Peer -> Braid.
+    MuxedStream down = connection.openStream().get(T, TimeUnit.SECONDS);
+    down.outputStream().write(("source " + size + "\n").getBytes(StandardCharsets.US_ASCII));
+    MessageDigest d = MessageDigest.getInstance("SHA-256");
+    long n = 0;
+    byte[] buf = new byte[256 * 1024];
+    InputStream in = down.inputStream();
+    for (int k; (k = in.read(buf)) >= 0; ) {
+      d.update(buf, 0, k);
+      n += k;
+    }
+    down.closeWrite().get(T, TimeUnit.SECONDS);
+    String downDone = await(l -> l.contains("\"source-done\""));
+    assertEquals(size, n);
+    assertEquals(field(downDone, "sha256"), HexFormat.of().formatHex(d.digest()));
+  }
+
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void windowLimitedTransfersBothWays(Role role) throws Exception {
+    connect(role);
+    int size = 4 * 1024 * 1024;
+    // The peer reads slowly (pauses its stream, so it stops granting window): Braid's writer must wait.
+    MuxedStream up = connection.openStream().get(T, TimeUnit.SECONDS);
+    up.outputStream().write("slow-sha\n".getBytes(StandardCharsets.US_ASCII));
+    CompletableFuture<byte[]> answer = readAllAsync(up);
+    String sent = writeRandom(up, size, 5);
+    up.closeWrite().get(T, TimeUnit.SECONDS);
+    assertEquals(sent, new String(answer.get(T, TimeUnit.SECONDS), StandardCharsets.US_ASCII).trim());
+    String done = await(l -> l.contains("\"sha-done\""));
+    assertTrue(Integer.parseInt(field(done, "pauses")) >= 2, "the peer paused reading: " + done);
+    assertTrue(connection.isOpen(), "Braid stayed within the peer's window (js-yamux fails a connection that does not)");
+    // Braid reads slowly: the peer must stay within the window Braid grants (or the session fails it).
+    MuxedStream down = connection.openStream().get(T, TimeUnit.SECONDS);
+    down.outputStream().write(("source " + size + "\n").getBytes(StandardCharsets.US_ASCII));
+    MessageDigest d = MessageDigest.getInstance("SHA-256");
+    byte[] buf = new byte[32 * 1024];
+    InputStream in = down.inputStream();
+    long n = 0;
+    for (int k; (k = in.read(buf)) >= 0; ) {
+      d.update(buf, 0, k);
+      n += k;
+      if (n % (512 * 1024) < k) {
+        Thread.sleep(20);
+      }
+    }
+    down.closeWrite().get(T, TimeUnit.SECONDS);
+    String downDone = await(l -> l.contains("\"source-done\""));
+    assertEquals(size, n);
+    assertEquals(field(downDone, "sha256"), HexFormat.of().formatHex(d.digest()));
+    assertTrue(connection.isOpen(), "the peer stayed within Braid's receive window");
+  }
+
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void peerOpenedLargeStreamAndGracefulGoAway(Role role) throws Exception {
+    connect(role);
+    inbound = Inbound.SHA;
+    command("open-source 8388608");
+    String done = await(l -> l.contains("\"open-source-done\""));
+    assertEquals("true", field(done, "match"), done);
+    // The peer closes the muxer (go-away, normal): Braid's connection ends gracefully.
+    command("close");
+    await(l -> l.contains("\"closed-muxer\""));
+    connection.closeFuture().get(T, TimeUnit.SECONDS); // completes normally: a graceful close by the peer
+    assertFalse(connection.isOpen());
+  }
+
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void braidCloseIsSeenByThePeer(Role role) throws Exception {
+    connect(role);
+    MuxedStream s = connection.openStream().get(T, TimeUnit.SECONDS);
+    s.outputStream().write("wait-reset\n".getBytes(StandardCharsets.US_ASCII));
+    await(l -> l.contains("\"waiting-reset\""));
+    connection.close();
+    connection.closeFuture().get(T, TimeUnit.SECONDS);
+    String closed = await(l -> l.contains("\"connection-closed\""));
+    assertTrue(closed.contains("\"error\":null"), closed);
+    assertEquals(StreamState.FAILED, s.terminated().get(T, TimeUnit.SECONDS));
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private void connect(Role role) throws Exception {
+    transport = new TcpTransportProvider().create(TransportOptions.DEFAULTS);
+    if (role == Role.BRAID_DIALS) {
+      startNode("listen");
+      String listening = await(l -> l.contains("\"listening\""));
+      connection = transport.dial(URI.create("tcp://127.0.0.1:" + field(listening, "port"))).get(T, TimeUnit.SECONDS);
+    } else {
+      listener = transport.listen(URI.create("tcp://127.0.0.1:0"));
+      CompletableFuture<Connection> accepted = listener.accept();
+      startNode("dial", Integer.toString(listener.address().getPort()));
+      connection = accepted.get(T, TimeUnit.SECONDS);
+    }
+    await(l -> l.contains("\"connected\""));
+    connection.setStreamHandler(s -> {
+      Thread t = new Thread(() -> serveInbound(s), "interop-inbound-" + s.id());
+      t.setDaemon(true);
+      t.start();
+    });
+  }
+
+  private void serveInbound(MuxedStream s) {
+    try (InputStream in = s.inputStream(); OutputStream out = s.outputStream()) {
+      if (inbound == Inbound.ECHO) {
+        in.transferTo(out);
+      } else {
+        MessageDigest d = MessageDigest.getInstance("SHA-256");
+        byte[] buf = new byte[64 * 1024];
+        for (int k; (k = in.read(buf)) >= 0; ) {
+          d.update(buf, 0, k);
+        }
+        out.write((HexFormat.of().formatHex(d.digest()) + "\n").getBytes(StandardCharsets.US_ASCII));
+      }
+    } catch (Exception e) {
+      s.reset(1);
+    }
+  }
+
+  private void command(String line) throws Exception {
+    MuxedStream c = connection.openStream().get(T, TimeUnit.SECONDS);
+    c.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII))).get(T, TimeUnit.SECONDS);
+  }
+
+  private static CompletableFuture<byte[]> readAllAsync(MuxedStream s) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return s.inputStream().readAllBytes();
+      } catch (IOException e) {
+        throw new RuntimeException(e);
+      }
+    });
+  }
+
+  private static String writeRandom(MuxedStream s, int size, long seed) throws Exception {
+    MessageDigest d = MessageDigest.getInstance("SHA-256");
+    Random rnd = new Random(seed);
+    byte[] chunk = new byte[256 * 1024];
+    OutputStream out = s.outputStream();
+    for (int left = size; left > 0; left -= chunk.length) {
+      rnd.nextBytes(chunk);
+      int n = Math.min(left, chunk.length);
+      d.update(chunk, 0, n);
+      out.write(chunk, 0, n);
+    }
+    return HexFormat.of().formatHex(d.digest());
+  }
+
+  private static String sha256(byte[] b) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+  }
+
+  private void startNode(String... args) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(findNode().toString());
+    cmd.add("yamux-peer.mjs");
+    cmd.addAll(List.of(args));
+    node = new ProcessBuilder(cmd).directory(NODE_DIR.toFile()).start();
+    Thread out = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(node.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String l; (l = r.readLine()) != null; ) {
+          lines.add(l);
+        }
+      } catch (IOException e) {
+        lines.add("{\"event\":\"stdout-failed\"}");
+      }
+    }, "yamux-peer-stdout");
+    out.setDaemon(true);
+    out.start();
+    Thread err = new Thread(() -> {
+      try (InputStream in = node.getErrorStream()) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        in.transferTo(b);
+        stderr.append(b.toString(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        stderr.append("(stderr unreadable: ").append(e).append(')');
+      }
+    }, "yamux-peer-stderr");
+    err.setDaemon(true);
+    err.start();
+  }
+
+  /** The first reported line (seen before or arriving within the bound) that matches; fails on a peer error. */
+  private String await(Predicate<String> p) throws InterruptedException {
+    synchronized (seen) {
+      for (String l : seen) {
+        if (p.test(l)) {
+          seen.remove(l);
+          return l;
+        }
+      }
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (System.nanoTime() < deadline) {
+      String l = lines.poll(200, TimeUnit.MILLISECONDS);
+      if (l == null) {
+        if (node != null && !node.isAlive() && lines.isEmpty()) {
+          fail("the yamux peer exited with " + node.exitValue() + "; saw " + seen + "; stderr: " + stderr);
+        }
+        continue;
+      }
+      if (l.contains("\"event\":\"error\"")) {
+        fail("the yamux peer reported an error: " + l + "; stderr: " + stderr);
+      }
+      if (p.test(l)) {
+        return l;
+      }
+      synchronized (seen) {
+        seen.add(l);
+      }
+    }
+    fail("the yamux peer did not report the expected event within 120 s; saw " + seen + "; stderr: " + stderr);
+    return null;
+  }
+
+  private static String field(String json, String key) {
+    Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\":(\"([^\"]*)\"|[^,}]*)").matcher(json);
+    if (!m.find()) {
+      fail("no field '" + key + "' in " + json);
+    }
+    return m.group(2) != null ? m.group(2) : m.group(1);
+  }
+
+  private static Path findNode() {
+    String path = System.getenv("PATH");
+    if (path != null) {
+      for (String dir : path.split(java.io.File.pathSeparator)) {
+        Path p = Path.of(dir, "node");
+        if (Files.isExecutable(p)) {
+          return p;
+        }
+      }
+    }
+    Path usr = Path.of("/usr/bin/node");
+    return Files.isExecutable(usr) ? usr : null;
+  }
+}
