@@ -1,0 +1,412 @@
+package dev.braid.transport.quic.internal;
+
+import dev.braid.Capability;
+import dev.braid.ConnectionFailedException;
+import dev.braid.MuxedStream;
+import dev.braid.ProtocolException;
+import dev.braid.StreamRefusedException;
+import dev.braid.StreamStateListener;
+import dev.braid.TransportOptions;
+import dev.braid.spi.AbstractConnection;
+import java.net.URI;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import tech.kwik.core.ConnectionTerminatedEvent;
+import tech.kwik.core.QuicConstants;
+import tech.kwik.core.QuicStream;
+import tech.kwik.core.common.EncryptionLevel;
+import tech.kwik.core.frame.QuicFrame;
+import tech.kwik.core.frame.ResetStreamFrame;
+import tech.kwik.core.frame.StopSendingFrame;
+import tech.kwik.core.frame.StreamFrame;
+import tech.kwik.core.impl.QuicConnectionImpl;
+import tech.kwik.core.packet.QuicPacket;
+
+/**
+ * A Braid connection over one kwik QUIC connection. Every {@link MuxedStream} is one bidirectional QUIC
+ * stream ({@link QuicMuxedStream}); closing the connection sends CONNECTION_CLOSE.
+ *
+ * <p>Events reach it three ways, none of which blocks a kwik thread: parsed packets and sent packets through
+ * {@link QuicFrameTap} ({@link #onPacketReceived}, {@link #onPacketSent}); new peer streams through kwik's
+ * peer-initiated-stream callback, handed off at once to a per-connection serial queue; the end of the
+ * connection through kwik's {@code ConnectionListener}, handed off to the transport's I/O pool.
+ *
+ * <p><b>Thread safety.</b> Thread-safe. No lock of this class is held while calling kwik or Braid's core.
+ */
+public final class QuicConnection extends AbstractConnection {
+  private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
+  /** RESET_STREAM / STOP_SENDING code for a stream refused by the stream limit or a full accept queue. */
+  static final long REFUSED_STREAM_CODE = 0x0b;
+  /** Application error code in CONNECTION_CLOSE when we abort. */
+  static final long ABORT_CODE = 0x01;
+
+  private final QuicTransport transport;
+  private final tech.kwik.core.QuicConnection kwik;
+  private final Map<Integer, StreamSignals> signals = new ConcurrentHashMap<>();
+  private final SerialQueue inbound;
+  private final List<Runnable> terminationHooks = new CopyOnWriteArrayList<>();
+  private final CompletableFuture<Void> kwikEnded = new CompletableFuture<>();
+  private final AtomicBoolean endHandled = new AtomicBoolean();
+  private int highestPeerStreamId = -1; // only touched on kwik's receiver thread for this connection
+
+  QuicConnection(QuicTransport transport, tech.kwik.core.QuicConnection kwik, boolean dialer, URI local, URI remote,
+      Set<Capability> capabilities, TransportOptions options) {
+    super(QuicTransport.ID, dialer, local, remote, capabilities, options);
+    this.transport = transport;
+    this.kwik = kwik;
+    this.inbound = new SerialQueue(transport.io());
+  }
+
+  QuicTransport transport() {
+    return transport;
+  }
+
+  tech.kwik.core.QuicConnection kwik() {
+    return kwik;
+  }
+
+  /** Runs when the connection has ended (kwik reported it, or we closed or aborted it). */
+  void onTerminatedRun(Runnable hook) {
+    terminationHooks.add(hook);
+    if (endHandled.get()) {
+      hook.run();
+    }
+  }
+
+  /** Completes when kwik reported the end of the connection. */
+  CompletableFuture<Void> kwikEnded() {
+    return kwikEnded;
+  }
+
+  // ---------------------------------------------------------------- kwik → Braid
+
+  /** kwik parsed {@code packet} and is about to process it (on its receiver thread). */
+  void onPacketReceived(QuicPacket packet) {
+    EncryptionLevel level = packet.getEncryptionLevel();
+    if (level != EncryptionLevel.App && level != EncryptionLevel.ZeroRTT) {
+      return;
+    }
+    List<QuicFrame> frames = packet.getFrames();
+    Set<Integer> stopSendingIds = null;
+    for (QuicFrame f : frames) {
+      if (f instanceof StopSendingFrame) {
+        if (stopSendingIds == null) {
+          stopSendingIds = new HashSet<>(4);
+        }
+        stopSendingIds.add(((StopSendingFrame) f).getStreamId());
+      }
+    }
+    for (QuicFrame f : frames) {
+      if (f instanceof StreamFrame) {
+        StreamFrame sf = (StreamFrame) f;
+        StreamSignals sig = signalsFor(sf.getStreamId(), true);
+        if (sig == null) {
+          continue;
+        }
+        long upTo = sf.getUpToOffset();
+        if (upTo > sig.rxHighestUpTo) {
+          sig.rxHighestUpTo = upTo;
+        }
+        if (sf.isFinal() && sig.rxFinalSize < 0) {
+          sig.rxFinalSize = upTo;
+        }
+        sig.pokeReceiver();
+      } else if (f instanceof ResetStreamFrame) {
+        ResetStreamFrame rf = (ResetStreamFrame) f;
+        StreamSignals sig = signalsFor(rf.getStreamId(), false);
+        if (sig != null && sig.rxResetCode < 0) {
+          sig.rxResetWithStopSending = stopSendingIds != null && stopSendingIds.contains(rf.getStreamId());
+          sig.rxResetCode = rf.getErrorCode();
+          sig.pokeReceiver();
+        }
+      } else if (f instanceof StopSendingFrame) {
+        StopSendingFrame sf = (StopSendingFrame) f;
+        StreamSignals sig = signalsFor(sf.getStreamId(), false);
+        if (sig != null && sig.rxStopSendingCode < 0) {
+          sig.rxStopSendingCode = sf.getErrorCode();
+          sig.pokeReceiver();
+        }
+      }
+    }
+  }
+
+  /** kwik sent {@code packet} (on its sender thread). */
+  void onPacketSent(QuicPacket packet) {
+    for (QuicFrame f : packet.getFrames()) {
+      if (f instanceof StreamFrame) {
+        StreamFrame sf = (StreamFrame) f;
+        StreamSignals sig = signals.get(sf.getStreamId());
+        if (sig != null) {
+          sig.anySent = true;
+          long upTo = sf.getUpToOffset();
+          if (upTo > sig.sentUpTo) {
+            sig.sentUpTo = upTo;
+            sig.pokeSender();
+          }
+        }
+      }
+    }
+  }
+
+  private StreamSignals signalsFor(int streamId, boolean mayCreate) {
+    StreamSignals sig = signals.get(streamId);
+    if (sig != null || !mayCreate || !isPeerInitiatedBidi(streamId) || streamId <= highestPeerStreamId) {
+      return sig;
+    }
+    int first = highestPeerStreamId < 0 ? (isDialer() ? 1 : 0) : highestPeerStreamId + 4;
+    if ((streamId - first) / 4 > options().maxStreams() + 16) {
+      return null; // beyond any limit we granted: kwik closes the connection with STREAM_LIMIT_ERROR
+    }
+    for (int id = first; id <= streamId; id += 4) {
+      signals.putIfAbsent(id, new StreamSignals(id));
+    }
+    highestPeerStreamId = streamId;
+    return signals.get(streamId);
+  }
+
+  private boolean isPeerInitiatedBidi(int streamId) {
+    return (streamId & 0x2) == 0 && (streamId & 0x1) == (isDialer() ? 1 : 0);
+  }
+
+  /** kwik's peer-initiated stream callback (its single callback thread): hand off at once. */
+  void onPeerStream(QuicStream stream) {
+    inbound.execute(() -> acceptPeerStream(stream));
+  }
+
+  private void acceptPeerStream(QuicStream ks) {
+    if (!ks.isBidirectional()) {
+      ks.abortReading(REFUSED_STREAM_CODE); // Braid uses bidirectional streams only
+      return;
+    }
+    int id = ks.getStreamId();
+    StreamSignals sig = signals.computeIfAbsent(id, StreamSignals::new);
+    QuicMuxedStream s = new QuicMuxedStream(this, ks, sig, false, null);
+    if (!addStream(s)) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: refusing peer stream {1}: stream limit or connection ending", this, id);
+      s.refuse();
+      signals.remove(id, sig);
+      return;
+    }
+    sig.stream = s;
+    s.pokeReceiver();
+    if (!deliverInbound(s)) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: accept queue full, resetting peer stream {1}", this, id);
+      s.reset(REFUSED_STREAM_CODE);
+    }
+  }
+
+  void forget(StreamSignals sig) {
+    signals.remove(sig.streamId, sig);
+  }
+
+  /** Makes a locally opened stream known to the peer at once: QUIC sends nothing until the first STREAM frame. */
+  void announce(QuicStream ks, StreamSignals sig) {
+    if (!(kwik instanceof QuicConnectionImpl)) {
+      return;
+    }
+    QuicConnectionImpl impl = (QuicConnectionImpl) kwik;
+    StreamFrame empty = new StreamFrame(ks.getStreamId(), 0, new byte[0], false);
+    impl.send(empty, lost -> {
+      if (!sig.anySent && isOpen()) {
+        announce(ks, sig);
+      }
+    }, true);
+  }
+
+  /** Sends RESET_STREAM ourselves: kwik's resetStream is a no-op once its FIN is queued. */
+  void sendResetFrame(int streamId, long code, long finalSize) {
+    if (kwik instanceof QuicConnectionImpl) {
+      ResetStreamFrame frame = new ResetStreamFrame(streamId, code, finalSize);
+      ((QuicConnectionImpl) kwik).send(frame, lost -> {
+        if (isOpen()) {
+          sendResetFrame(streamId, code, finalSize);
+        }
+      }, true);
+    }
+  }
+
+  /** kwik's ConnectionListener (its callback thread): hand off at once. */
+  void onDisconnected(ConnectionTerminatedEvent event) {
+    try {
+      transport.io().execute(() -> handleDisconnected(event));
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      handleDisconnected(event);
+    }
+  }
+
+  private void handleDisconnected(ConnectionTerminatedEvent e) {
+    Throwable cause;
+    boolean remote = e.closedByPeer();
+    switch (e.closeReason()) {
+      case IdleTimeout:
+        cause = new ConnectionFailedException("QUIC idle timeout: nothing received from the peer for "
+            + options().idleTimeout().toMillis() + " ms (kwik closed the connection; a stalled sender ends this way too)",
+            null);
+        break;
+      case ConnectionLost:
+        cause = new ConnectionFailedException("QUIC connection lost: the peer stopped acknowledging (tail loss)", null);
+        break;
+      case StatelessReset:
+        cause = new ConnectionFailedException("QUIC stateless reset from the peer: it has no state for this connection",
+            null);
+        break;
+      default:
+        cause = describeClose(e);
+        break;
+    }
+    end(cause, remote);
+  }
+
+  private static Throwable describeClose(ConnectionTerminatedEvent e) {
+    if (!e.hasError()) {
+      return null; // graceful CONNECTION_CLOSE with NO_ERROR
+    }
+    String who = e.closedByPeer() ? "the peer closed the QUIC connection" : "kwik closed the QUIC connection";
+    String reason = e.errorDescription() == null || e.errorDescription().isEmpty() ? "" : ": " + e.errorDescription();
+    if (e.hasTransportError()) {
+      long code = e.transportErrorCode();
+      String name;
+      try {
+        QuicConstants.TransportErrorCode known = QuicConstants.TransportErrorCode.fromValue(code);
+        name = known == null ? "transport error" : known.name();
+      } catch (RuntimeException unknown) {
+        name = "transport error";
+      }
+      if (code == 0) {
+        return null;
+      }
+      return new ProtocolException(who + " with " + name + " (0x" + Long.toHexString(code) + ")" + reason);
+    }
+    long code = e.applicationErrorCode() == null ? -1 : e.applicationErrorCode();
+    if (code == 0 && e.closedByPeer()) {
+      return null;
+    }
+    return new ConnectionFailedException(who + " with application error code " + code + reason, null);
+  }
+
+  private void end(Throwable cause, boolean remote) {
+    terminated(cause, remote);
+    if (endHandled.compareAndSet(false, true)) {
+      signals.clear();
+      for (Runnable hook : terminationHooks) {
+        try {
+          hook.run();
+        } catch (RuntimeException ex) {
+          LOG.log(System.Logger.Level.WARNING, "cleanup after " + this + " failed", ex);
+        }
+      }
+    }
+    kwikEnded.complete(null);
+  }
+
+  // ---------------------------------------------------------------- AbstractConnection
+
+  @Override
+  protected CompletableFuture<MuxedStream> doOpenStream(StreamStateListener listener) {
+    CompletableFuture<MuxedStream> result = new CompletableFuture<>();
+    AtomicReference<Thread> creator = new AtomicReference<>();
+    long timeoutMillis = options().connectTimeout().toMillis();
+    ScheduledFuture<?> timer = transport.scheduler().schedule(() -> {
+      if (result.completeExceptionally(new StreamRefusedException("the peer granted no QUIC stream credit (MAX_STREAMS) within "
+          + timeoutMillis + " ms"))) {
+        synchronized (creator) {
+          Thread t = creator.get();
+          if (t != null) {
+            t.interrupt(); // wakes kwik's createStream; the blocking pool clears the flag
+          }
+        }
+      }
+    }, timeoutMillis, TimeUnit.MILLISECONDS);
+    transport.blocking().execute(() -> {
+      QuicStream ks;
+      synchronized (creator) {
+        creator.set(Thread.currentThread());
+      }
+      try {
+        ks = kwik.createStream(true);
+      } catch (Exception e) {
+        ConnectionFailedException end = endCause();
+        result.completeExceptionally(end != null ? end
+            : result.isDone() ? new StreamRefusedException("timed out") : new ConnectionFailedException(
+                "kwik could not create a stream: " + e, e));
+        return;
+      } finally {
+        synchronized (creator) {
+          creator.set(null);
+        }
+        Thread.interrupted();
+        timer.cancel(false);
+      }
+      if (result.isDone()) {
+        ks.resetStream(REFUSED_STREAM_CODE); // we gave up waiting; give the stream back
+        ks.abortReading(REFUSED_STREAM_CODE);
+        return;
+      }
+      StreamSignals sig = new StreamSignals(ks.getStreamId());
+      signals.put(sig.streamId, sig);
+      QuicMuxedStream s = new QuicMuxedStream(this, ks, sig, true, listener);
+      if (!addStream(s)) {
+        signals.remove(sig.streamId, sig);
+        s.refuse();
+        ConnectionFailedException end = endCause();
+        result.completeExceptionally(end != null ? end : new StreamRefusedException(
+            "stream limit reached: maxStreams=" + options().maxStreams()));
+        return;
+      }
+      sig.stream = s;
+      try {
+        announce(ks, sig);
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.DEBUG, "could not announce stream " + sig.streamId + " early; the first byte will", e);
+      }
+      if (!result.complete(s)) {
+        s.reset(REFUSED_STREAM_CODE);
+      }
+    });
+    return result;
+  }
+
+  @Override
+  protected void doClose() {
+    transport.blocking().execute(() -> {
+      try {
+        kwik.close();
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.DEBUG, "kwik failed to close " + this, e);
+      } finally {
+        end(null, false);
+      }
+    });
+  }
+
+  @Override
+  protected void doAbort(Throwable cause) {
+    transport.blocking().execute(() -> {
+      try {
+        kwik.close(ABORT_CODE, "aborted: " + cause);
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.DEBUG, "kwik failed to abort " + this, e);
+      } finally {
+        end(cause, false);
+      }
+    });
+  }
+
+  /** Why the connection ended, or null while it is open. */
+  ConnectionFailedException failure() {
+    return endCause();
+  }
+
+  int liveSignals() {
+    return signals.size();
+  }
+}

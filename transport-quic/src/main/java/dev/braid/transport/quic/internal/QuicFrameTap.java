@@ -1,0 +1,141 @@
+package dev.braid.transport.quic.internal;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import tech.kwik.core.log.NullLogger;
+import tech.kwik.core.packet.QuicPacket;
+
+/**
+ * kwik's {@link tech.kwik.core.log.Logger} used as an event hook. kwik has no callback for "data arrived",
+ * "RESET_STREAM arrived (with this code)" or "these bytes left the send buffer", but it hands every parsed
+ * packet to its logger right before processing it ({@code PacketParser}), and every packet it sends right
+ * after sending it ({@code SenderImpl}). This tap turns those calls into {@link StreamSignals} updates and pump
+ * pokes on the owning {@link QuicConnection}. It never blocks and never throws into kwik.
+ *
+ * <p>A client connection has its own logger, so its tap is bound to one connection. A server connector shares
+ * one logger among all its connections; kwik processes each server connection's packets on a thread named
+ * {@code receiver-<odcid>} and sends them from {@code sender-<odcid>}, so the tap finds the connection from the
+ * thread's name ({@link #bindServerConnection} registers it on the receiver thread when the handshake ends).
+ *
+ * <p><b>Thread safety.</b> Thread-safe.
+ */
+final class QuicFrameTap extends NullLogger {
+  private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic.kwik");
+
+  private final Map<String, QuicConnection> byConnectionId = new ConcurrentHashMap<>();
+  private final ThreadLocal<QuicConnection> current = new ThreadLocal<>();
+  private volatile QuicConnection bound;
+
+  /** A client connection's tap. */
+  static QuicFrameTap forClient() {
+    return new QuicFrameTap();
+  }
+
+  /** A server connector's tap, shared by its connections. */
+  static QuicFrameTap forServer() {
+    return new QuicFrameTap();
+  }
+
+  void bind(QuicConnection connection) {
+    this.bound = connection;
+  }
+
+  /**
+   * Called on kwik's per-connection receiver thread when a server connection completes its handshake.
+   * Returns false when the thread does not carry the expected name (a kwik version that changed it).
+   */
+  boolean bindServerConnection(QuicConnection connection) {
+    String key = connectionKey(Thread.currentThread().getName());
+    if (key == null) {
+      return false;
+    }
+    byConnectionId.put(key, connection);
+    current.set(connection);
+    connection.onTerminatedRun(() -> byConnectionId.remove(key, connection));
+    return true;
+  }
+
+  private static String connectionKey(String threadName) {
+    if (threadName.startsWith("receiver-") && !threadName.equals("receiver-loop")) {
+      return threadName.substring("receiver-".length());
+    }
+    if (threadName.startsWith("sender-")) {
+      return threadName.substring("sender-".length());
+    }
+    return null;
+  }
+
+  private QuicConnection resolve() {
+    QuicConnection c = bound;
+    if (c != null) {
+      return c;
+    }
+    c = current.get();
+    if (c != null) {
+      return c;
+    }
+    String key = connectionKey(Thread.currentThread().getName());
+    if (key == null) {
+      return null;
+    }
+    c = byConnectionId.get(key);
+    if (c != null) {
+      current.set(c);
+    }
+    return c;
+  }
+
+  @Override
+  public void received(Instant timeReceived, int datagram, QuicPacket packet) {
+    if (packet == null) {
+      return;
+    }
+    try {
+      QuicConnection c = resolve();
+      if (c != null) {
+        c.onPacketReceived(packet);
+      }
+    } catch (RuntimeException | Error e) {
+      LOG.log(System.Logger.Level.WARNING, "Braid's QUIC receive hook failed; the packet is processed by kwik anyway", e);
+    }
+  }
+
+  @Override
+  public void sent(Instant sent, QuicPacket packet) {
+    if (packet == null) {
+      return;
+    }
+    try {
+      QuicConnection c = resolve();
+      if (c != null) {
+        c.onPacketSent(packet);
+      }
+    } catch (RuntimeException | Error e) {
+      LOG.log(System.Logger.Level.WARNING, "Braid's QUIC send hook failed", e);
+    }
+  }
+
+  @Override
+  public void sent(Instant sent, List<QuicPacket> packets) {
+    for (QuicPacket p : packets) {
+      sent(sent, p);
+    }
+  }
+
+  @Override
+  public void warn(String message) {
+    LOG.log(System.Logger.Level.DEBUG, "kwik: {0}", message);
+  }
+
+  @Override
+  public void error(String message) {
+    LOG.log(System.Logger.Level.DEBUG, "kwik error: {0}", message);
+  }
+
+  @Override
+  public void error(String message, Throwable error) {
+    LOG.log(System.Logger.Level.DEBUG, "kwik error: " + message, error);
+  }
+}

@@ -1,0 +1,310 @@
+package dev.braid.transport.quic.internal;
+
+import dev.braid.Connection;
+import dev.braid.ConnectionClosedException;
+import dev.braid.Listener;
+import dev.braid.TransportOptions;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import tech.kwik.core.QuicConnection.QuicVersion;
+import tech.kwik.core.server.ApplicationProtocolConnection;
+import tech.kwik.core.server.ApplicationProtocolConnectionFactory;
+import tech.kwik.core.server.ServerConnectionConfig;
+import tech.kwik.core.server.ServerConnector;
+
+/**
+ * A kwik {@link ServerConnector} on one UDP socket. Its address carries the SHA-256 of its certificate
+ * ({@code quic://127.0.0.1:PORT?certhash=HEX}), which dialers pin.
+ *
+ * <p>kwik's connector shares its socket among all its connections, so {@link #close()} stops accepting but
+ * keeps the connector running until the last accepted connection has ended (or the transport closes). The
+ * socket is only ever closed by the connector itself: kwik's receive loop calls {@code System.exit(9)} when
+ * its socket fails under it.
+ *
+ * <p><b>Thread safety.</b> Thread-safe.
+ */
+final class QuicListener implements Listener {
+  private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
+  private static final int MAX_UNACCEPTED = 128;
+  private static final String ALIAS = "braid";
+
+  private final QuicTransport transport;
+  private final ServerConnector connector;
+  private final QuicFrameTap tap = QuicFrameTap.forServer();
+  private final URI address;
+  private final Set<QuicConnection> live = ConcurrentHashMap.newKeySet();
+  private final Object lock = new Object();
+  private final ArrayDeque<QuicConnection> ready = new ArrayDeque<>(); // guarded by lock
+  private final ArrayDeque<CompletableFuture<Connection>> waiting = new ArrayDeque<>(); // guarded by lock
+  private boolean closed; // guarded by lock
+  private CompletableFuture<Void> connectorStopped; // guarded by lock
+
+  QuicListener(QuicTransport transport, QuicAddress local) throws IOException {
+    this.transport = transport;
+    TransportOptions options = transport.options();
+    char[] password;
+    KeyStore keyStore;
+    String alias;
+    X509Certificate cert;
+    try {
+      if (options.property("keyStore").isPresent()) {
+        password = options.property("keyStorePassword").orElse("").toCharArray();
+        keyStore = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(Path.of(options.property("keyStore").get()))) {
+          keyStore.load(in, password);
+        }
+        alias = options.property("keyAlias").orElseGet(() -> firstAlias(keyStore));
+        cert = (X509Certificate) keyStore.getCertificate(alias);
+        if (cert == null) {
+          throw new IOException("key store " + options.property("keyStore").get() + " has no certificate under alias " + alias);
+        }
+      } else {
+        SelfSignedCertificate generated = SelfSignedCertificate.generate("braid", Duration.ofDays(30),
+            hostNamesFor(local.host()));
+        password = Long.toHexString(new java.security.SecureRandom().nextLong()).toCharArray();
+        keyStore = generated.toKeyStore(ALIAS, password);
+        alias = ALIAS;
+        cert = generated.certificate();
+      }
+    } catch (GeneralSecurityException e) {
+      throw new IOException("cannot make the QUIC listener's certificate: " + e, e);
+    }
+    InetAddress bindAddress = InetAddress.getByName(local.host());
+    DatagramSocket socket = new DatagramSocket(new InetSocketAddress(bindAddress, local.port()));
+    int maxStreams = options.maxStreams();
+    ServerConnectionConfig config = ServerConnectionConfig.builder()
+        .maxIdleTimeout((int) Math.min(Integer.MAX_VALUE, options.idleTimeout().toMillis()))
+        .maxOpenPeerInitiatedBidirectionalStreams(maxStreams)
+        .maxOpenPeerInitiatedUnidirectionalStreams(0)
+        .maxBidirectionalStreamBufferSize(options.receiveWindow())
+        .maxUnidirectionalStreamBufferSize(options.receiveWindow())
+        .maxConnectionBufferSize(transport.connectionWindow())
+        .retryRequired(false)
+        .build();
+    try {
+      connector = ServerConnector.builder()
+          .withSocket(socket)
+          .withKeyStore(keyStore, alias, password)
+          .withSupportedVersion(QuicVersion.V1)
+          .withConfiguration(config)
+          .withLogger(tap)
+          .build();
+    } catch (Exception e) {
+      socket.close(); // no kwik thread uses it yet
+      throw new IOException("kwik refused to start a QUIC listener on " + local.toUri() + ": " + e, e);
+    }
+    connector.registerApplicationProtocol(transport.alpn(), new Factory(maxStreams));
+    connector.start();
+    String hash = SelfSignedCertificate.sha256Hex(cert);
+    address = new QuicAddress(local.host(), socket.getLocalPort(), hash).toUri();
+  }
+
+  private static java.util.List<String> hostNamesFor(String host) {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    names.add(host);
+    try {
+      InetAddress a = InetAddress.getByName(host);
+      if (a.isAnyLocalAddress()) {
+        for (java.net.NetworkInterface ni : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+          for (InetAddress ia : java.util.Collections.list(ni.getInetAddresses())) {
+            String s = ia.getHostAddress();
+            int scope = s.indexOf('%');
+            names.add(scope < 0 ? s : s.substring(0, scope));
+          }
+        }
+      }
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.DEBUG, "cannot list local addresses for the certificate: {0}", e.toString());
+    }
+    return names;
+  }
+
+  private static String firstAlias(KeyStore ks) {
+    try {
+      return ks.aliases().nextElement();
+    } catch (GeneralSecurityException | java.util.NoSuchElementException e) {
+      throw new IllegalArgumentException("the key store holds no entry", e);
+    }
+  }
+
+  /** kwik's factory: called on the connection's receiver thread when its handshake completes. */
+  private final class Factory implements ApplicationProtocolConnectionFactory {
+    private final int maxStreams;
+
+    Factory(int maxStreams) {
+      this.maxStreams = maxStreams;
+    }
+
+    @Override
+    public ApplicationProtocolConnection createConnection(String protocol, tech.kwik.core.QuicConnection kwik) {
+      URI remote = remoteOf(kwik);
+      QuicConnection c = new QuicConnection(transport, kwik, false, address, remote, QuicTransport.CAPABILITIES,
+          transport.options());
+      if (!tap.bindServerConnection(c)) {
+        LOG.log(System.Logger.Level.ERROR, "kwik's receiver thread is not named receiver-<cid> ({0}); "
+            + "this kwik version is not supported", Thread.currentThread().getName());
+      }
+      kwik.setConnectionListener(c::onDisconnected);
+      live.add(c);
+      c.onTerminatedRun(() -> connectionEnded(c));
+      transport.register(c);
+      offer(c);
+      return new ApplicationProtocolConnection() {
+        @Override
+        public void acceptPeerInitiatedStream(tech.kwik.core.QuicStream stream) {
+          c.onPeerStream(stream);
+        }
+      };
+    }
+
+    @Override
+    public int maxConcurrentPeerInitiatedBidirectionalStreams() {
+      return maxStreams;
+    }
+
+    @Override
+    public int maxConcurrentPeerInitiatedUnidirectionalStreams() {
+      return 0;
+    }
+  }
+
+  private static URI remoteOf(tech.kwik.core.QuicConnection kwik) {
+    try {
+      // ServerConnectionImpl.getInitialRemoteAddress(): kwik's public QuicConnection has no peer address.
+      Object a = kwik.getClass().getMethod("getInitialRemoteAddress").invoke(kwik);
+      if (a instanceof InetSocketAddress) {
+        InetSocketAddress isa = (InetSocketAddress) a;
+        return new QuicAddress(isa.getAddress().getHostAddress(), isa.getPort(), null).toUri();
+      }
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      LOG.log(System.Logger.Level.DEBUG, "peer address unknown: {0}", e.toString());
+    }
+    return URI.create("quic://0.0.0.0:0");
+  }
+
+  private void offer(QuicConnection c) {
+    CompletableFuture<Connection> taker;
+    synchronized (lock) {
+      if (closed || (waiting.isEmpty() && ready.size() >= MAX_UNACCEPTED)) {
+        taker = null;
+      } else {
+        taker = waiting.poll();
+        if (taker == null) {
+          ready.add(c);
+          return;
+        }
+      }
+    }
+    if (taker == null) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: refusing {1}: listener closed or {2} connections unaccepted", this, c,
+          MAX_UNACCEPTED);
+      c.abort(new ConnectionClosedException("the listener is closed or its accept queue is full", false));
+    } else {
+      taker.complete(c);
+    }
+  }
+
+  private void connectionEnded(QuicConnection c) {
+    live.remove(c);
+    boolean stop;
+    synchronized (lock) {
+      ready.remove(c);
+      stop = closed && live.isEmpty();
+    }
+    if (stop) {
+      shutdownConnector();
+    }
+  }
+
+  @Override
+  public URI address() {
+    return address;
+  }
+
+  @Override
+  public CompletableFuture<Connection> accept() {
+    synchronized (lock) {
+      QuicConnection c = ready.poll();
+      if (c != null) {
+        return CompletableFuture.completedFuture(c);
+      }
+      if (closed) {
+        return CompletableFuture.failedFuture(new ConnectionClosedException("the QUIC listener is closed", false));
+      }
+      CompletableFuture<Connection> f = new CompletableFuture<>();
+      waiting.add(f);
+      return f;
+    }
+  }
+
+  @Override
+  public void close() {
+    ArrayDeque<CompletableFuture<Connection>> toFail;
+    ArrayDeque<QuicConnection> unaccepted;
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      toFail = new ArrayDeque<>(waiting);
+      waiting.clear();
+      unaccepted = new ArrayDeque<>(ready);
+      ready.clear();
+    }
+    for (CompletableFuture<Connection> f : toFail) {
+      f.completeExceptionally(new ConnectionClosedException("the QUIC listener is closed", false));
+    }
+    for (QuicConnection c : unaccepted) {
+      c.close();
+    }
+    if (live.isEmpty()) {
+      shutdownConnector();
+    }
+  }
+
+  /** Stops kwik's connector (it closes its own socket); completes when it has. */
+  CompletableFuture<Void> shutdownConnector() {
+    CompletableFuture<Void> f;
+    synchronized (lock) {
+      closed = true;
+      if (connectorStopped != null) {
+        return connectorStopped;
+      }
+      connectorStopped = f = new CompletableFuture<>();
+    }
+    try {
+      transport.blocking().execute(() -> {
+        try {
+          connector.close();
+        } catch (RuntimeException e) {
+          LOG.log(System.Logger.Level.DEBUG, "kwik connector close failed", e);
+        } finally {
+          transport.unregister(this);
+          f.complete(null);
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      f.complete(null);
+    }
+    return f;
+  }
+
+  @Override
+  public String toString() {
+    return "QuicListener " + address;
+  }
+}

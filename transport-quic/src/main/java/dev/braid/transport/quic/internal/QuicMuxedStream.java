@@ -1,0 +1,391 @@
+package dev.braid.transport.quic.internal;
+
+import dev.braid.ConnectionFailedException;
+import dev.braid.StreamState;
+import dev.braid.StreamStateListener;
+import dev.braid.spi.AbstractMuxedStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import tech.kwik.core.QuicStream;
+
+/**
+ * One bidirectional QUIC stream as a Braid {@link dev.braid.MuxedStream}.
+ *
+ * <h2>State mapping</h2>
+ * RFC 9000 §3.1 (sending part), §3.2 (receiving part) and kwik's connection events, onto {@link StreamState}:
+ * <table>
+ * <caption>QUIC stream states and events → Braid</caption>
+ * <tr><th>QUIC / kwik</th><th>what Braid does</th><th>resulting {@code StreamState}</th></tr>
+ * <tr><td>send: Ready (created by {@code createStream(true)}; a zero-length STREAM frame announces it)</td>
+ *     <td>{@code openStream()} completes</td><td>OPEN</td></tr>
+ * <tr><td>recv: Recv (first STREAM frame of a peer stream; kwik's new-stream callback)</td>
+ *     <td>accepted / handed to the stream handler</td><td>OPEN</td></tr>
+ * <tr><td>send: Send → Data Sent (we queue FIN: {@code getOutputStream().close()})</td>
+ *     <td>{@code closeWrite()}, after every queued byte</td><td>OPEN → WRITE_CLOSED, READ_CLOSED → CLOSED</td></tr>
+ * <tr><td>recv: Size Known → Data Recvd → Data Read (STREAM frame with FIN; every byte up to the final size read)</td>
+ *     <td>{@code receiveFin()}, then kwik's read returns -1 (frees kwik's stream)</td>
+ *     <td>OPEN → READ_CLOSED, WRITE_CLOSED → CLOSED</td></tr>
+ * <tr><td>recv: we send STOP_SENDING ({@code abortReading(0)})</td><td>{@code closeRead()}: buffered bytes dropped</td>
+ *     <td>OPEN → READ_CLOSED, WRITE_CLOSED → CLOSED</td></tr>
+ * <tr><td>recv: Reset Recvd caused by our own STOP_SENDING (the peer's answer, RESET_STREAM alone)</td>
+ *     <td>ignored: the read side was already closed by us</td><td>unchanged</td></tr>
+ * <tr><td>send: STOP_SENDING received; kwik answers with RESET_STREAM (send: Reset Sent)</td>
+ *     <td>{@code receiveStopSending(code)}: pending writes fail with {@code WriteClosedException(STOPPED_BY_PEER, code)}</td>
+ *     <td>OPEN → WRITE_CLOSED, READ_CLOSED → CLOSED</td></tr>
+ * <tr><td>recv: Reset Recvd (peer's RESET_STREAM, or RESET_STREAM + STOP_SENDING in one packet after our closeRead)</td>
+ *     <td>{@code receiveReset(code)}; the code is read from the RESET_STREAM frame itself</td><td>RESET (remote)</td></tr>
+ * <tr><td>send: Reset Sent + recv: STOP_SENDING sent ({@code resetStream(code)}, {@code abortReading(code)};
+ *     after our FIN, where kwik's resetStream is a no-op, Braid queues the RESET_STREAM frame itself)</td>
+ *     <td>{@code reset(code)}</td><td>RESET (local)</td></tr>
+ * <tr><td>kwik ConnectionTerminatedEvent: ImmediateClose without error (CONNECTION_CLOSE, NO_ERROR)</td>
+ *     <td>live streams fail with {@code ConnectionClosedException}</td><td>FAILED (CLOSED streams stay CLOSED)</td></tr>
+ * <tr><td>kwik ConnectionTerminatedEvent: ImmediateClose with a transport error (e.g. FLOW_CONTROL_ERROR,
+ *     STREAM_LIMIT_ERROR), IdleTimeout, ConnectionLost, StatelessReset</td>
+ *     <td>live streams fail with {@code ProtocolException} / {@code ConnectionFailedException} naming it</td>
+ *     <td>FAILED</td></tr>
+ * </table>
+ *
+ * <p><b>Where the reset code comes from.</b> kwik 0.10.8 does not keep the code of a received RESET_STREAM
+ * ({@code StreamInputStreamImpl.terminate} drops it; the reader only sees {@code StreamClosedException("Stream
+ * reset by peer")}). Braid reads it from the RESET_STREAM frame, which kwik passes to its logger before
+ * processing the packet ({@link QuicFrameTap}).
+ *
+ * <p><b>No thread per stream.</b> Inbound bytes move from kwik to Braid in a {@link SerialPump} on the
+ * transport's small I/O pool, poked when a STREAM frame for this stream is parsed; it reads only what
+ * {@code available()} reports, so it never blocks. Outbound bytes go to kwik only as far as kwik's 50 KiB
+ * send buffer has room (bytes written minus the highest offset kwik has sent, seen through the same hook),
+ * so writes never block either. An idle stream holds no thread and no timer.
+ *
+ * <p><b>Thread safety.</b> Thread-safe, as {@link AbstractMuxedStream} is. The receive pump and the send pump each
+ * run serially; fields marked "receive pump" are touched only by the former.
+ */
+public final class QuicMuxedStream extends AbstractMuxedStream {
+  private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
+  /** kwik's default per-stream send buffer (SendBuffer, when no size is given). */
+  static final int KWIK_SEND_BUFFER = 50 * 1024;
+  private static final int MAX_CHUNK = 64 * 1024;
+  private static final int MAX_WRITE = 16 * 1024;
+  private static final long MIN_RETRY_MICROS = 100;
+  private static final long MAX_RETRY_MICROS = 20_000;
+
+  private final QuicConnection quic;
+  private final QuicStream kwik;
+  private final InputStream in;
+  private final OutputStream out;
+  private final StreamSignals sig;
+  private final SerialPump receiver;
+  private final SerialPump sender;
+  private final int window;
+
+  // receive pump
+  private long consumedFromKwik;
+  private boolean finDelivered;
+  private boolean resetHandled;
+  private long retryMicros = MIN_RETRY_MICROS;
+  private final AtomicBoolean retryPending = new AtomicBoolean();
+  private final AtomicBoolean stopSendingHandled = new AtomicBoolean();
+
+  private volatile boolean localStopSent;
+  private volatile boolean localReset;
+  private volatile boolean finQueued;
+  private volatile boolean terminal;
+  private final AtomicBoolean kwikInputDone = new AtomicBoolean();
+
+  // send pump
+  private final Object txLock = new Object();
+  private PendingTx pendingTx; // guarded by txLock
+  private volatile long writtenToKwik;
+  private volatile boolean txWaiting;
+
+  QuicMuxedStream(QuicConnection connection, QuicStream kwik, StreamSignals sig, boolean local,
+      StreamStateListener listener) {
+    super(connection, kwik.getStreamId(), local, false, listener);
+    this.quic = connection;
+    this.kwik = kwik;
+    this.in = kwik.getInputStream();
+    this.out = kwik.getOutputStream();
+    this.sig = sig;
+    this.window = connection.options().receiveWindow();
+    this.receiver = new SerialPump(connection.transport().io(), "receive", this::drainInbound);
+    this.sender = new SerialPump(connection.transport().io(), "send", this::drainOutbound);
+  }
+
+  void pokeReceiver() {
+    receiver.poke();
+  }
+
+  void pokeSender() {
+    if (txWaiting) {
+      txWaiting = false;
+      sender.poke();
+    }
+  }
+
+  /** Refuses a stream that was never registered: both directions aborted at once. */
+  void refuse() {
+    localReset = true;
+    kwikInputDone.set(true);
+    kwik.resetStream(QuicConnection.REFUSED_STREAM_CODE);
+    kwik.abortReading(QuicConnection.REFUSED_STREAM_CODE);
+  }
+
+  // ---------------------------------------------------------------- receive side
+
+  private void drainInbound() {
+    if (state().isTerminal()) {
+      return;
+    }
+    long resetCode = sig.rxResetCode;
+    if (resetCode >= 0 && !resetHandled) {
+      resetHandled = true;
+      kwikInputDone.set(true); // kwik terminated its input itself
+      if (!localStopSent || sig.rxResetWithStopSending) {
+        receiveReset(resetCode);
+        return;
+      }
+      // else: the peer's answer to our STOP_SENDING; our read side is already closed
+    }
+    if (sig.rxStopSendingCode >= 0) {
+      handlePeerStopSending();
+    }
+    if (localStopSent || resetHandled || finDelivered || localReset) {
+      return;
+    }
+    boolean progressed = false;
+    try {
+      while (bufferedInboundBytes() < window) {
+        int available = in.available();
+        if (available <= 0) {
+          break;
+        }
+        byte[] chunk = new byte[Math.min(available, MAX_CHUNK)];
+        int n = in.read(chunk, 0, chunk.length);
+        if (n <= 0) {
+          break;
+        }
+        consumedFromKwik += n;
+        progressed = true;
+        receive(ByteBuffer.wrap(chunk, 0, n));
+      }
+    } catch (IOException e) {
+      if (sig.rxResetCode >= 0) {
+        receiver.poke(); // "Stream reset by peer": the frame was seen; the next run reports it with its code
+      } else if (!localStopSent && !localReset && quic.isOpen()) {
+        fail(new ConnectionFailedException("kwik failed reading stream " + id() + ": " + e.getMessage(), e));
+      }
+      return;
+    }
+    long finalSize = sig.rxFinalSize;
+    if (finalSize >= 0 && consumedFromKwik >= finalSize) {
+      finDelivered = true;
+      receiveFin();
+      readEndOfStream();
+      return;
+    }
+    if (bufferedInboundBytes() < window && consumedFromKwik < sig.rxHighestUpTo) {
+      // The tap sees a packet just before kwik processes it, so the bytes may not be readable yet (or a gap
+      // waits for a retransmission): look again shortly, backing off while nothing moves.
+      retryMicros = progressed ? MIN_RETRY_MICROS : Math.min(retryMicros * 2, MAX_RETRY_MICROS);
+      if (retryPending.compareAndSet(false, true)) {
+        try {
+          quic.transport().scheduler().schedule(() -> {
+            retryPending.set(false);
+            receiver.poke();
+          }, retryMicros, TimeUnit.MICROSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+          retryPending.set(false);
+        }
+      }
+    }
+  }
+
+  /** Reads kwik's end-of-stream (-1) once, which lets kwik free the stream and grant the peer a new one. */
+  private void readEndOfStream() {
+    if (kwikInputDone.get()) {
+      return;
+    }
+    try {
+      quic.transport().blocking().execute(() -> {
+        if (!kwikInputDone.compareAndSet(false, true)) {
+          return;
+        }
+        try {
+          // Returns at once: every byte up to the final size is read; at most it waits for kwik to finish
+          // processing the packet that carried FIN (the tap saw it first). A dying connection wakes it too.
+          int r = in.read(new byte[1], 0, 1);
+          if (r >= 0) {
+            LOG.log(System.Logger.Level.WARNING, "{0}: a byte beyond the final size was readable", this);
+          }
+        } catch (IOException e) {
+          LOG.log(System.Logger.Level.DEBUG, "{0}: kwik end-of-stream read ended with {1}", this, e.toString());
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: transport closing, kwik stream left to the connection's end", this);
+    }
+  }
+
+  private void handlePeerStopSending() {
+    if (!stopSendingHandled.compareAndSet(false, true)) {
+      return;
+    }
+    // kwik has answered with RESET_STREAM for our send side already (StreamManager.process(StopSendingFrame)).
+    receiveStopSending(sig.rxStopSendingCode);
+    sender.poke();
+  }
+
+  @Override
+  protected void consumed(int bytes) {
+    receiver.poke();
+  }
+
+  // ---------------------------------------------------------------- send side
+
+  @Override
+  protected CompletableFuture<Void> transmit(ByteBuffer data) {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    synchronized (txLock) {
+      pendingTx = new PendingTx(data, f);
+    }
+    sender.poke();
+    return f;
+  }
+
+  private void drainOutbound() {
+    PendingTx p;
+    synchronized (txLock) {
+      p = pendingTx;
+    }
+    if (p == null) {
+      return;
+    }
+    if (localReset || sig.rxStopSendingCode >= 0) {
+      if (sig.rxStopSendingCode >= 0) {
+        handlePeerStopSending();
+      }
+      clearPending(p); // abandoned: Braid no longer awaits this transmission
+      return;
+    }
+    ByteBuffer data = p.data;
+    while (data.hasRemaining()) {
+      long space = KWIK_SEND_BUFFER - (writtenToKwik - sig.sentUpTo);
+      if (space <= 0) {
+        txWaiting = true;
+        if (KWIK_SEND_BUFFER - (writtenToKwik - sig.sentUpTo) <= 0) {
+          return; // the send hook pokes us when kwik has put more of the buffer on the wire
+        }
+        txWaiting = false;
+        continue;
+      }
+      int n = (int) Math.min(Math.min(space, data.remaining()), MAX_WRITE);
+      try {
+        if (data.hasArray()) {
+          out.write(data.array(), data.arrayOffset() + data.position(), n);
+          data.position(data.position() + n);
+        } else {
+          byte[] copy = new byte[n];
+          data.get(copy);
+          out.write(copy, 0, n);
+        }
+      } catch (IOException e) {
+        clearPending(p);
+        if (sig.rxStopSendingCode >= 0) {
+          handlePeerStopSending(); // kwik reset our output because the peer sent STOP_SENDING
+          p.future.completeExceptionally(e);
+        } else if (localReset) {
+          p.future.completeExceptionally(e);
+        } else {
+          ConnectionFailedException end = quic.failure();
+          p.future.completeExceptionally(end != null ? end
+              : new ConnectionFailedException("kwik failed writing stream " + id() + ": " + e.getMessage(), e));
+        }
+        return;
+      }
+      writtenToKwik += n;
+    }
+    clearPending(p);
+    p.future.complete(null);
+  }
+
+  private void clearPending(PendingTx p) {
+    synchronized (txLock) {
+      if (pendingTx == p) {
+        pendingTx = null;
+      }
+    }
+  }
+
+  @Override
+  protected void transmitFin() {
+    finQueued = true;
+    try {
+      out.close(); // kwik queues FIN after every byte written; never blocks
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: kwik refused FIN: {1}", this, e.toString());
+    }
+    if (terminal) {
+      quic.forget(sig); // the flush after close() is done
+    }
+  }
+
+  @Override
+  protected void transmitReset(long code) {
+    localReset = true;
+    if (kwikInputDone.compareAndSet(false, true)) {
+      kwik.abortReading(code); // STOP_SENDING, unless every byte has arrived already
+    }
+    if (sig.rxStopSendingCode < 0) {
+      if (finQueued) {
+        quic.sendResetFrame(sig.streamId, code, writtenToKwik); // kwik's resetStream is a no-op after FIN
+      } else {
+        kwik.resetStream(code); // RESET_STREAM; drops what kwik still buffers
+      }
+    }
+    sender.poke();
+  }
+
+  @Override
+  protected void transmitStopSending(long code) {
+    localStopSent = true;
+    if (kwikInputDone.compareAndSet(false, true)) {
+      kwik.abortReading(code);
+    }
+  }
+
+  @Override
+  protected void onTerminated(StreamState finalState) {
+    // CLOSED can be reached while bytes written before close() still flow to kwik, with FIN after them.
+    boolean flushing = finalState == StreamState.CLOSED && !finQueued && sig.rxStopSendingCode < 0;
+    try {
+      if (quic.isOpen()) {
+        // Hand kwik back what it still holds, so that it frees the stream and grants the peer another.
+        if (!finDelivered && kwikInputDone.compareAndSet(false, true)) {
+          kwik.abortReading(finalState == StreamState.RESET ? Math.max(0, sig.rxResetCode) : 0);
+        }
+        if (finalState != StreamState.CLOSED && !finQueued && !localReset && sig.rxStopSendingCode < 0) {
+          kwik.resetStream(Math.max(0, sig.rxResetCode));
+        }
+      }
+    } finally {
+      terminal = true;
+      if (!flushing) {
+        quic.forget(sig);
+      }
+    }
+  }
+
+  private static final class PendingTx {
+    final ByteBuffer data;
+    final CompletableFuture<Void> future;
+
+    PendingTx(ByteBuffer data, CompletableFuture<Void> future) {
+      this.data = data;
+      this.future = future;
+    }
+  }
+}

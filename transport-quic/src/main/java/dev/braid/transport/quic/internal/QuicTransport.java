@@ -1,0 +1,262 @@
+package dev.braid.transport.quic.internal;
+
+import dev.braid.Capability;
+import dev.braid.Connection;
+import dev.braid.ConnectionFailedException;
+import dev.braid.Listener;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import tech.kwik.core.QuicClientConnection;
+
+/**
+ * The QUIC transport on kwik. Owns three small pools: {@code braid-quic-io-N} (one per core, runs the
+ * non-blocking stream pumps), {@code braid-quic-blocking-N} (kwik's blocking calls: handshakes,
+ * {@code createStream}, closes; threads idle out after 2 s) and one {@code braid-quic-timer-1}. kwik itself
+ * runs a sender, a receiver and a callback thread per connection, and a receive loop per listener.
+ *
+ * <p>Transport-specific properties: {@code alpn} (default {@code braid}), {@code connectionWindow} (bytes the
+ * peer may send ahead on all streams together; default 16 MiB), {@code keyStore}, {@code keyStorePassword},
+ * {@code keyAlias} (a PKCS12 key store for listeners; default: a fresh self-signed EC P-256 certificate per
+ * listener).
+ *
+ * <p><b>Thread safety.</b> Thread-safe.
+ */
+public final class QuicTransport implements Transport {
+  /** The transport id and URI scheme. */
+  public static final String ID = "quic";
+  /** What QUIC can do that a byte pipe cannot. */
+  public static final Set<Capability> CAPABILITIES = Set.copyOf(EnumSet.of(Capability.STOP_SENDING, Capability.RESET_CODES));
+  private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
+  private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+
+  private final TransportOptions options;
+  private final String alpn;
+  private final ThreadPoolExecutor io;
+  private final ThreadPoolExecutor blocking;
+  private final ScheduledThreadPoolExecutor scheduler;
+  private final Set<QuicConnection> connections = ConcurrentHashMap.newKeySet();
+  private final Set<QuicListener> listeners = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  /** A transport with {@code options}. */
+  public QuicTransport(TransportOptions options) {
+    this.options = options;
+    this.alpn = options.property("alpn").orElse("braid");
+    int n = Math.max(2, Runtime.getRuntime().availableProcessors());
+    io = new ThreadPoolExecutor(n, n, 2, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), factory("braid-quic-io-"));
+    io.allowCoreThreadTimeOut(true);
+    blocking = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 2, TimeUnit.SECONDS, new SynchronousQueue<>(),
+        factory("braid-quic-blocking-")) {
+      @Override
+      protected void beforeExecute(Thread t, Runnable r) {
+        Thread.interrupted(); // kwik wakes threads with interrupt(); never let a flag leak into the next task
+      }
+
+      @Override
+      protected void afterExecute(Runnable r, Throwable t) {
+        Thread.interrupted();
+        if (t != null) {
+          LOG.log(System.Logger.Level.WARNING, "a blocking QUIC task failed", t);
+        }
+      }
+    };
+    scheduler = new ScheduledThreadPoolExecutor(1, factory("braid-quic-timer-"));
+    scheduler.setRemoveOnCancelPolicy(true);
+    scheduler.setKeepAliveTime(2, TimeUnit.SECONDS);
+    scheduler.allowCoreThreadTimeOut(true);
+  }
+
+  private static ThreadFactory factory(String prefix) {
+    AtomicInteger count = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + count.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  ExecutorService io() {
+    return io;
+  }
+
+  ExecutorService blocking() {
+    return blocking;
+  }
+
+  ScheduledExecutorService scheduler() {
+    return scheduler;
+  }
+
+  TransportOptions options() {
+    return options;
+  }
+
+  String alpn() {
+    return alpn;
+  }
+
+  /** Bytes the peer may send ahead on all streams of a connection together. */
+  long connectionWindow() {
+    long fallback = Math.max(16L * 1024 * 1024, options.receiveWindow() * 4L);
+    return options.property("connectionWindow").map(Long::parseLong).orElse(fallback);
+  }
+
+  void register(QuicConnection c) {
+    connections.add(c);
+    c.onTerminatedRun(() -> connections.remove(c));
+    if (closed) {
+      c.close();
+    }
+  }
+
+  void unregister(QuicListener l) {
+    listeners.remove(l);
+  }
+
+  @Override
+  public String id() {
+    return ID;
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return CAPABILITIES;
+  }
+
+  @Override
+  public CompletableFuture<Connection> dial(URI address) {
+    QuicAddress target = QuicAddress.parse(address, false);
+    if (closed) {
+      return CompletableFuture.failedFuture(new ConnectionFailedException("the QUIC transport is closed", null));
+    }
+    CompletableFuture<Connection> result = new CompletableFuture<>();
+    blocking.execute(() -> connect(target, address, result));
+    long bound = options.connectTimeout().toMillis() + 2000;
+    scheduler.schedule(() -> result.completeExceptionally(new ConnectionFailedException(
+        "QUIC handshake with " + address + " did not finish within " + bound + " ms", null)), bound, TimeUnit.MILLISECONDS);
+    return result;
+  }
+
+  private void connect(QuicAddress target, URI address, CompletableFuture<Connection> result) {
+    QuicFrameTap tap = QuicFrameTap.forClient();
+    QuicClientConnection kwik;
+    try {
+      QuicClientConnection.Builder b = QuicClientConnection.newBuilder()
+          .host(target.host())
+          .port(target.port())
+          .applicationProtocol(alpn)
+          .connectTimeout(options.connectTimeout())
+          .maxIdleTimeout(options.idleTimeout())
+          .defaultStreamReceiveBufferSize((long) options.receiveWindow())
+          .maxOpenPeerInitiatedBidirectionalStreams(options.maxStreams())
+          .maxOpenPeerInitiatedUnidirectionalStreams(0)
+          .logger(tap);
+      if (target.certHash() != null) {
+        b.customTrustManager(new CertificatePin(target.certHash()));
+      }
+      kwik = b.build();
+    } catch (IOException | RuntimeException e) {
+      result.completeExceptionally(new ConnectionFailedException("cannot set up a QUIC connection to " + address + ": " + e, e));
+      return;
+    }
+    URI remote = target.toUri();
+    URI local;
+    try {
+      InetSocketAddress la = kwik.getLocalAddress();
+      local = new QuicAddress(la.getAddress().getHostAddress(), la.getPort(), null).toUri();
+    } catch (RuntimeException e) {
+      local = URI.create("quic://0.0.0.0:0");
+    }
+    QuicConnection c = new QuicConnection(this, kwik, true, local, remote, CAPABILITIES, options);
+    tap.bind(c);
+    kwik.setPeerInitiatedStreamCallback(c::onPeerStream);
+    kwik.setConnectionListener(c::onDisconnected);
+    try {
+      kwik.connect();
+    } catch (IOException | RuntimeException e) {
+      kwik.close();
+      result.completeExceptionally(new ConnectionFailedException("QUIC handshake with " + address + " failed: "
+          + e.getMessage(), e));
+      return;
+    }
+    register(c);
+    if (!result.complete(c)) {
+      c.close(); // timed out meanwhile
+    }
+  }
+
+  @Override
+  public Listener listen(URI address) throws IOException {
+    QuicAddress local = QuicAddress.parse(address, true);
+    if (closed) {
+      throw new IOException("the QUIC transport is closed");
+    }
+    QuicListener l = new QuicListener(this, local);
+    listeners.add(l);
+    return l;
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    List<CompletableFuture<Void>> ends = new ArrayList<>();
+    for (QuicListener l : listeners) {
+      l.close();
+    }
+    for (QuicConnection c : connections) {
+      c.close();
+      ends.add(c.kwikEnded());
+    }
+    long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+    try {
+      CompletableFuture.allOf(ends.toArray(new CompletableFuture<?>[0])).get(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.log(System.Logger.Level.DEBUG, "QUIC transport close: not every connection ended in time: {0}", e.toString());
+    }
+    List<CompletableFuture<Void>> connectors = new ArrayList<>();
+    for (QuicListener l : new ArrayList<>(listeners)) {
+      connectors.add(l.shutdownConnector());
+    }
+    try {
+      long left = Math.max(100, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+      CompletableFuture.allOf(connectors.toArray(new CompletableFuture<?>[0])).get(left, TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      LOG.log(System.Logger.Level.DEBUG, "QUIC transport close: a kwik connector did not stop in time: {0}", e.toString());
+    }
+    scheduler.shutdownNow();
+    io.shutdown();
+    blocking.shutdown();
+    try {
+      io.awaitTermination(2, TimeUnit.SECONDS);
+      blocking.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+}

@@ -1,0 +1,47 @@
+package dev.braid.transport.quic.internal;
+
+/**
+ * What kwik's receive and send paths told us about one QUIC stream, written by {@link QuicFrameTap} on kwik's
+ * threads and read by the stream's pumps. It exists before the Braid stream does: a peer's first STREAM frame
+ * is seen here before kwik's (asynchronous) new-stream callback runs.
+ *
+ * <p><b>Thread safety.</b> Every field is volatile; each has a single writer thread (kwik's receiver thread
+ * for the {@code rx*} fields, its sender thread for {@code sentUpTo}).
+ */
+final class StreamSignals {
+  final int streamId;
+  /** Highest stream offset the peer sent so far (end of the highest STREAM frame). */
+  volatile long rxHighestUpTo;
+  /** The final size once a STREAM frame with FIN arrived, else -1. */
+  volatile long rxFinalSize = -1;
+  /** The application error code of the peer's RESET_STREAM, else -1. */
+  volatile long rxResetCode = -1;
+  /** Whether the packet carrying the RESET_STREAM also carried a STOP_SENDING for this stream (a peer's full reset). */
+  volatile boolean rxResetWithStopSending;
+  /** The application error code of the peer's STOP_SENDING, else -1. */
+  volatile long rxStopSendingCode = -1;
+  /** Highest stream offset kwik has put on the wire so far. */
+  volatile long sentUpTo;
+  /** Whether kwik has sent any STREAM frame for this stream (then the zero-length opener need not be repeated). */
+  volatile boolean anySent;
+  /** The Braid stream, once it exists. */
+  volatile QuicMuxedStream stream;
+
+  StreamSignals(int streamId) {
+    this.streamId = streamId;
+  }
+
+  void pokeReceiver() {
+    QuicMuxedStream s = stream;
+    if (s != null) {
+      s.pokeReceiver();
+    }
+  }
+
+  void pokeSender() {
+    QuicMuxedStream s = stream;
+    if (s != null) {
+      s.pokeSender();
+    }
+  }
+}

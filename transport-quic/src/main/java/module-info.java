@@ -1,0 +1,15 @@
+/**
+ * Braid's QUIC transport, on kwik: one bidirectional QUIC stream per {@link dev.braid.MuxedStream}.
+ *
+ * <p>On the module path, kwik must export its frame, packet, common and impl packages to this module:
+ * {@code --add-exports tech.kwik.core/tech.kwik.core.frame=dev.braid.transport.quic} (and likewise for
+ * {@code packet}, {@code common}, {@code impl}). Without them the provider reports itself unavailable and says so.
+ */
+module dev.braid.transport.quic {
+  requires dev.braid.api;
+  requires tech.kwik.core;
+
+  exports dev.braid.transport.quic;
+
+  provides dev.braid.spi.TransportProvider with dev.braid.transport.quic.QuicTransportProvider;
+}
