@@ -103,7 +103,7 @@ final class YamuxSession extends ChannelDuplexHandler {
     this.options = options;
     this.capabilities = capabilities;
     this.receiveWindow = Math.max(INITIAL_WINDOW, options.receiveWindow());
-    this.outboundFrameSize = Math.min(options.maxFrameSize(), 64 * 1024);
+    this.outboundFrameSize = Math.min(options.maxFrameSize(), Integer.getInteger("braid.tcp.frame", 64 * 1024));
     this.onReady = onReady;
     this.onFailedBeforeReady = onFailedBeforeReady;
     this.nextLocalId = dialer ? 1 : 2;
@@ -431,7 +431,10 @@ final class YamuxSession extends ChannelDuplexHandler {
         s.queued = true;
         sendReady.add(s);
       }
-      scheduleDrain();
+      if (!draining) {
+        drain(); // a transmit completed inside drain() is picked up by that loop instead
+        flushIfNeeded();
+      }
     }, future);
   }
 
