@@ -94,6 +94,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private volatile boolean localReset;
   private volatile boolean finQueued;
   private volatile boolean terminal;
+  private volatile boolean remoteReset;
   private final AtomicBoolean kwikInputDone = new AtomicBoolean();
 
   // send pump
@@ -136,15 +137,26 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
 
   // ---------------------------------------------------------------- receive side
 
-  private void drainInbound() {
-    if (state().isTerminal()) {
-      return;
+  /** Diagnostics: where the stream's bytes are. */
+  public String describe() {
+    int avail;
+    try {
+      avail = in.available();
+    } catch (IOException e) {
+      avail = -1;
     }
+    return this + " " + state() + " rxHighestUpTo=" + sig.rxHighestUpTo + " consumedFromKwik=" + consumedFromKwik
+        + " kwikAvailable=" + avail + " braidBuffered=" + bufferedInboundBytes() + " finalSize=" + sig.rxFinalSize
+        + " written=" + writtenToKwik + " sentUpTo=" + sig.sentUpTo + " txWaiting=" + txWaiting + " kicks=" + kicks;
+  }
+
+  private void drainInbound() {
     long resetCode = sig.rxResetCode;
     if (resetCode >= 0 && !resetHandled) {
       resetHandled = true;
       kwikInputDone.set(true); // kwik terminated its input itself
       if (!localStopSent || sig.rxResetWithStopSending) {
+        remoteReset = true;
         receiveReset(resetCode);
         return;
       }
@@ -153,7 +165,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     if (sig.rxStopSendingCode >= 0) {
       handlePeerStopSending();
     }
-    if (localStopSent || resetHandled || finDelivered || localReset) {
+    if (localStopSent || resetHandled || finDelivered || localReset || state().isTerminal()) {
       return;
     }
     boolean progressed = false;
@@ -309,7 +321,46 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
       writtenToKwik += n;
     }
     clearPending(p);
+    armStallCheck();
     p.future.complete(null);
+  }
+
+  private final AtomicBoolean stallCheckArmed = new AtomicBoolean();
+  private volatile long stallCheckSentUpTo = -1;
+  volatile int kicks;
+
+  /**
+   * kwik 0.10.8 can leave bytes in a stream's send buffer with no send request queued (see README: the
+   * bulk-send stall); while kwik holds unsent bytes, check now and then that it makes progress and, if not,
+   * queue a new send request with a zero-length write.
+   */
+  private void armStallCheck() {
+    if (writtenToKwik <= sig.sentUpTo || !stallCheckArmed.compareAndSet(false, true)) {
+      return;
+    }
+    stallCheckSentUpTo = sig.sentUpTo;
+    try {
+      quic.transport().scheduler().schedule(this::checkStall, 50, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      stallCheckArmed.set(false);
+    }
+  }
+
+  private void checkStall() {
+    stallCheckArmed.set(false);
+    if (terminal && finQueued || localReset || sig.rxStopSendingCode >= 0 || !quic.isOpen()) {
+      return;
+    }
+    long sent = sig.sentUpTo;
+    if (writtenToKwik > sent && sent == stallCheckSentUpTo) {
+      kicks++;
+      try {
+        out.write(new byte[0], 0, 0);
+      } catch (IOException e) {
+        return;
+      }
+    }
+    armStallCheck();
   }
 
   private void clearPending(PendingTx p) {
@@ -361,8 +412,10 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   protected void onTerminated(StreamState finalState) {
     // CLOSED can be reached while bytes written before close() still flow to kwik, with FIN after them.
     boolean flushing = finalState == StreamState.CLOSED && !finQueued && sig.rxStopSendingCode < 0;
+    // A local reset() reaches its terminal state before transmitReset(code) runs: that call cleans up.
+    boolean localResetPending = finalState == StreamState.RESET && !remoteReset;
     try {
-      if (quic.isOpen()) {
+      if (quic.isOpen() && !localResetPending) {
         // Hand kwik back what it still holds, so that it frees the stream and grants the peer another.
         if (!finDelivered && kwikInputDone.compareAndSet(false, true)) {
           kwik.abortReading(finalState == StreamState.RESET ? Math.max(0, sig.rxResetCode) : 0);
