@@ -6,6 +6,7 @@ import dev.braid.spi.AbstractMuxedStream;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A yamux stream carried by a {@link TcpConnection}. The lifecycle lives in {@link AbstractMuxedStream};
@@ -46,8 +47,15 @@ import java.util.concurrent.CompletableFuture;
 public final class TcpMuxedStream extends AbstractMuxedStream {
   private final YamuxSession session;
 
+  /**
+   * The peer's window for us. Grown by the event loop (window updates), reserved by whichever thread
+   * sends: the event loop's drain or a caller's fast path, never both at once (one transmit at a time).
+   */
+  final AtomicLong sendWindow = new AtomicLong(YamuxFrame.INITIAL_WINDOW);
+  /** Cleared by the event loop once the stream left the session: no more fast-path sends. */
+  volatile boolean fastPathOpen = true;
+
   // Event loop only.
-  long sendWindow = YamuxFrame.INITIAL_WINDOW;
   long recvWindow;
   long credit;
   ByteBuffer sendBuf;
@@ -67,9 +75,7 @@ public final class TcpMuxedStream extends AbstractMuxedStream {
 
   @Override
   protected CompletableFuture<Void> transmit(ByteBuffer data) {
-    CompletableFuture<Void> f = new CompletableFuture<>();
-    session.transmit(this, data, f);
-    return f;
+    return session.transmit(this, data);
   }
 
   @Override

@@ -65,6 +65,14 @@ import java.util.function.Consumer;
 final class YamuxSession extends ChannelDuplexHandler {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.tcp");
   private static final long CLOSE_FLUSH_TIMEOUT_MILLIS = 5_000;
+  /** Largest transmit sent on the caller's thread; bounds what one writer can add past the high-water mark. */
+  private static final int FAST_PATH_MAX = 1024 * 1024;
+  /**
+   * Outbound bytes queued beyond the low-water mark at which a peer that keeps sending (pings, window
+   * updates to answer) while not reading ours is cut off. Data frames stop at the high-water mark long
+   * before this; only control-frame answers can pile up here.
+   */
+  private static final long MAX_OUTBOUND_BACKLOG = 16L * 1024 * 1024;
 
   private final boolean dialer;
   private final boolean tls;
@@ -84,7 +92,6 @@ final class YamuxSession extends ChannelDuplexHandler {
   private long nextLocalId;
   private long highestRemoteId;
   private boolean draining;
-  private boolean drainScheduled;
   private boolean flushNeeded;
   private boolean closing;
   private boolean localGoAway;
@@ -171,6 +178,10 @@ final class YamuxSession extends ChannelDuplexHandler {
       failConnection(new ConnectionFailedException("internal error handling " + frame + ": " + e, e));
     } finally {
       frame.release();
+    }
+    if (endCause == null && ctx.channel().bytesBeforeWritable() > MAX_OUTBOUND_BACKLOG) {
+      protocolError(new ProtocolException("yamux: the peer keeps sending but does not read: "
+          + ctx.channel().bytesBeforeWritable() + " bytes of answers are queued for it"));
     }
   }
 
@@ -329,12 +340,12 @@ final class YamuxSession extends ChannelDuplexHandler {
         s.deliverData(copy);
       }
     } else if ((flags & FLAG_RST) == 0) {
-      long w = s.sendWindow + f.length;
-      if (w > MAX_UINT32) {
+      long before = s.sendWindow.get();
+      if (before + f.length > MAX_UINT32) {
         throw new ProtocolException("yamux: a window update of " + f.length + " bytes on stream " + id
-            + " overflows the send window (" + s.sendWindow + " bytes already)");
+            + " overflows the send window (" + before + " bytes already)");
       }
-      s.sendWindow = w;
+      long w = s.sendWindow.addAndGet(f.length);
       if (s.sendBuf != null && !s.queued && w > 0) {
         s.queued = true;
         sendReady.add(s);
@@ -419,7 +430,30 @@ final class YamuxSession extends ChannelDuplexHandler {
     return result;
   }
 
-  void transmit(TcpMuxedStream s, ByteBuffer data, CompletableFuture<Void> future) {
+  /**
+   * Sends {@code data} on {@code s}. Fast path (any thread): when the peer's window covers all of it and
+   * the channel is writable, the caller copies it into frames and hands them to the channel at once
+   * (Netty counts a write submitted from outside the event loop against writability immediately), and the
+   * future is already complete. Otherwise the data is parked on the stream and the event loop's drain
+   * sends it as window and writability allow.
+   */
+  CompletableFuture<Void> transmit(TcpMuxedStream s, ByteBuffer data) {
+    int n = data.remaining();
+    if (n <= FAST_PATH_MAX && s.fastPathOpen && ctx.channel().bytesBeforeUnwritable() >= n && reserve(s, n)) {
+      ByteBuf frames = ctx.alloc().ioBuffer(n + YamuxFrame.HEADER_LENGTH * ((n + outboundFrameSize - 1) / outboundFrameSize));
+      ByteBuffer src = data.duplicate();
+      while (src.hasRemaining()) {
+        int k = Math.min(src.remaining(), outboundFrameSize);
+        YamuxFrame.writeHeader(frames, TYPE_DATA, 0, s.id(), k);
+        ByteBuffer chunk = src.duplicate();
+        chunk.limit(chunk.position() + k);
+        frames.writeBytes(chunk);
+        src.position(src.position() + k);
+      }
+      ctx.writeAndFlush(frames, ctx.voidPromise());
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletableFuture<Void> future = new CompletableFuture<>();
     run(() -> {
       if (s.removed) {
         future.completeExceptionally(new ConnectionFailedException("stream " + s + " has ended on the wire", null));
@@ -427,7 +461,7 @@ final class YamuxSession extends ChannelDuplexHandler {
       }
       s.sendBuf = data.duplicate();
       s.sendFuture = future;
-      if (s.sendWindow > 0 && !s.queued) {
+      if (s.sendWindow.get() > 0 && !s.queued) {
         s.queued = true;
         sendReady.add(s);
       }
@@ -436,6 +470,19 @@ final class YamuxSession extends ChannelDuplexHandler {
         flushIfNeeded();
       }
     }, future);
+    return future;
+  }
+
+  private static boolean reserve(TcpMuxedStream s, int n) {
+    while (true) {
+      long w = s.sendWindow.get();
+      if (w < n) {
+        return false;
+      }
+      if (s.sendWindow.compareAndSet(w, w - n)) {
+        return true;
+      }
+    }
   }
 
   void transmitFin(TcpMuxedStream s) {
@@ -560,23 +607,6 @@ final class YamuxSession extends ChannelDuplexHandler {
 
   // ---------------------------------------------------------------- sending
 
-  private void scheduleDrain() {
-    if (draining || drainScheduled) {
-      return;
-    }
-    drainScheduled = true;
-    try {
-      ctx.executor().execute(() -> {
-        drainScheduled = false;
-        drain();
-        flushIfNeeded();
-      });
-    } catch (RejectedExecutionException e) {
-      drainScheduled = false;
-      LOG.log(System.Logger.Level.DEBUG, "event loop gone; cannot send on " + connection, e);
-    }
-  }
-
   /** Writes Data frames, round-robin over streams with data and window, while the channel is writable. */
   private void drain() {
     if (draining) {
@@ -588,17 +618,18 @@ final class YamuxSession extends ChannelDuplexHandler {
         TcpMuxedStream s = sendReady.poll();
         s.queued = false;
         ByteBuffer src = s.sendBuf;
-        if (s.removed || src == null || s.sendWindow <= 0) {
+        long window = s.sendWindow.get();
+        if (s.removed || src == null || window <= 0) {
           continue;
         }
-        int n = (int) Math.min(Math.min(src.remaining(), s.sendWindow), outboundFrameSize);
+        int n = (int) Math.min(Math.min(src.remaining(), window), outboundFrameSize);
         ByteBuf frame = ctx.alloc().ioBuffer(YamuxFrame.HEADER_LENGTH + n);
         YamuxFrame.writeHeader(frame, TYPE_DATA, 0, s.id(), n);
         ByteBuffer chunk = src.duplicate();
         chunk.limit(chunk.position() + n);
         frame.writeBytes(chunk);
         src.position(src.position() + n);
-        s.sendWindow -= n;
+        long left = s.sendWindow.addAndGet(-n);
         ctx.write(frame, ctx.voidPromise());
         flushNeeded = true;
         if (!src.hasRemaining()) {
@@ -606,7 +637,7 @@ final class YamuxSession extends ChannelDuplexHandler {
           s.sendBuf = null;
           s.sendFuture = null;
           f.complete(null); // may transmit again on this stream: it re-queues itself
-        } else if (s.sendWindow > 0 && !s.queued) {
+        } else if (left > 0 && !s.queued) {
           s.queued = true;
           sendReady.add(s);
         }
@@ -656,6 +687,7 @@ final class YamuxSession extends ChannelDuplexHandler {
       return;
     }
     s.removed = true;
+    s.fastPathOpen = false;
     streams.remove(s.id());
     if (s.linger != null) {
       s.linger.cancel(false);
