@@ -224,12 +224,12 @@ final class YamuxSession extends ChannelDuplexHandler {
     if (endCause != null) {
       cause = endCause;
       remote = false;
-    } else if (localGoAway) {
-      cause = null;
-      remote = false;
     } else if (remoteGoAway == YamuxFrame.GO_AWAY_NORMAL) {
       cause = null;
       remote = true;
+    } else if (localGoAway) {
+      cause = null;
+      remote = false;
     } else if (remoteGoAway > 0) {
       cause = new ConnectionFailedException("the peer ended the connection with yamux go-away "
           + YamuxFrame.goAwayName(remoteGoAway), null);
@@ -288,9 +288,7 @@ final class YamuxSession extends ChannelDuplexHandler {
     remoteGoAway = code;
     if (code == YamuxFrame.GO_AWAY_NORMAL) {
       connection.beginEnding(new ConnectionClosedException("the peer is closing the connection (yamux go-away)", true));
-      if (streams.isEmpty() && localGoAway) {
-        ctx.close();
-      }
+      closeIfDone();
     } else {
       failConnection(new ConnectionFailedException("the peer ended the connection with yamux go-away "
           + YamuxFrame.goAwayName(code), null));
@@ -698,8 +696,13 @@ final class YamuxSession extends ChannelDuplexHandler {
     if (f != null) {
       f.completeExceptionally(new ConnectionFailedException("stream " + s + " ended before its bytes were sent", null));
     }
-    if (localGoAway && remoteGoAway >= 0 && streams.isEmpty()) {
-      ctx.close();
+    closeIfDone();
+  }
+
+  /** After the peer's go-away, neither side opens streams: once the last one ended, the connection has no use. */
+  private void closeIfDone() {
+    if (remoteGoAway == YamuxFrame.GO_AWAY_NORMAL && streams.isEmpty() && !closing) {
+      close();
     }
   }
 
