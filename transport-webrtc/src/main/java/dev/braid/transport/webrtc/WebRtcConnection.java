@@ -1,0 +1,490 @@
+package dev.braid.transport.webrtc;
+
+import dev.braid.ConnectionFailedException;
+import dev.braid.MuxedStream;
+import dev.braid.StreamRefusedException;
+import dev.braid.StreamStateListener;
+import dev.braid.spi.AbstractConnection;
+import dev.braid.transport.webrtc.internal.OrderedExecutor;
+import dev.onvoid.webrtc.CreateSessionDescriptionObserver;
+import dev.onvoid.webrtc.PortAllocatorConfig;
+import dev.onvoid.webrtc.RTCAnswerOptions;
+import dev.onvoid.webrtc.RTCConfiguration;
+import dev.onvoid.webrtc.RTCDataChannel;
+import dev.onvoid.webrtc.RTCDataChannelBuffer;
+import dev.onvoid.webrtc.RTCDataChannelInit;
+import dev.onvoid.webrtc.RTCDataChannelObserver;
+import dev.onvoid.webrtc.RTCDataChannelState;
+import dev.onvoid.webrtc.RTCIceCandidate;
+import dev.onvoid.webrtc.RTCIceGatheringState;
+import dev.onvoid.webrtc.RTCOfferOptions;
+import dev.onvoid.webrtc.RTCPeerConnection;
+import dev.onvoid.webrtc.RTCPeerConnectionState;
+import dev.onvoid.webrtc.RTCSdpType;
+import dev.onvoid.webrtc.RTCSessionDescription;
+import dev.onvoid.webrtc.SetSessionDescriptionObserver;
+import dev.onvoid.webrtc.PeerConnectionObserver;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A Braid connection over one WebRTC peer connection: one ordered, reliable data channel per stream,
+ * plus one control channel (pre-negotiated, SCTP stream id 0, as libp2p reserves negotiated channels for
+ * handshakes) whose closure tells each side that the other closed the connection.
+ *
+ * <p>Each side creates the data channels of the streams it opens, negotiated in-band
+ * ({@code negotiated: false}, empty label), so libwebrtc picks SCTP stream ids by DTLS role (one side
+ * even, the other odd, RFC 8832) and the two sides never collide. Braid stream ids are a per-connection
+ * counter, independent of SCTP ids (which libwebrtc reuses after a channel closed).
+ *
+ * <p><b>Closing.</b> {@link #close()} waits (bounded) until every channel handed its buffered bytes to
+ * SCTP, closes the control channel and waits for its closure to complete: SCTP resets a stream only
+ * after every earlier message of the association arrived, so once it completes the peer has everything.
+ * Then every channel and the peer connection are closed and disposed, exactly once. The peer sees the
+ * control channel close and ends its side with a {@link dev.braid.ConnectionClosedException}.
+ *
+ * <p><b>Thread safety.</b> Thread-safe. Calls into the peer connection (creating channels, SDP, closing)
+ * run on the transport's one signaling executor; libwebrtc's callbacks only copy their arguments and
+ * hand them to this connection's ordered executor. No lock of this class is held across a native call
+ * that a callback could wait for.
+ */
+public final class WebRtcConnection extends AbstractConnection {
+  private static final System.Logger LOG = System.getLogger(WebRtcConnection.class.getName());
+  private static final int CONTROL_CHANNEL_ID = 0;
+
+  private final WebRtcTransport transport;
+  private final OrderedExecutor serial;
+  private final AtomicLong nextStreamId = new AtomicLong();
+  private final Set<WebRtcMuxedStream> channels = ConcurrentHashMap.newKeySet();
+  private final CompletableFuture<Void> gathered = new CompletableFuture<>();
+  private final CompletableFuture<Void> established = new CompletableFuture<>();
+  private final AtomicBoolean tearingDown = new AtomicBoolean();
+  private final Object controlLock = new Object();
+
+  private volatile RTCPeerConnection pc; // written once on the signaling executor
+  private RTCDataChannel control; // guarded by controlLock
+  private boolean controlDisposed; // guarded by controlLock
+
+  WebRtcConnection(WebRtcTransport transport, boolean dialer, URI localAddress, URI remoteAddress) {
+    super(WebRtcTransportProvider.ID, dialer, localAddress, remoteAddress, WebRtcTransportProvider.CAPABILITIES,
+        transport.options());
+    this.transport = transport;
+    this.serial = new OrderedExecutor(transport.ioPool());
+  }
+
+  OrderedExecutor serial() {
+    return serial;
+  }
+
+  ConnectionFailedException endCauseOrNull() {
+    return endCause();
+  }
+
+  /** Completes once the control channel is open on this side. */
+  CompletableFuture<Void> established() {
+    return established;
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  /** Dialer: creates the peer connection and the control channel, and returns the complete SDP offer. */
+  CompletableFuture<String> createOffer() {
+    CompletableFuture<String> result = new CompletableFuture<>();
+    onSignaling(result, () -> {
+      createPeer();
+      createControlChannel();
+      pc.createOffer(new RTCOfferOptions(), describe(result, "createOffer"));
+    });
+    return result;
+  }
+
+  /** Dialer: applies the listener's SDP answer. */
+  CompletableFuture<Void> applyAnswer(String sdp) {
+    CompletableFuture<Void> result = new CompletableFuture<>();
+    onSignaling(result, () -> pc.setRemoteDescription(new RTCSessionDescription(RTCSdpType.ANSWER, sdp),
+        new SetSessionDescriptionObserver() {
+          @Override
+          public void onSuccess() {
+            result.complete(null);
+          }
+
+          @Override
+          public void onFailure(String error) {
+            result.completeExceptionally(new ConnectionFailedException("webrtc: the listener's SDP answer was rejected: "
+                + error, null));
+          }
+        }));
+    return result;
+  }
+
+  /** Listener: applies the dialer's offer and returns the complete SDP answer. */
+  CompletableFuture<String> acceptOffer(String sdp) {
+    CompletableFuture<String> result = new CompletableFuture<>();
+    onSignaling(result, () -> {
+      createPeer();
+      pc.setRemoteDescription(new RTCSessionDescription(RTCSdpType.OFFER, sdp), new SetSessionDescriptionObserver() {
+        @Override
+        public void onSuccess() {
+          onSignaling(result, () -> {
+            createControlChannel();
+            pc.createAnswer(new RTCAnswerOptions(), describe(result, "createAnswer"));
+          });
+        }
+
+        @Override
+        public void onFailure(String error) {
+          result.completeExceptionally(new dev.braid.transport.webrtc.internal.SignalingServer.OfferRejectedException("the SDP offer was rejected: " + error));
+        }
+      });
+    });
+    return result;
+  }
+
+  private CreateSessionDescriptionObserver describe(CompletableFuture<String> result, String what) {
+    return new CreateSessionDescriptionObserver() {
+      @Override
+      public void onSuccess(RTCSessionDescription description) {
+        onSignaling(result, () -> pc.setLocalDescription(description, new SetSessionDescriptionObserver() {
+          @Override
+          public void onSuccess() {
+            // Non-trickle: the SDP goes out once ICE gathering is complete, with every candidate in it.
+            gathered.whenComplete((ok, err) -> onSignaling(result, () -> {
+              RTCSessionDescription local = pc.getLocalDescription();
+              if (local == null) {
+                throw new IllegalStateException("no local description after gathering");
+              }
+              result.complete(local.sdp);
+            }));
+            onSignaling(result, () -> {
+              if (pc.getIceGatheringState() == RTCIceGatheringState.COMPLETE) {
+                gathered.complete(null);
+              }
+            });
+          }
+
+          @Override
+          public void onFailure(String error) {
+            result.completeExceptionally(new ConnectionFailedException("webrtc: setLocalDescription failed: " + error, null));
+          }
+        }));
+      }
+
+      @Override
+      public void onFailure(String error) {
+        result.completeExceptionally(new ConnectionFailedException("webrtc: " + what + " failed: " + error, null));
+      }
+    };
+  }
+
+  /** Runs {@code action} on the signaling executor; a failure completes {@code result} exceptionally. */
+  private void onSignaling(CompletableFuture<?> result, Runnable action) {
+    transport.onSignaling(() -> {
+      if (tearingDown.get()) {
+        ConnectionFailedException cause = endCause();
+        result.completeExceptionally(cause != null ? cause
+            : new ConnectionFailedException("webrtc: the connection was closed during the handshake", null));
+        return;
+      }
+      try {
+        action.run();
+      } catch (RuntimeException e) {
+        result.completeExceptionally(e);
+      }
+    }, result);
+  }
+
+  private void createPeer() {
+    RTCConfiguration config = new RTCConfiguration();
+    config.portAllocatorConfig = new PortAllocatorConfig().setDisableTcp(true);
+    pc = transport.factory().createPeerConnection(config, new PeerConnectionObserver() {
+      @Override
+      public void onIceCandidate(RTCIceCandidate candidate) {
+        // Non-trickle signaling: candidates travel inside the complete SDP.
+      }
+
+      @Override
+      public void onIceGatheringChange(RTCIceGatheringState state) {
+        if (state == RTCIceGatheringState.COMPLETE) {
+          gathered.complete(null);
+        }
+      }
+
+      @Override
+      public void onConnectionChange(RTCPeerConnectionState state) {
+        serial.execute(() -> onPeerConnectionState(state));
+      }
+
+      @Override
+      public void onDataChannel(RTCDataChannel channel) {
+        serial.execute(() -> onRemoteChannel(channel));
+      }
+    });
+    if (pc == null) {
+      throw new IllegalStateException("webrtc: createPeerConnection returned null");
+    }
+  }
+
+  private void createControlChannel() {
+    RTCDataChannelInit init = new RTCDataChannelInit();
+    init.negotiated = true;
+    init.id = CONTROL_CHANNEL_ID;
+    init.ordered = true;
+    RTCDataChannel ch = pc.createDataChannel("braid-control", init);
+    synchronized (controlLock) {
+      control = ch;
+      ch.registerObserver(new RTCDataChannelObserver() {
+        @Override
+        public void onBufferedAmountChange(long previousAmount) {}
+
+        @Override
+        public void onStateChange() {
+          serial.execute(WebRtcConnection.this::onControlState);
+        }
+
+        @Override
+        public void onMessage(RTCDataChannelBuffer buffer) {
+          // Nothing is sent on the control channel; its closure is the signal.
+        }
+      });
+    }
+    serial.execute(this::onControlState);
+  }
+
+  private RTCDataChannelState controlState() {
+    synchronized (controlLock) {
+      return control == null || controlDisposed ? RTCDataChannelState.CLOSED : control.getState();
+    }
+  }
+
+  private void onControlState() {
+    RTCDataChannelState s = controlState();
+    if (s == RTCDataChannelState.OPEN) {
+      established.complete(null);
+    } else if (s == RTCDataChannelState.CLOSING || s == RTCDataChannelState.CLOSED) {
+      if (!established.isDone()) {
+        established.completeExceptionally(new ConnectionFailedException("webrtc: the peer closed the connection during "
+            + "the handshake", null));
+        teardown(null, true, false);
+      } else if (!tearingDown.get()) {
+        LOG.log(System.Logger.Level.DEBUG, "{0}: the peer closed the control channel", this);
+        teardown(null, true, false);
+      }
+    }
+  }
+
+  private void onPeerConnectionState(RTCPeerConnectionState state) {
+    if (state == RTCPeerConnectionState.FAILED && !tearingDown.get()) {
+      ConnectionFailedException cause = new ConnectionFailedException("webrtc: the peer connection failed (ICE or DTLS: "
+          + "the peer is unreachable or gone)", null);
+      established.completeExceptionally(cause);
+      teardown(cause, false, false);
+    } else if (state == RTCPeerConnectionState.DISCONNECTED) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: peer connection disconnected; waiting for ICE to recover or fail", this);
+    }
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  @Override
+  protected CompletableFuture<MuxedStream> doOpenStream(StreamStateListener listener) {
+    CompletableFuture<MuxedStream> result = new CompletableFuture<>();
+    onSignaling(result, () -> {
+      RTCDataChannelInit init = new RTCDataChannelInit();
+      init.ordered = true; // reliable: no maxRetransmits / maxPacketLifeTime; negotiated in-band
+      RTCDataChannel ch = pc.createDataChannel("", init);
+      if (ch == null) {
+        throw new IllegalStateException("webrtc: createDataChannel returned null");
+      }
+      WebRtcMuxedStream s = newStream(true, ch, listener);
+      channels.add(s);
+      if (!addStream(s)) {
+        s.disposeChannelNow();
+        channels.remove(s);
+        s.reset(WebRtcMuxedStream.REFUSED_CODE);
+        ConnectionFailedException end = endCause();
+        result.completeExceptionally(end != null ? end
+            : new StreamRefusedException("stream limit reached (maxStreams=" + options().maxStreams() + ")"));
+        return;
+      }
+      s.registerObserverNow();
+      serial.execute(s::onChannelStateChange);
+      s.openFuture().whenComplete((ok, err) -> {
+        if (err != null) {
+          result.completeExceptionally(err);
+        } else {
+          result.complete(ok);
+        }
+      });
+    });
+    return result;
+  }
+
+  private WebRtcMuxedStream newStream(boolean local, RTCDataChannel ch, StreamStateListener listener) {
+    return new WebRtcMuxedStream(this, nextStreamId.getAndIncrement(), local, ch, listener, transport.poller(),
+        transport.maxReceiveBuffer());
+  }
+
+  private void onRemoteChannel(RTCDataChannel ch) {
+    if (tearingDown.get()) {
+      transport.onSignaling(() -> {
+        ch.close();
+        ch.dispose();
+      }, null);
+      return;
+    }
+    WebRtcMuxedStream s = newStream(false, ch, null);
+    channels.add(s);
+    boolean accepted = addStream(s);
+    transport.onSignaling(() -> {
+      s.registerObserverNow();
+      serial.execute(s::onChannelStateChange);
+    }, null);
+    if (!accepted) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: refusing an inbound stream (limit or closing)", this);
+      s.reset(WebRtcMuxedStream.REFUSED_CODE);
+    }
+  }
+
+  boolean deliver(WebRtcMuxedStream s) {
+    return deliverInbound(s);
+  }
+
+  void requestChannelClose(WebRtcMuxedStream s) {
+    transport.onSignaling(s::closeChannelNow, null);
+  }
+
+  void disposeChannel(WebRtcMuxedStream s) {
+    transport.onSignaling(() -> {
+      s.disposeChannelNow();
+      channels.remove(s);
+    }, null);
+  }
+
+  /** A stream's channel closed before the stream ended: a connection teardown in progress, or a peer's abort. */
+  void channelClosedEarly(WebRtcMuxedStream s, RTCDataChannelState state) {
+    if (tearingDown.get() || !isOpen()) {
+      return;
+    }
+    // When the peer connection goes away the stream channels may close just before the control channel;
+    // give the control channel's closure a moment to arrive before blaming the stream.
+    transport.scheduler().schedule(() -> serial.execute(() -> {
+      if (!tearingDown.get() && isOpen() && controlState() == RTCDataChannelState.OPEN) {
+        s.failChannelClosed(state);
+      }
+    }), 250, TimeUnit.MILLISECONDS);
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  @Override
+  protected void doClose() {
+    transport.ioPool().execute(() -> {
+      try {
+        flushAndCloseControl();
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "webrtc: graceful close of " + this + " failed; tearing down", e);
+      }
+      teardown(null, false, true);
+    });
+  }
+
+  @Override
+  protected void doAbort(Throwable cause) {
+    teardown(cause, false, false);
+  }
+
+  /** Waits (bounded) for every channel to drain, then closes the control channel and waits for it to close. */
+  private void flushAndCloseControl() {
+    long deadline = System.nanoTime() + Math.min(TimeUnit.SECONDS.toNanos(3), options().connectTimeout().toNanos());
+    while (System.nanoTime() < deadline && !tearingDown.get()) {
+      long buffered = 0;
+      for (WebRtcMuxedStream s : new ArrayList<>(channels)) {
+        buffered += s.bufferedAmount();
+      }
+      if (buffered == 0) {
+        break;
+      }
+      sleepBriefly();
+    }
+    if (!established.isDone() || established.isCompletedExceptionally()) {
+      return;
+    }
+    CompletableFuture<Void> closing = new CompletableFuture<>();
+    transport.onSignaling(() -> {
+      synchronized (controlLock) {
+        if (control != null && !controlDisposed) {
+          control.close();
+        }
+      }
+      closing.complete(null);
+    }, closing);
+    closing.completeOnTimeout(null, 1, TimeUnit.SECONDS).join();
+    while (System.nanoTime() < deadline && !tearingDown.get() && controlState() != RTCDataChannelState.CLOSED) {
+      sleepBriefly();
+    }
+  }
+
+  private static void sleepBriefly() {
+    try {
+      Thread.sleep(2);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while closing", e);
+    }
+  }
+
+  /** Closes and disposes every native object exactly once, then ends the connection. */
+  void teardown(Throwable cause, boolean remote, boolean graceful) {
+    if (!tearingDown.compareAndSet(false, true)) {
+      return;
+    }
+    LOG.log(System.Logger.Level.DEBUG, "{0}: tearing down ({1})", this,
+        cause != null ? cause : graceful ? "closed" : remote ? "closed by the peer" : "aborted");
+    established.completeExceptionally(cause != null ? cause
+        : new ConnectionFailedException("webrtc: the connection ended during the handshake", null));
+    Runnable nativeTeardown = () -> {
+      for (WebRtcMuxedStream s : new ArrayList<>(channels)) {
+        s.disposeChannelNow();
+      }
+      channels.clear();
+      synchronized (controlLock) {
+        if (control != null && !controlDisposed) {
+          controlDisposed = true;
+          try {
+            control.unregisterObserver();
+            control.close();
+            control.dispose();
+          } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "webrtc: disposing the control channel of " + this + " failed", e);
+          }
+        }
+      }
+      RTCPeerConnection p = pc;
+      if (p != null) {
+        try {
+          p.close();
+        } catch (RuntimeException e) {
+          LOG.log(System.Logger.Level.WARNING, "webrtc: closing the peer connection of " + this + " failed", e);
+        }
+      }
+    };
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    transport.onSignaling(() -> {
+      try {
+        nativeTeardown.run();
+      } finally {
+        done.complete(null);
+      }
+    }, done);
+    done.whenComplete((ok, err) -> {
+      transport.connectionEnded(this);
+      terminated(cause, remote);
+    });
+  }
+}

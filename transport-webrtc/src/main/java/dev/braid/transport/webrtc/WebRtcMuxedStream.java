@@ -1,0 +1,530 @@
+package dev.braid.transport.webrtc;
+
+import dev.braid.ConnectionFailedException;
+import dev.braid.MuxedStream;
+import dev.braid.ProtocolException;
+import dev.braid.StreamState;
+import dev.braid.StreamStateListener;
+import dev.braid.spi.AbstractMuxedStream;
+import dev.braid.transport.webrtc.internal.BufferedAmountPoller;
+import dev.braid.transport.webrtc.internal.WebRtcFraming;
+import dev.braid.transport.webrtc.internal.WebRtcFraming.Frame;
+import dev.braid.transport.webrtc.internal.WebRtcFraming.FramingException;
+import dev.onvoid.webrtc.RTCDataChannel;
+import dev.onvoid.webrtc.RTCDataChannelBuffer;
+import dev.onvoid.webrtc.RTCDataChannelObserver;
+import dev.onvoid.webrtc.RTCDataChannelState;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A {@link MuxedStream} carried by one ordered, reliable {@link RTCDataChannel} (negotiated in-band,
+ * empty label), with half-close by the libp2p WebRTC message framing: every data channel message holds
+ * {@code uvarint(length) || Message{flag, message, errorCode}} records of at most 16 KiB.
+ *
+ * <p><b>State mapping.</b> How the data channel's state and the framing flags move the stream through
+ * {@link StreamState}:
+ * <table>
+ * <caption>RTCDataChannel and framing → StreamState</caption>
+ * <tr><th>native state / event</th><th>StreamState</th></tr>
+ * <tr><td>{@code createDataChannel} returned, channel {@code CONNECTING} (or peer's channel announced by
+ *     {@code onDataChannel} before it is {@code OPEN})</td><td>OPENING (writes queue, reads wait)</td></tr>
+ * <tr><td>channel {@code OPEN}</td><td>OPEN (an inbound stream is only handed to the application now)</td></tr>
+ * <tr><td>received {@code FIN} (we answer {@code FIN_ACK})</td><td>READ_CLOSED (buffered bytes stay readable, then EOF)</td></tr>
+ * <tr><td>{@code closeRead()}: sent {@code STOP_SENDING} (unless {@code FIN} already arrived)</td><td>READ_CLOSED</td></tr>
+ * <tr><td>{@code closeWrite()}: sent {@code FIN} after every queued byte</td><td>WRITE_CLOSED</td></tr>
+ * <tr><td>received {@code STOP_SENDING}: pending writes fail, we send {@code FIN} (no RESET_STREAM, as the
+ *     spec asks)</td><td>WRITE_CLOSED</td></tr>
+ * <tr><td>both directions ended as above</td><td>CLOSED (the channel itself is closed only once {@code FIN}
+ *     and {@code FIN_ACK} went both ways, so no byte is lost)</td></tr>
+ * <tr><td>{@code reset(code)}: sent {@code RESET_STREAM} with {@code errorCode}; or received it</td><td>RESET
+ *     (code carried in field 3, {@code errorCode}); the channel is then closed</td></tr>
+ * <tr><td>malformed record, unknown flag, text message, data after {@code FIN}, unread data over the
+ *     receive limit</td><td>FAILED with a {@link ProtocolException}; the peer gets {@code RESET_STREAM}
+ *     with code {@value #PROTOCOL_ERROR_CODE}; the connection is untouched</td></tr>
+ * <tr><td>channel {@code CLOSING}/{@code CLOSED} before the stream ended (peer closed the channel without
+ *     framing)</td><td>FAILED</td></tr>
+ * <tr><td>the peer connection closed, failed or was aborted</td><td>FAILED ({@code ConnectionClosedException}
+ *     after a graceful close)</td></tr>
+ * </table>
+ *
+ * <p><b>Backpressure.</b> A write completes once its records are handed to the channel and the channel's
+ * buffered amount is at or below {@value #LOW_WATER} bytes; the writer stops handing over records above
+ * {@value #HIGH_WATER} bytes (libwebrtc silently closes a channel with more than 16 MiB buffered). The
+ * buffered amount is polled on the transport's one shared scheduler, because webrtc-java 0.14.0 never
+ * fires {@code onBufferedAmountChange}. A poll that comes after the stream stopped being writable (reset,
+ * STOP_SENDING, failure) finds no pending write and does nothing.
+ *
+ * <p><b>Receiving.</b> Data channels have no per-stream flow control that an application can drive:
+ * SCTP delivers whatever the peer sends. Unread bytes are therefore capped per stream
+ * ({@code maxReceiveBuffer} property, default {@value WebRtcTransport#DEFAULT_MAX_RECEIVE_BUFFER} bytes);
+ * a peer that exceeds the cap has its stream failed and reset, it is never obeyed.
+ *
+ * <p><b>Thread safety.</b> Thread-safe. Every native callback only copies its data and hands it to the
+ * connection's serial executor; inbound records are processed there in order. All native sends on the
+ * channel (data, flags) and its disposal happen under {@code sendLock}, which no native callback ever
+ * takes, so a send never races the channel's disposal.
+ */
+public final class WebRtcMuxedStream extends AbstractMuxedStream {
+  private static final System.Logger LOG = System.getLogger(WebRtcMuxedStream.class.getName());
+
+  /** Reset code sent to the peer when its records are malformed. */
+  public static final long PROTOCOL_ERROR_CODE = 1;
+  /** Reset code sent to the peer when we refuse its stream (limit reached, connection ending). */
+  public static final long REFUSED_CODE = 2;
+  /** Reset code sent to the peer when the stream failed for a local reason. */
+  public static final long INTERNAL_ERROR_CODE = 3;
+
+  static final long LOW_WATER = 256 * 1024;
+  static final long HIGH_WATER = 1024 * 1024;
+
+  private final WebRtcConnection connection;
+  private final RTCDataChannel channel;
+  private final BufferedAmountPoller poller;
+  private final int maxReceiveBuffer;
+  private final CompletableFuture<MuxedStream> openFuture;
+
+  private final Object sendLock = new Object();
+  // guarded by sendLock
+  private Transmission pending;
+  private boolean finSent;
+  private boolean resetSent;
+  private long resetBeforeOpen = -1;
+  private boolean closeRequested;
+  private boolean disposed;
+
+  // confined to the connection's serial executor
+  private boolean channelOpen;
+  private boolean finReceived;
+  private boolean finAckReceived;
+  private boolean resetReceived;
+  private boolean channelGone;
+
+  WebRtcMuxedStream(WebRtcConnection connection, long id, boolean locallyInitiated, RTCDataChannel channel,
+      StreamStateListener listener, BufferedAmountPoller poller, int maxReceiveBuffer) {
+    super(connection, id, locallyInitiated, true, listener);
+    this.connection = connection;
+    this.channel = channel;
+    this.poller = poller;
+    this.maxReceiveBuffer = maxReceiveBuffer;
+    this.openFuture = locallyInitiated ? new CompletableFuture<>() : null;
+  }
+
+  /** Completes once a locally opened stream is OPEN; fails if it ends first. */
+  CompletableFuture<MuxedStream> openFuture() {
+    return openFuture;
+  }
+
+  /** The data channel's SCTP stream id, for logs. */
+  int channelId() {
+    synchronized (sendLock) {
+      return disposed ? -1 : channel.getId();
+    }
+  }
+
+  /** The observer to register on the channel: copies, then hands everything to the serial executor. */
+  RTCDataChannelObserver observer() {
+    return new RTCDataChannelObserver() {
+      @Override
+      public void onBufferedAmountChange(long previousAmount) {
+        // Never fires in webrtc-java 0.14.0; the poller covers it.
+      }
+
+      @Override
+      public void onStateChange() {
+        connection.serial().execute(WebRtcMuxedStream.this::onChannelStateChange);
+      }
+
+      @Override
+      public void onMessage(RTCDataChannelBuffer buffer) {
+        // The buffer points into native memory that is freed after this callback: copy now.
+        ByteBuffer data = buffer.data;
+        byte[] copy = new byte[data.remaining()];
+        data.get(copy);
+        boolean binary = buffer.binary;
+        connection.serial().execute(() -> onChannelMessage(copy, binary));
+      }
+    };
+  }
+
+  // ---------------------------------------------------------------- outbound (AbstractMuxedStream hooks)
+
+  @Override
+  protected CompletableFuture<Void> transmit(ByteBuffer data) {
+    Transmission t = new Transmission(data);
+    synchronized (sendLock) {
+      if (finSent || resetSent || disposed) {
+        return CompletableFuture.failedFuture(new IOException("webrtc: the stream's send side has ended"));
+      }
+      pending = t;
+    }
+    if (!pump(t)) {
+      poller.register(() -> pump(t));
+    }
+    return t.future;
+  }
+
+  /** Hands records of {@code t} to the channel; returns whether nothing more needs polling. */
+  private boolean pump(Transmission t) {
+    boolean complete = false;
+    IOException failure = null;
+    synchronized (sendLock) {
+      if (pending != t) {
+        return true; // abandoned (reset, STOP_SENDING, failure): the drain event is ignored
+      }
+      if (disposed || resetSent || finSent) {
+        pending = null;
+        return true;
+      }
+      try {
+        long buffered = channel.getBufferedAmount();
+        while (t.data.hasRemaining() && buffered < HIGH_WATER) {
+          int n = Math.min(t.data.remaining(), WebRtcFraming.MAX_PAYLOAD);
+          byte[] record = WebRtcFraming.encodeData(t.data, n);
+          sendLocked(record);
+          buffered += record.length;
+        }
+        if (!t.data.hasRemaining() && buffered <= LOW_WATER) {
+          pending = null;
+          complete = true;
+        }
+      } catch (IOException e) {
+        pending = null;
+        failure = e;
+      }
+    }
+    if (failure != null) {
+      t.future.completeExceptionally(failure);
+      return true;
+    }
+    if (complete) {
+      t.future.complete(null);
+      return true;
+    }
+    return false;
+  }
+
+  @Override
+  protected void transmitFin() {
+    synchronized (sendLock) {
+      if (finSent || resetSent || disposed) {
+        return;
+      }
+      finSent = true;
+      sendFlagLocked(WebRtcFraming.FIN, WebRtcFraming.NO_CODE);
+    }
+    connection.serial().execute(this::maybeCloseChannel);
+  }
+
+  @Override
+  protected void transmitStopSending(long code) {
+    synchronized (sendLock) {
+      if (resetSent || disposed) {
+        return;
+      }
+      sendFlagLocked(WebRtcFraming.STOP_SENDING, code);
+    }
+  }
+
+  @Override
+  protected void transmitReset(long code) {
+    synchronized (sendLock) {
+      pending = null;
+      if (resetSent || disposed) {
+        return;
+      }
+      if (!isChannelOpenLocked()) {
+        resetBeforeOpen = code; // sent once the channel opens
+        return;
+      }
+      resetSent = true;
+      sendFlagLocked(WebRtcFraming.RESET_STREAM, code);
+    }
+    connection.requestChannelClose(this);
+  }
+
+  @Override
+  protected void onTerminated(StreamState finalState) {
+    if (openFuture != null && !openFuture.isDone()) {
+      ConnectionFailedException cause = connection.endCauseOrNull();
+      openFuture.completeExceptionally(cause != null ? cause
+          : new ConnectionFailedException("webrtc: stream " + this + " ended (" + finalState + ") before it opened", null));
+    }
+    if (finalState == StreamState.FAILED && connection.isOpen()) {
+      // A local failure (protocol error, send failure) while the connection lives: tell the peer.
+      resetOnWire(INTERNAL_ERROR_CODE);
+    }
+    connection.serial().execute(this::maybeCloseChannel);
+  }
+
+  // ---------------------------------------------------------------- inbound (serial executor)
+
+  /** Reacts to the channel's current state; also called once right after the observer is registered. */
+  void onChannelStateChange() {
+    RTCDataChannelState s;
+    synchronized (sendLock) {
+      if (disposed) {
+        return;
+      }
+      s = channel.getState();
+    }
+    if (s == RTCDataChannelState.OPEN && !channelOpen) {
+      channelOpen = true;
+      long early;
+      synchronized (sendLock) {
+        early = resetBeforeOpen;
+      }
+      if (early >= 0) {
+        resetOnWire(early);
+        return;
+      }
+      opened();
+      if (openFuture != null) {
+        openFuture.complete(this);
+      } else if (!connection.deliver(this)) {
+        reset(REFUSED_CODE);
+      }
+    } else if (s == RTCDataChannelState.CLOSING || s == RTCDataChannelState.CLOSED) {
+      channelGone(s);
+    }
+  }
+
+  private void channelGone(RTCDataChannelState s) {
+    if (!channelGone) {
+      channelGone = true;
+      if (!state().isTerminal() && !resetReceived) {
+        connection.channelClosedEarly(this, s);
+      }
+    }
+    if (s == RTCDataChannelState.CLOSED) {
+      connection.disposeChannel(this);
+    }
+  }
+
+  /** Called by the connection when the channel closed under a live stream and the connection is still open. */
+  void failChannelClosed(RTCDataChannelState s) {
+    if (!state().isTerminal()) {
+      fail(new ConnectionFailedException("webrtc: the data channel of stream " + this + " went " + s
+          + " before the stream ended (the peer closed it without FIN/RESET_STREAM)", null));
+    }
+  }
+
+  void onChannelMessage(byte[] message, boolean binary) {
+    if (resetReceived || channelGone) {
+      return;
+    }
+    if (!binary) {
+      protocolError("text message on a data channel (the framing is binary)");
+      return;
+    }
+    List<Frame> frames;
+    try {
+      frames = WebRtcFraming.decodeAll(message);
+    } catch (FramingException e) {
+      protocolError(e.getMessage());
+      return;
+    }
+    for (Frame f : frames) {
+      if (!onFrame(f)) {
+        return;
+      }
+    }
+  }
+
+  private boolean onFrame(Frame f) {
+    if (f.message() != null && f.message().length > 0) {
+      if (finReceived) {
+        protocolError("data after FIN");
+        return false;
+      }
+      receive(ByteBuffer.wrap(f.message()));
+      if (bufferedInboundBytes() > maxReceiveBuffer) {
+        protocolError("the peer sent more than " + maxReceiveBuffer + " unread bytes (maxReceiveBuffer); data channels "
+            + "have no per-stream flow control, so the stream is reset");
+        return false;
+      }
+    }
+    long code = f.errorCode() == WebRtcFraming.NO_CODE ? 0 : f.errorCode();
+    switch (f.flag()) {
+      case WebRtcFraming.NO_FLAG:
+        return true;
+      case WebRtcFraming.FIN:
+        if (!finReceived) {
+          finReceived = true;
+          receiveFin();
+          synchronized (sendLock) {
+            if (!resetSent && !disposed) {
+              sendFlagLocked(WebRtcFraming.FIN_ACK, WebRtcFraming.NO_CODE);
+            }
+          }
+          maybeCloseChannel();
+        }
+        return true;
+      case WebRtcFraming.FIN_ACK:
+        boolean sent;
+        synchronized (sendLock) {
+          sent = finSent;
+        }
+        if (!sent) {
+          protocolError("FIN_ACK before we sent FIN");
+          return false;
+        }
+        finAckReceived = true;
+        maybeCloseChannel();
+        return true;
+      case WebRtcFraming.STOP_SENDING:
+        receiveStopSending(code);
+        synchronized (sendLock) {
+          pending = null; // abandoned: the peer discards it anyway
+          if (!finSent && !resetSent && !disposed) {
+            finSent = true; // our send side ends with FIN, not RESET_STREAM (libp2p WebRTC spec)
+            sendFlagLocked(WebRtcFraming.FIN, WebRtcFraming.NO_CODE);
+          }
+        }
+        maybeCloseChannel();
+        return true;
+      case WebRtcFraming.RESET_STREAM:
+        resetReceived = true;
+        synchronized (sendLock) {
+          pending = null;
+        }
+        receiveReset(code);
+        connection.requestChannelClose(this);
+        return false;
+      default:
+        protocolError("unknown flag " + f.flag());
+        return false;
+    }
+  }
+
+  private void protocolError(String what) {
+    ProtocolException e = new ProtocolException("webrtc: stream " + this + ": " + what);
+    LOG.log(System.Logger.Level.DEBUG, "{0}", e.getMessage());
+    resetOnWire(PROTOCOL_ERROR_CODE);
+    fail(e);
+  }
+
+  /** Sends RESET_STREAM (once) and closes the channel, whatever the stream's state. */
+  private void resetOnWire(long code) {
+    synchronized (sendLock) {
+      pending = null;
+      if (resetSent || disposed) {
+        return;
+      }
+      if (!isChannelOpenLocked()) {
+        resetBeforeOpen = code;
+        return;
+      }
+      resetSent = true;
+      sendFlagLocked(WebRtcFraming.RESET_STREAM, code);
+    }
+    connection.requestChannelClose(this);
+  }
+
+  /** Closes the channel once FIN and FIN_ACK went both ways (or the stream was reset). */
+  void maybeCloseChannel() {
+    boolean close;
+    synchronized (sendLock) {
+      close = !closeRequested && !disposed
+          && (resetSent || resetReceived || (finSent && finAckReceived && finReceived));
+    }
+    if (close) {
+      connection.requestChannelClose(this);
+    }
+  }
+
+  // ---------------------------------------------------------------- native access (connection's executors)
+
+  /** Closes the channel (libwebrtc flushes queued messages first). Signaling executor. */
+  void closeChannelNow() {
+    synchronized (sendLock) {
+      if (closeRequested || disposed) {
+        return;
+      }
+      closeRequested = true;
+      pending = null;
+      try {
+        channel.close();
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "webrtc: closing the data channel of " + this + " failed", e);
+      }
+    }
+  }
+
+  /** Unregisters the observer and frees the native channel, exactly once. Signaling executor. */
+  void disposeChannelNow() {
+    synchronized (sendLock) {
+      if (disposed) {
+        return;
+      }
+      disposed = true;
+      pending = null;
+      try {
+        channel.unregisterObserver();
+        if (!closeRequested) {
+          closeRequested = true;
+          channel.close();
+        }
+        channel.dispose();
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "webrtc: disposing the data channel of " + this + " failed", e);
+      }
+    }
+  }
+
+  /** Bytes queued in the channel, or 0 once it is gone. */
+  long bufferedAmount() {
+    synchronized (sendLock) {
+      return disposed || closeRequested ? 0 : channel.getBufferedAmount();
+    }
+  }
+
+  void registerObserverNow() {
+    synchronized (sendLock) {
+      if (!disposed) {
+        channel.registerObserver(observer());
+      }
+    }
+  }
+
+  private boolean isChannelOpenLocked() {
+    return !disposed && channel.getState() == RTCDataChannelState.OPEN;
+  }
+
+  private void sendFlagLocked(int flag, long code) {
+    try {
+      sendLocked(WebRtcFraming.encodeFlag(flag, code));
+    } catch (IOException e) {
+      LOG.log(System.Logger.Level.DEBUG, "webrtc: could not send {0} on {1}: {2}", WebRtcFraming.flagName(flag), this,
+          e.getMessage());
+    }
+  }
+
+  private void sendLocked(byte[] record) throws IOException {
+    if (disposed || closeRequested) {
+      throw new IOException("webrtc: the data channel of " + this + " is closed");
+    }
+    try {
+      // webrtc-java sends the whole backing array: the record is an exact-size array.
+      channel.send(new RTCDataChannelBuffer(ByteBuffer.wrap(record), true));
+    } catch (Exception e) {
+      throw new IOException("webrtc: send on the data channel of " + this + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return super.toString();
+  }
+
+  private static final class Transmission {
+    final ByteBuffer data;
+    final CompletableFuture<Void> future = new CompletableFuture<>();
+
+    Transmission(ByteBuffer data) {
+      this.data = data;
+    }
+  }
+}

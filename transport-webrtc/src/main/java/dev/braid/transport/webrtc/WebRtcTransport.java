@@ -1,0 +1,418 @@
+package dev.braid.transport.webrtc;
+
+import dev.braid.Capability;
+import dev.braid.Connection;
+import dev.braid.ConnectionFailedException;
+import dev.braid.Listener;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import dev.braid.transport.webrtc.internal.BufferedAmountPoller;
+import dev.braid.transport.webrtc.internal.SignalingClient;
+import dev.onvoid.webrtc.PeerConnectionFactory;
+import dev.onvoid.webrtc.media.audio.HeadlessAudioDeviceModule;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The WebRTC transport: dials and listens on {@code webrtc://HOST:PORT} addresses, where HOST:PORT is
+ * the listener's HTTP signaling endpoint. One {@link PeerConnectionFactory} (created with a
+ * {@link HeadlessAudioDeviceModule}; webrtc-java's no-argument factory aborts the JVM on machines
+ * without audio) serves every connection of this instance.
+ *
+ * <p><b>Properties</b> ({@link TransportOptions#property}):
+ * <ul>
+ * <li>{@code bearerToken}: the listener requires {@code Authorization: Bearer <token>}; the dialer sends it.</li>
+ * <li>{@code signalingPath}: the endpoint path (default {@code /braid}).</li>
+ * <li>{@code maxSdpBytes}: largest accepted offer (default 65536; larger gets 413).</li>
+ * <li>{@code corsAllowOrigin}: answer CORS preflights with this origin (default: no CORS headers).</li>
+ * <li>{@code maxReceiveBuffer}: unread bytes allowed per stream before it is reset (default
+ *     {@value #DEFAULT_MAX_RECEIVE_BUFFER}; data channels have no per-stream flow control).</li>
+ * </ul>
+ *
+ * <p><b>Threads.</b> One signaling thread ({@code braid-webrtc-signaling-}) for every call into a peer
+ * connection, one scheduler ({@code braid-webrtc-poll-}) that polls buffered amounts and runs timers, a
+ * pool ({@code braid-webrtc-io-}) for event handling and blocking signaling requests, one Netty event
+ * loop ({@code braid-webrtc-http-}) once something listens, plus libwebrtc's own native threads. All of
+ * them end in {@link #close()}, which disposes the factory after every peer connection is closed.
+ *
+ * <p><b>Thread safety.</b> This class is thread-safe.
+ */
+public final class WebRtcTransport implements Transport {
+  private static final System.Logger LOG = System.getLogger(WebRtcTransport.class.getName());
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
+
+  /** Default for the {@code maxReceiveBuffer} property: unread bytes per stream. */
+  public static final int DEFAULT_MAX_RECEIVE_BUFFER = 16 * 1024 * 1024;
+  static final String DEFAULT_PATH = "/braid";
+  static final int DEFAULT_MAX_SDP_BYTES = 64 * 1024;
+
+  private final TransportOptions options;
+  private final int maxReceiveBuffer;
+  private final ExecutorService signaling;
+  private final ScheduledExecutorService scheduler;
+  private final ThreadPoolExecutor ioPool;
+  private final BufferedAmountPoller poller;
+  private final HeadlessAudioDeviceModule audio;
+  private final PeerConnectionFactory factory;
+  private final Set<WebRtcConnection> connections = ConcurrentHashMap.newKeySet();
+  private final Object lock = new Object();
+  private final int instance = INSTANCES.incrementAndGet();
+
+  // guarded by lock
+  private final List<WebRtcListener> listeners = new ArrayList<>();
+  private EventLoopGroup httpGroup;
+  private boolean closed;
+
+  WebRtcTransport(TransportOptions options) throws IOException {
+    this.options = options;
+    this.maxReceiveBuffer = intProperty(options, "maxReceiveBuffer", DEFAULT_MAX_RECEIVE_BUFFER);
+    String p = "braid-webrtc-";
+    this.signaling = Executors.newSingleThreadExecutor(daemon(p + "signaling-" + instance + "-"));
+    ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, daemon(p + "poll-" + instance + "-"));
+    s.setRemoveOnCancelPolicy(true);
+    s.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    this.scheduler = s;
+    this.ioPool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 2, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(),
+        daemon(p + "io-" + instance + "-"));
+    this.poller = new BufferedAmountPoller(scheduler);
+    HeadlessAudioDeviceModule a = null;
+    PeerConnectionFactory f = null;
+    try {
+      Object[] made = signaling.submit(() -> {
+        HeadlessAudioDeviceModule adm = new HeadlessAudioDeviceModule();
+        return new Object[] {adm, new PeerConnectionFactory(adm)};
+      }).get(30, TimeUnit.SECONDS);
+      a = (HeadlessAudioDeviceModule) made[0];
+      f = (PeerConnectionFactory) made[1];
+    } catch (ExecutionException | TimeoutException e) {
+      shutdownExecutors();
+      throw new IOException("webrtc: cannot create the peer connection factory: " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      shutdownExecutors();
+      throw new java.io.InterruptedIOException("interrupted while creating the peer connection factory");
+    }
+    this.audio = a;
+    this.factory = f;
+  }
+
+  private static ThreadFactory daemon(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  static int intProperty(TransportOptions options, String key, int dflt) {
+    String v = options.property(key).orElse(null);
+    if (v == null) {
+      return dflt;
+    }
+    try {
+      int n = Integer.parseInt(v.trim());
+      if (n <= 0) {
+        throw new IllegalArgumentException("webrtc: property " + key + " must be positive, was " + v);
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("webrtc: property " + key + " must be an integer, was " + v, e);
+    }
+  }
+
+  // ---------------------------------------------------------------- for connections
+
+  TransportOptions options() {
+    return options;
+  }
+
+  PeerConnectionFactory factory() {
+    return factory;
+  }
+
+  ExecutorService ioPool() {
+    return ioPool;
+  }
+
+  ScheduledExecutorService scheduler() {
+    return scheduler;
+  }
+
+  BufferedAmountPoller poller() {
+    return poller;
+  }
+
+  int maxReceiveBuffer() {
+    return maxReceiveBuffer;
+  }
+
+  /** Runs {@code task} on the signaling executor; if it is shut down, fails {@code onReject} (may be null). */
+  void onSignaling(Runnable task, CompletableFuture<?> onReject) {
+    try {
+      signaling.execute(() -> {
+        try {
+          task.run();
+        } catch (RuntimeException e) {
+          LOG.log(System.Logger.Level.WARNING, "webrtc: a signaling task failed", e);
+          if (onReject != null) {
+            onReject.completeExceptionally(e);
+          }
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      if (onReject != null) {
+        onReject.completeExceptionally(new ConnectionFailedException("webrtc: the transport is closed", e));
+      } else {
+        LOG.log(System.Logger.Level.DEBUG, "webrtc: signaling task dropped; the transport is closed");
+      }
+    }
+  }
+
+  void register(WebRtcConnection c) {
+    connections.add(c);
+  }
+
+  void connectionEnded(WebRtcConnection c) {
+    connections.remove(c);
+  }
+
+  // ---------------------------------------------------------------- Transport
+
+  @Override
+  public String id() {
+    return WebRtcTransportProvider.ID;
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return WebRtcTransportProvider.CAPABILITIES;
+  }
+
+  @Override
+  public CompletableFuture<Connection> dial(URI address) {
+    InetSocketAddress target = parse(address);
+    synchronized (lock) {
+      if (closed) {
+        return CompletableFuture.failedFuture(new ConnectionFailedException("webrtc: the transport is closed", null));
+      }
+    }
+    URI endpoint;
+    URI local;
+    try {
+      endpoint = new URI("http", null, address.getHost(), target.getPort(), path(address), null, null);
+      local = localAddressTowards(target);
+    } catch (URISyntaxException | IOException e) {
+      return CompletableFuture.failedFuture(new ConnectionFailedException("webrtc: cannot dial " + address + ": " + e, e));
+    }
+    URI remote = URI.create("webrtc://" + hostPort(address.getHost(), target.getPort()));
+    WebRtcConnection c = new WebRtcConnection(this, true, local, remote);
+    register(c);
+    String token = options.property("bearerToken").orElse(null);
+    CompletableFuture<Connection> result = new CompletableFuture<>();
+    c.createOffer()
+        .thenApplyAsync(offer -> {
+          try {
+            return SignalingClient.exchange(endpoint, offer, token, options.connectTimeout());
+          } catch (IOException e) {
+            throw new CompletionException(e);
+          }
+        }, ioPool)
+        .thenCompose(c::applyAnswer)
+        .thenCompose(v -> c.established())
+        .orTimeout(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((v, err) -> {
+          if (err == null) {
+            result.complete(c);
+            return;
+          }
+          Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+          String why = cause instanceof TimeoutException
+              ? "no connection within connectTimeout " + options.connectTimeout() + " (ICE found no path?)"
+              : String.valueOf(cause.getMessage());
+          ConnectionFailedException e = new ConnectionFailedException("webrtc: dialing " + address + " failed: " + why, cause);
+          c.abort(e);
+          result.completeExceptionally(e);
+        });
+    return result;
+  }
+
+  @Override
+  public Listener listen(URI address) throws IOException {
+    InetSocketAddress bind = parse(address);
+    EventLoopGroup group;
+    synchronized (lock) {
+      if (closed) {
+        throw new IOException("webrtc: the transport is closed");
+      }
+      if (httpGroup == null) {
+        httpGroup = new MultiThreadIoEventLoopGroup(1, daemon("braid-webrtc-http-" + instance + "-"),
+            NioIoHandler.newFactory());
+      }
+      group = httpGroup;
+    }
+    WebRtcListener l = new WebRtcListener(this, group, bind, address.getHost(), path(address));
+    synchronized (lock) {
+      if (closed) {
+        l.close();
+        throw new IOException("webrtc: the transport is closed");
+      }
+      listeners.add(l);
+    }
+    return l;
+  }
+
+  void listenerClosed(WebRtcListener l) {
+    synchronized (lock) {
+      listeners.remove(l);
+    }
+  }
+
+  @Override
+  public void close() {
+    List<WebRtcListener> ls;
+    EventLoopGroup group;
+    synchronized (lock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      ls = new ArrayList<>(listeners);
+      listeners.clear();
+      group = httpGroup;
+    }
+    for (WebRtcListener l : ls) {
+      l.close();
+    }
+    List<WebRtcConnection> cs = new ArrayList<>(connections);
+    for (WebRtcConnection c : cs) {
+      c.close();
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
+    for (WebRtcConnection c : cs) {
+      awaitEnd(c, deadline);
+    }
+    for (WebRtcConnection c : new ArrayList<>(connections)) {
+      c.abort(new ConnectionFailedException("webrtc: the transport was closed", null));
+      awaitEnd(c, System.nanoTime() + TimeUnit.SECONDS.toNanos(2));
+    }
+    // Every teardown task is queued before this one on the single signaling thread.
+    try {
+      signaling.submit(() -> {
+        factory.dispose();
+        audio.dispose();
+      }).get(10, TimeUnit.SECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.log(System.Logger.Level.WARNING, "webrtc: disposing the peer connection factory failed", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    shutdownExecutors();
+    if (group != null) {
+      group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+  }
+
+  private static void awaitEnd(WebRtcConnection c, long deadline) {
+    long left = deadline - System.nanoTime();
+    if (left <= 0) {
+      return;
+    }
+    try {
+      c.closeFuture().get(left, TimeUnit.NANOSECONDS);
+    } catch (ExecutionException e) {
+      // ended with a cause: it ended
+    } catch (TimeoutException e) {
+      LOG.log(System.Logger.Level.DEBUG, "webrtc: {0} did not close in time; aborting it", c);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void shutdownExecutors() {
+    signaling.shutdown();
+    scheduler.shutdownNow();
+    ioPool.shutdown();
+    try {
+      if (!signaling.awaitTermination(5, TimeUnit.SECONDS)) {
+        signaling.shutdownNow();
+      }
+      if (!ioPool.awaitTermination(5, TimeUnit.SECONDS)) {
+        ioPool.shutdownNow();
+      }
+      scheduler.awaitTermination(2, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ---------------------------------------------------------------- addresses
+
+  static InetSocketAddress parse(URI address) {
+    if (address == null || !"webrtc".equalsIgnoreCase(address.getScheme())) {
+      throw new IllegalArgumentException("not a webrtc address (webrtc://HOST:PORT): " + address);
+    }
+    if (address.getHost() == null || address.getPort() < 0) {
+      throw new IllegalArgumentException("a webrtc address needs a host and a port (webrtc://HOST:PORT): " + address);
+    }
+    return new InetSocketAddress(stripBrackets(address.getHost()), address.getPort());
+  }
+
+  private String path(URI address) {
+    String p = address.getPath();
+    if (p != null && !p.isEmpty() && !p.equals("/")) {
+      return p;
+    }
+    return options.property("signalingPath").orElse(DEFAULT_PATH);
+  }
+
+  private static String stripBrackets(String host) {
+    return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+  }
+
+  static String hostPort(String host, int port) {
+    String h = stripBrackets(host);
+    return (h.contains(":") ? "[" + h + "]" : h) + ":" + port;
+  }
+
+  /** Our source address towards {@code target}, found by a UDP connect (which sends nothing). */
+  private static URI localAddressTowards(InetSocketAddress target) throws IOException {
+    if (target.isUnresolved()) {
+      throw new IOException("cannot resolve " + target.getHostString());
+    }
+    try (DatagramSocket s = new DatagramSocket()) {
+      s.connect(target);
+      InetAddress a = s.getLocalAddress();
+      return URI.create("webrtc://" + hostPort(a.getHostAddress(), 0));
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "WebRtcTransport#" + instance;
+  }
+}
