@@ -26,7 +26,7 @@ import java.util.concurrent.CompletableFuture;
  *         <td>READ_CLOSED once open</td><td>both, once open</td><td>RESET</td></tr>
  *     <tr><td>OPEN</td><td>yes</td><td>yes</td><td>WRITE_CLOSED</td><td>READ_CLOSED</td><td>CLOSED</td><td>RESET</td></tr>
  *     <tr><td>READ_CLOSED</td><td>drains received bytes, then EOF (-1)</td><td>yes</td><td>CLOSED</td>
- *         <td>no-op</td><td>CLOSED</td><td>RESET</td></tr>
+ *         <td>discards unread bytes</td><td>CLOSED</td><td>RESET</td></tr>
  *     <tr><td>WRITE_CLOSED</td><td>yes</td><td>fails: {@link WriteClosedException}</td><td>no-op</td>
  *         <td>CLOSED</td><td>CLOSED</td><td>RESET</td></tr>
  *     <tr><td>CLOSED</td><td>drains received bytes, then EOF (-1)</td><td>fails: {@link WriteClosedException}</td>

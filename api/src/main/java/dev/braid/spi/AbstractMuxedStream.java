@@ -383,8 +383,8 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     int discarded;
     boolean signal;
     synchronized (lock) {
-      if (readClosedLocally || terminalFailureState != null) {
-        return;
+      if (readClosedLocally || state.isTerminal()) {
+        return; // a no-op in a terminal state: a CLOSED stream keeps its unread bytes readable
       }
       readClosedLocally = true;
       discarded = inboundBytes;

@@ -49,6 +49,14 @@ public interface TransportFixture extends AutoCloseable {
     c.abort(new java.io.IOException("killed by the conformance kit"));
   }
 
+  /**
+   * A new fixture like this one but with {@code options} (used by the limit rules), or {@code null} when
+   * the fixture cannot be rebuilt: those rules are then skipped with that reason.
+   */
+  default TransportFixture withOptions(TransportOptions options) {
+    return null;
+  }
+
   /** Closes every connection, listener and transport this fixture made; frees every thread. */
   @Override
   void close() throws Exception;
@@ -101,6 +109,11 @@ public interface TransportFixture extends AutoCloseable {
     @Override
     public Set<Capability> capabilities() {
       return provider.capabilities();
+    }
+
+    @Override
+    public TransportFixture withOptions(TransportOptions newOptions) {
+      return new ProviderFixture(provider, newOptions);
     }
 
     @Override

@@ -1,0 +1,11 @@
+package dev.braid.conformance;
+
+import dev.braid.conformance.reference.MemTransportProvider;
+
+/** The reference in-memory transport passes every rule of the kit. */
+class MemConformanceTest extends ConformanceSuite {
+  @Override
+  protected TransportFixture createFixture() {
+    return TransportFixture.of(new MemTransportProvider());
+  }
+}
