@@ -351,8 +351,8 @@ final class YamuxSession extends ChannelDuplexHandler {
     }
     if ((flags & FLAG_RST) != 0) {
       long code = f.type == TYPE_WINDOW_UPDATE ? f.length : 0;
+      s.deliverReset(code); // first: a parked transmit then fails with the reset, not with "ended"
       remove(s);
-      s.deliverReset(code);
       return;
     }
     if ((flags & FLAG_FIN) != 0 && !s.finReceived) {
