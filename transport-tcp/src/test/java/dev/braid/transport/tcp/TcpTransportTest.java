@@ -208,6 +208,30 @@ class TcpTransportTest {
   }
 
   @Test
+  void listensAndDialsOnIpv6Loopback() throws Exception {
+    boolean v6;
+    try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+      probe.bind(new java.net.InetSocketAddress("::1", 0));
+      v6 = true;
+    } catch (java.io.IOException e) {
+      v6 = false;
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(v6, "this machine has no IPv6 loopback (::1)");
+    TcpTransportProvider p = new TcpTransportProvider();
+    a = p.create(TransportOptions.DEFAULTS);
+    b = p.create(TransportOptions.DEFAULTS);
+    listener = b.listen(URI.create("tcp://[::1]:0"));
+    assertTrue(listener.address().toString().startsWith("tcp://[0:0:0:0:0:0:0:1]:"), listener.address().toString());
+    CompletableFuture<Connection> acc = listener.accept();
+    Connection c = a.dial(listener.address()).get(T, TimeUnit.SECONDS);
+    MuxedStream s = c.openStream().get(T, TimeUnit.SECONDS);
+    s.write(ByteBuffer.wrap(new byte[] {5})).get(T, TimeUnit.SECONDS);
+    ByteBuffer one = ByteBuffer.allocate(1);
+    assertEquals(1, acc.get(T, TimeUnit.SECONDS).acceptStream().get(T, TimeUnit.SECONDS).read(one).get(T, TimeUnit.SECONDS));
+    assertEquals(5, one.get(0));
+  }
+
+  @Test
   void declaresItsCapabilities() {
     assertEquals(java.util.Set.of(Capability.RESET_CODES), new TcpTransportProvider().capabilities());
   }
