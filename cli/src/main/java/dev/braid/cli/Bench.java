@@ -1,0 +1,379 @@
+package dev.braid.cli;
+
+import dev.braid.Connection;
+import dev.braid.Listener;
+import dev.braid.MuxedStream;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import dev.braid.TransportRegistry;
+import dev.braid.spi.TransportProvider;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code braid bench}: brief §5's benchmarks for every available transport, each measured beside a
+ * baseline in the same run, reported as ratios (these machines are noisy; absolute numbers alone mean
+ * little). Writes {@code BENCHMARKS.md}-ready Markdown and an SVG chart.
+ */
+final class Bench {
+  private Bench() {}
+
+  /** One figure: Braid's value, the baseline's, the unit, and whether higher is better. */
+  record Row(String transport, String metric, double braid, String baselineName, double baseline, String unit,
+      boolean higherIsBetter) {
+    double ratio() {
+      return baseline == 0 ? Double.NaN : braid / baseline;
+    }
+  }
+
+  /** Sizes of one run. */
+  record Sizes(long oneStreamBytes, int multiStreams, long perStreamBytes, int latencySamples, int idleStreams,
+      int[] scaleSteps) {
+    static Sizes of(boolean quick) {
+      return quick
+          ? new Sizes(16L << 20, 64, 256L << 10, 100, 200, new int[] {1, 10, 100, 1000})
+          : new Sizes(128L << 20, 64, 2L << 20, 500, 1000, new int[] {1, 10, 100, 1000, 10000});
+    }
+  }
+
+  static int run(TransportRegistry registry, List<String> args, PrintStream out, PrintStream err) throws Exception {
+    Set<String> only = new LinkedHashSet<>();
+    boolean quick = false;
+    Path outDir = Path.of("reports");
+    for (int i = 0; i < args.size(); i++) {
+      switch (args.get(i)) {
+        case "--transport":
+          only.add(args.get(++i));
+          break;
+        case "--quick":
+          quick = true;
+          break;
+        case "--reports":
+          outDir = Path.of(args.get(++i));
+          break;
+        default:
+          err.println("unknown option " + args.get(i));
+          return 2;
+      }
+    }
+    Sizes sizes = Sizes.of(quick);
+    Files.createDirectories(outDir);
+    List<Row> rows = new ArrayList<>();
+    Map<String, BenchBaseline> baselines = new LinkedHashMap<>();
+    for (BenchBaseline b : ServiceLoader.load(BenchBaseline.class, Bench.class.getClassLoader())) {
+      baselines.put(b.transportId(), b);
+    }
+    for (TransportProvider p : registry.available()) {
+      if (!only.isEmpty() && !only.contains(p.id())) {
+        continue;
+      }
+      if (p.id().startsWith("mem")) {
+        continue; // the reference transport is not a product
+      }
+      BenchBaseline baseline = baselines.getOrDefault(p.id(), new RawTcpBaseline());
+      out.println("bench " + p.id() + " against " + baseline.name() + " ...");
+      try {
+        rows.addAll(measure(p, baseline, sizes, out));
+      } catch (Exception | AssertionError e) {
+        err.println("bench " + p.id() + " failed: " + e);
+        e.printStackTrace(err);
+        return 1;
+      }
+    }
+    String md = markdown(rows, sizes);
+    out.println();
+    out.println(md);
+    Files.writeString(outDir.resolve("bench.md"), md, StandardCharsets.UTF_8);
+    Files.writeString(outDir.resolve("bench.svg"), svg(rows), StandardCharsets.UTF_8);
+    out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.svg"));
+    return 0;
+  }
+
+  private static List<Row> measure(TransportProvider p, BenchBaseline base, Sizes sizes, PrintStream out)
+      throws Exception {
+    List<Row> rows = new ArrayList<>();
+    TransportOptions options = TransportOptions.builder().maxStreams(Math.max(16384, sizes.idleStreams * 2))
+        .maxPendingInboundStreams(16384).build();
+    try (Transport server = p.create(options); Transport client = p.create(options)) {
+      Listener listener = server.listen(p.testListenAddress());
+      CompletableFuture<Connection> accepted = listener.accept();
+      Connection c = client.dial(listener.address()).get(30, TimeUnit.SECONDS);
+      Connection s = accepted.get(30, TimeUnit.SECONDS);
+      s.setStreamHandler(Bench::echoOrSink);
+      base.start();
+      try {
+        // warm-up, then measure each figure beside its baseline
+        oneStream(c, 8L << 20);
+        base.oneStreamThroughput(8L << 20);
+
+        double braid1 = oneStream(c, sizes.oneStreamBytes);
+        double base1 = base.oneStreamThroughput(sizes.oneStreamBytes);
+        rows.add(new Row(p.id(), "throughput, 1 stream", braid1, base.name(), base1, "MB/s", true));
+        out.printf("  1 stream: %.1f MB/s vs %.1f MB/s%n", braid1, base1);
+
+        double braid64 = manyStreams(c, sizes.multiStreams, sizes.perStreamBytes);
+        double base64 = base.manyStreamsThroughput(sizes.multiStreams, sizes.perStreamBytes);
+        rows.add(new Row(p.id(), "throughput, " + sizes.multiStreams + " streams", braid64, base.name(), base64, "MB/s", true));
+        out.printf("  %d streams: %.1f MB/s vs %.1f MB/s%n", sizes.multiStreams, braid64, base64);
+
+        double braidOpen = openFirstByte(c, sizes.latencySamples);
+        double baseOpen = base.openFirstByteMicros(sizes.latencySamples);
+        rows.add(new Row(p.id(), "open + first byte (median)", braidOpen, base.name(), baseOpen, "µs", false));
+        out.printf("  open+first byte: %.0f µs vs %.0f µs%n", braidOpen, baseOpen);
+
+        double braidRtt = roundTrip(c, sizes.latencySamples * 4);
+        double baseRtt = base.roundTripMicros(sizes.latencySamples * 4);
+        rows.add(new Row(p.id(), "round trip, 64 B (median)", braidRtt, base.name(), baseRtt, "µs", false));
+        out.printf("  round trip: %.0f µs vs %.0f µs%n", braidRtt, baseRtt);
+
+        double perStream = memoryPerIdleStream(c, sizes.idleStreams);
+        double basePer = base.memoryPerIdleStreamBytes(Math.min(sizes.idleStreams, 1000));
+        rows.add(new Row(p.id(), "heap per idle open stream", perStream, base.name(), basePer, "bytes", false));
+        out.printf("  heap per idle stream: %.0f B vs %.0f B%n", perStream, basePer);
+
+        double first = Double.NaN;
+        for (int n : sizes.scaleSteps) {
+          double us = openCost(c, n);
+          if (Double.isNaN(first)) {
+            first = us;
+          }
+          rows.add(new Row(p.id(), "open cost at " + n + " streams", us, p.id() + " at 1 stream", first, "µs/stream", false));
+          out.printf("  open cost with %d streams: %.1f µs/stream%n", n, us);
+        }
+      } finally {
+        base.stop();
+        c.close();
+        s.close();
+        listener.close();
+      }
+    }
+    return rows;
+  }
+
+  /** Streams whose first byte is 'E' are echoed; every other stream is read to the end and discarded. */
+  private static void echoOrSink(MuxedStream st) {
+    ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+    pump(st, buf, null);
+  }
+
+  private static void pump(MuxedStream st, ByteBuffer buf, Boolean echo) {
+    buf.clear();
+    st.read(buf).whenComplete((n, t) -> {
+      if (t != null) {
+        return; // reset or connection ended: the benchmark side reports it
+      }
+      if (n < 0) {
+        st.closeWrite();
+        return;
+      }
+      boolean e = echo != null ? echo : buf.get(0) == 'E';
+      if (e) {
+        buf.flip();
+        byte[] copy = new byte[buf.remaining()];
+        buf.get(copy);
+        st.write(ByteBuffer.wrap(copy)).whenComplete((v, t2) -> {
+          if (t2 == null) {
+            pump(st, buf, true);
+          }
+        });
+      } else {
+        pump(st, buf, false);
+      }
+    });
+  }
+
+  private static double oneStream(Connection c, long bytes) throws Exception {
+    MuxedStream s = c.openStream().get(30, TimeUnit.SECONDS);
+    byte[] chunk = new byte[256 * 1024];
+    Arrays.fill(chunk, (byte) 'S');
+    long t0 = System.nanoTime();
+    for (long left = bytes; left > 0; left -= chunk.length) {
+      s.write(ByteBuffer.wrap(chunk, 0, (int) Math.min(chunk.length, left))).get(60, TimeUnit.SECONDS);
+    }
+    s.closeWrite().get(60, TimeUnit.SECONDS);
+    s.read(ByteBuffer.allocate(1)).get(60, TimeUnit.SECONDS); // the sink closes after reading everything
+    return bytes / 1e6 / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  private static double manyStreams(Connection c, int n, long perStream) throws Exception {
+    List<MuxedStream> streams = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      streams.add(c.openStream().get(30, TimeUnit.SECONDS));
+    }
+    byte[] chunk = new byte[64 * 1024];
+    Arrays.fill(chunk, (byte) 'S');
+    long t0 = System.nanoTime();
+    List<CompletableFuture<Integer>> done = new ArrayList<>();
+    for (MuxedStream s : streams) {
+      done.add(writeLoop(s, chunk, perStream).thenCompose(v -> s.closeWrite())
+          .thenCompose(v -> s.read(ByteBuffer.allocate(1))));
+    }
+    for (CompletableFuture<Integer> d : done) {
+      d.get(120, TimeUnit.SECONDS);
+    }
+    return n * perStream / 1e6 / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  private static CompletableFuture<Void> writeLoop(MuxedStream s, byte[] chunk, long left) {
+    if (left <= 0) {
+      return CompletableFuture.completedFuture(null);
+    }
+    int n = (int) Math.min(chunk.length, left);
+    return s.write(ByteBuffer.wrap(chunk, 0, n)).thenCompose(v -> writeLoop(s, chunk, left - n));
+  }
+
+  private static double openFirstByte(Connection c, int samples) throws Exception {
+    double[] us = new double[samples];
+    for (int i = 0; i < samples; i++) {
+      long t0 = System.nanoTime();
+      MuxedStream s = c.openStream().get(30, TimeUnit.SECONDS);
+      s.write(ByteBuffer.wrap(new byte[] {'E'})).get(30, TimeUnit.SECONDS);
+      s.read(ByteBuffer.allocate(1)).get(30, TimeUnit.SECONDS);
+      us[i] = (System.nanoTime() - t0) / 1e3;
+      s.close();
+    }
+    return median(us);
+  }
+
+  private static double roundTrip(Connection c, int samples) throws Exception {
+    MuxedStream s = c.openStream().get(30, TimeUnit.SECONDS);
+    byte[] msg = new byte[64];
+    Arrays.fill(msg, (byte) 'E');
+    ByteBuffer in = ByteBuffer.allocate(64);
+    double[] us = new double[samples];
+    for (int i = 0; i < samples; i++) {
+      long t0 = System.nanoTime();
+      s.write(ByteBuffer.wrap(msg)).get(30, TimeUnit.SECONDS);
+      in.clear();
+      while (in.hasRemaining()) {
+        if (s.read(in).get(30, TimeUnit.SECONDS) < 0) {
+          throw new IOException("echo ended early");
+        }
+      }
+      us[i] = (System.nanoTime() - t0) / 1e3;
+    }
+    s.close();
+    return median(us);
+  }
+
+  private static double memoryPerIdleStream(Connection c, int n) throws Exception {
+    long before = usedHeap();
+    List<MuxedStream> streams = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      MuxedStream s = c.openStream().get(30, TimeUnit.SECONDS);
+      s.write(ByteBuffer.wrap(new byte[] {'S'})).get(30, TimeUnit.SECONDS); // make it exist on both ends
+      streams.add(s);
+    }
+    Thread.sleep(200);
+    long after = usedHeap();
+    for (MuxedStream s : streams) {
+      s.close();
+    }
+    return Math.max(0, after - before) / (double) n;
+  }
+
+  private static double openCost(Connection c, int n) throws Exception {
+    List<CompletableFuture<MuxedStream>> opens = new ArrayList<>(n);
+    long t0 = System.nanoTime();
+    for (int i = 0; i < n; i++) {
+      opens.add(c.openStream());
+    }
+    List<MuxedStream> streams = new ArrayList<>(n);
+    for (CompletableFuture<MuxedStream> o : opens) {
+      streams.add(o.get(120, TimeUnit.SECONDS));
+    }
+    double us = (System.nanoTime() - t0) / 1e3 / n;
+    for (MuxedStream s : streams) {
+      s.reset(0);
+    }
+    return us;
+  }
+
+  static long usedHeap() {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+    }
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+  }
+
+  static double median(double[] v) {
+    double[] s = v.clone();
+    Arrays.sort(s);
+    return s[s.length / 2];
+  }
+
+  static String markdown(List<Row> rows, Sizes sizes) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("| transport | metric | Braid | baseline | baseline value | ratio (Braid / baseline) |\n");
+    sb.append("|---|---|---:|---|---:|---:|\n");
+    for (Row r : rows) {
+      sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f %s | %s | %.1f %s | %.2f%s |%n", r.transport(), r.metric(),
+          r.braid(), r.unit(), r.baselineName(), r.baseline(), r.unit(), r.ratio(),
+          r.higherIsBetter() ? " (higher is better)" : " (lower is better)"));
+    }
+    sb.append(String.format(Locale.ROOT, "%nSizes: 1 stream %d MiB; %d streams x %d KiB; %d latency samples; "
+            + "%d idle streams; open-cost steps %s. JVM %s, %d cores.%n",
+        sizes.oneStreamBytes >> 20, sizes.multiStreams, sizes.perStreamBytes >> 10, sizes.latencySamples,
+        sizes.idleStreams, Arrays.toString(sizes.scaleSteps), System.getProperty("java.version"),
+        Runtime.getRuntime().availableProcessors()));
+    return sb.toString();
+  }
+
+  /** A bar chart of the ratios, one bar per figure; the line at 1.0 is parity with the baseline. */
+  static String svg(List<Row> rows) {
+    int barH = 22;
+    int left = 330;
+    int width = 900;
+    int height = 60 + rows.size() * barH;
+    double max = rows.stream().mapToDouble(Row::ratio).filter(d -> !Double.isNaN(d)).max().orElse(1);
+    max = Math.max(max, 1.2);
+    double scale = (width - left - 80) / max;
+    StringBuilder sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+        + "font-family=\"sans-serif\" font-size=\"12\">%n", width, height));
+    sb.append("<text x=\"10\" y=\"20\" font-size=\"15\">Braid / baseline, same run (throughput: higher is better; "
+        + "latency, memory, cost: lower is better)</text>\n");
+    for (int i = 0; i < rows.size(); i++) {
+      Row r = rows.get(i);
+      int y = 40 + i * barH;
+      double ratio = Double.isNaN(r.ratio()) ? 0 : r.ratio();
+      boolean good = r.higherIsBetter() ? ratio >= 0.5 : ratio <= 2;
+      sb.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"%d\">%s: %s</text>%n", y + 15, esc(r.transport()),
+          esc(r.metric())));
+      sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>%n", left,
+          y + 3, ratio * scale, barH - 6, good ? "#4a90d9" : "#d9534f"));
+      sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.2f</text>%n", left + ratio * scale + 5, y + 15,
+          ratio));
+    }
+    sb.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"30\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
+        + "stroke-dasharray=\"4\"/>%n", left + scale, left + scale, height - 10));
+    sb.append("</svg>\n");
+    return sb.toString();
+  }
+
+  private static String esc(String s) {
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+  }
+
+  /** Keeps {@link URI} imported for Javadoc readers: addresses come from {@link Listener#address()}. */
+  static URI address(Listener l) {
+    return l.address();
+  }
+}

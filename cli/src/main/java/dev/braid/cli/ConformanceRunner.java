@@ -1,0 +1,168 @@
+package dev.braid.cli;
+
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+
+import dev.braid.conformance.Kit;
+import dev.braid.conformance.RandomizedRun;
+import dev.braid.spi.TransportProvider;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.platform.engine.TestExecutionResult;
+import org.junit.platform.engine.reporting.ReportEntry;
+import org.junit.platform.launcher.Launcher;
+import org.junit.platform.launcher.LauncherDiscoveryRequest;
+import org.junit.platform.launcher.TestExecutionListener;
+import org.junit.platform.launcher.TestIdentifier;
+import org.junit.platform.launcher.TestPlan;
+import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
+import org.junit.platform.launcher.core.LauncherFactory;
+import org.junit.platform.reporting.legacy.xml.LegacyXmlReportGeneratingListener;
+
+/** Runs the kit against each transport, one after the other, and collects one result per rule and test. */
+final class ConformanceRunner {
+  private static final Pattern RULE = Pattern.compile("([A-Z][0-9]+)_(\\w+)\\(");
+
+  /** The outcome of one test invocation. */
+  record Outcome(String transport, String rule, String title, String invocation, Status status, String detail,
+      Duration time) {}
+
+  /** pass, fail or skip. */
+  enum Status { PASS, FAIL, SKIP }
+
+  private final PrintStream out;
+  private final boolean progress;
+  private final Path reportDir;
+
+  ConformanceRunner(PrintStream out, boolean progress, Path reportDir) {
+    this.out = out;
+    this.progress = progress;
+    this.reportDir = reportDir;
+  }
+
+  List<Outcome> run(TransportProvider provider) throws IOException {
+    DiscoveredTransportConformance.current = provider;
+    List<Outcome> outcomes = new ArrayList<>();
+    Map<String, String> titles = new LinkedHashMap<>();
+    LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
+        .selectors(selectClass(DiscoveredTransportConformance.class))
+        .configurationParameter("junit.jupiter.execution.timeout.default", "180 s")
+        .build();
+    Launcher launcher = LauncherFactory.create();
+    TestPlan plan = launcher.discover(request);
+    long total = plan.countTestIdentifiers(TestIdentifier::isTest);
+    Path xmlDir = reportDir.resolve("junit").resolve(provider.id());
+    Files.createDirectories(xmlDir);
+    LegacyXmlReportGeneratingListener xml = new LegacyXmlReportGeneratingListener(xmlDir,
+        new java.io.PrintWriter(java.io.Writer.nullWriter()));
+    long[] started = new long[1];
+    Map<String, Long> startTimes = new LinkedHashMap<>();
+    TestExecutionListener collector = new TestExecutionListener() {
+      @Override
+      public void executionStarted(TestIdentifier id) {
+        if (!id.isTest()) {
+          rememberTitle(id, titles);
+          return;
+        }
+        startTimes.put(id.getUniqueId(), System.nanoTime());
+        started[0]++;
+        if (progress) {
+          out.printf("\r%-8s %3d/%d  %-60.60s", provider.id(), started[0], total, describe(id, plan));
+          out.flush();
+        }
+      }
+
+      @Override
+      public void executionSkipped(TestIdentifier id, String reason) {
+        if (id.isTest()) {
+          outcomes.add(outcome(id, plan, Status.SKIP, reason, Duration.ZERO));
+        } else {
+          // a whole template skipped (capability missing): one row for it
+          rememberTitle(id, titles);
+          outcomes.add(outcome(id, plan, Status.SKIP, reason, Duration.ZERO));
+        }
+      }
+
+      @Override
+      public void executionFinished(TestIdentifier id, TestExecutionResult result) {
+        if (!id.isTest()) {
+          return;
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - startTimes.getOrDefault(id.getUniqueId(), System.nanoTime()));
+        switch (result.getStatus()) {
+          case SUCCESSFUL:
+            outcomes.add(outcome(id, plan, Status.PASS, "", took));
+            break;
+          case ABORTED:
+            outcomes.add(outcome(id, plan, Status.SKIP,
+                result.getThrowable().map(Throwable::getMessage).map(ConformanceRunner::assumptionReason).orElse("aborted"), took));
+            break;
+          default:
+            outcomes.add(outcome(id, plan, Status.FAIL,
+                result.getThrowable().map(t -> firstLine(String.valueOf(t.getMessage()))).orElse("failed"), took));
+            break;
+        }
+      }
+
+      @Override
+      public void reportingEntryPublished(TestIdentifier id, ReportEntry entry) {}
+
+      private Outcome outcome(TestIdentifier id, TestPlan plan, Status status, String detail, Duration took) {
+        String uid = id.getUniqueId();
+        Matcher m = RULE.matcher(uid);
+        String rule = m.find() ? m.group(1) : id.getDisplayName();
+        String title = titles.getOrDefault(rule, id.getDisplayName());
+        String invocation = id.isTest() ? id.getDisplayName() : "all";
+        return new Outcome(provider.id(), rule, title, invocation, status, detail, took);
+      }
+    };
+    launcher.execute(plan, collector, xml);
+    if (progress) {
+      out.print("\r" + " ".repeat(80) + "\r");
+      out.flush();
+    }
+    return outcomes;
+  }
+
+  private static void rememberTitle(TestIdentifier id, Map<String, String> titles) {
+    Matcher m = RULE.matcher(id.getUniqueId());
+    if (m.find() && !id.isTest()) {
+      titles.putIfAbsent(m.group(1), id.getDisplayName());
+    }
+  }
+
+  private static String describe(TestIdentifier id, TestPlan plan) {
+    Optional<TestIdentifier> parent = plan.getParent(id);
+    return parent.map(TestIdentifier::getDisplayName).orElse("") + " [" + id.getDisplayName() + "]";
+  }
+
+  static String assumptionReason(String message) {
+    if (message == null) {
+      return "skipped";
+    }
+    return message.replaceFirst("^Assumption failed: ", "");
+  }
+
+  private static String firstLine(String s) {
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+
+  static long randomizedOperations() {
+    return RandomizedRun.OPERATIONS.get();
+  }
+
+  static Duration waitLimit() {
+    return Kit.waitLimit();
+  }
+}

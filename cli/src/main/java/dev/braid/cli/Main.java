@@ -1,0 +1,225 @@
+package dev.braid.cli;
+
+import dev.braid.Braid;
+import dev.braid.Connection;
+import dev.braid.Listener;
+import dev.braid.MuxedStream;
+import dev.braid.TransportOptions;
+import dev.braid.TransportRegistry;
+import dev.braid.spi.TransportProvider;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code braid [command] [options]}: the command line. Commands:
+ *
+ * <ul>
+ *   <li>{@code transports}: every provider found, with availability and the cause when unavailable;
+ *   <li>{@code conformance} (default): the kit against every available transport, then the matrix;
+ *       {@code --transport ID} (repeatable) picks some, {@code --reports DIR} sets where reports go;
+ *   <li>{@code bench}: the benchmarks of every available transport beside their baselines;
+ *   <li>{@code echo-server URI} and {@code echo-client URI [message]}: try Braid by hand.
+ * </ul>
+ *
+ * <p>A third-party transport is tested by putting its jar on the class path:
+ * {@code java -cp braid.jar:their-transport.jar dev.braid.cli.Main conformance}.
+ */
+public final class Main {
+  private Main() {}
+
+  /** Runs the command line and exits with its status. */
+  public static void main(String[] args) throws Exception {
+    int status = run(args, System.out, System.err, Thread.currentThread().getContextClassLoader());
+    System.exit(status);
+  }
+
+  /** Runs one command; returns the exit status (0 success, 1 a failure, 2 a usage error). */
+  public static int run(String[] args, PrintStream out, PrintStream err, ClassLoader loader) throws Exception {
+    List<String> a = new ArrayList<>(Arrays.asList(args));
+    String command = a.isEmpty() || a.get(0).startsWith("--") ? "conformance" : a.remove(0);
+    TransportRegistry registry = TransportRegistry.load(loader);
+    switch (command) {
+      case "transports":
+        return transports(registry, out);
+      case "conformance":
+        return conformance(registry, a, out, err);
+      case "bench":
+        return Bench.run(registry, a, out, err);
+      case "echo-server":
+        return echoServer(registry, a, out, err);
+      case "echo-client":
+        return echoClient(registry, a, out, err);
+      case "help":
+      case "--help":
+      case "-h":
+        usage(out);
+        return 0;
+      default:
+        err.println("unknown command '" + command + "'");
+        usage(err);
+        return 2;
+    }
+  }
+
+  private static void usage(PrintStream out) {
+    out.println("usage: braid [transports | conformance [--transport ID]... [--reports DIR] | bench [--transport ID]..."
+        + " [--quick] | echo-server URI | echo-client URI [MESSAGE]]");
+  }
+
+  private static int transports(TransportRegistry registry, PrintStream out) {
+    out.printf("%-10s %-10s %-24s %s%n", "id", "available", "schemes", "capabilities / why not");
+    for (TransportProvider p : registry.all()) {
+      String detail = p.isAvailable() ? p.capabilities().toString()
+          : String.valueOf(p.unavailabilityCause() == null ? "no reason given" : p.unavailabilityCause().getMessage());
+      out.printf("%-10s %-10s %-24s %s%n", p.id(), p.isAvailable() ? "yes" : "NO", new java.util.TreeSet<>(p.schemes()), detail);
+    }
+    return 0;
+  }
+
+  private static int conformance(TransportRegistry registry, List<String> a, PrintStream out, PrintStream err)
+      throws IOException {
+    Set<String> only = new LinkedHashSet<>();
+    Path reports = Path.of("reports");
+    for (int i = 0; i < a.size(); i++) {
+      switch (a.get(i)) {
+        case "--transport":
+          only.add(a.get(++i));
+          break;
+        case "--reports":
+          reports = Path.of(a.get(++i));
+          break;
+        default:
+          err.println("unknown option " + a.get(i));
+          return 2;
+      }
+    }
+    Files.createDirectories(reports);
+    logTo(reports.resolve("braid.log"));
+    List<TransportProvider> selected = new ArrayList<>();
+    List<TransportProvider> unavailable = new ArrayList<>();
+    for (TransportProvider p : registry.all()) {
+      if (!only.isEmpty() && !only.contains(p.id())) {
+        continue;
+      }
+      (p.isAvailable() ? selected : unavailable).add(p);
+    }
+    for (String id : only) {
+      if (registry.all().stream().noneMatch(p -> p.id().equals(id))) {
+        err.println("no transport with id '" + id + "'; found: "
+            + registry.all().stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList()));
+        return 2;
+      }
+    }
+    out.println("Braid conformance kit: " + selected.size() + " transport(s) "
+        + selected.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList())
+        + (unavailable.isEmpty() ? "" : ", unavailable: "
+            + unavailable.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList())));
+    boolean tty = System.console() != null;
+    ConformanceRunner runner = new ConformanceRunner(out, tty, reports);
+    List<ConformanceRunner.Outcome> all = new ArrayList<>();
+    long t0 = System.nanoTime();
+    for (TransportProvider p : selected) {
+      long t = System.nanoTime();
+      List<ConformanceRunner.Outcome> os = runner.run(p);
+      all.addAll(os);
+      long fails = os.stream().filter(o -> o.status() == ConformanceRunner.Status.FAIL).count();
+      out.printf("%-8s done in %d s: %d tests, %d failed%n", p.id(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t),
+          os.size(), fails);
+    }
+    out.println();
+    Report report = new Report(all, selected.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList()),
+        Report.unavailableOf(unavailable));
+    report.print(out);
+    report.writeMarkdown(reports.resolve("conformance.md"));
+    report.writeHtml(reports.resolve("conformance.html"));
+    out.printf("%nrandomized operations checked against the model: %d; total time %d s%n",
+        ConformanceRunner.randomizedOperations(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
+    out.println("reports: " + reports.resolve("conformance.md") + ", " + reports.resolve("conformance.html") + ", "
+        + reports.resolve("junit") + "/");
+    return report.anyFailure() || selected.isEmpty() ? 1 : 0;
+  }
+
+  /**
+   * Sends Braid's log (System.Logger, through java.util.logging) to a file: the kit deliberately makes
+   * listeners throw, and those warnings belong in the log, not between the lines of the matrix.
+   */
+  private static void logTo(Path file) throws IOException {
+    java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
+    for (java.util.logging.Handler h : root.getHandlers()) {
+      root.removeHandler(h);
+    }
+    java.util.logging.FileHandler fh = new java.util.logging.FileHandler(file.toString(), false);
+    fh.setFormatter(new java.util.logging.SimpleFormatter());
+    root.addHandler(fh);
+  }
+
+  private static int echoServer(TransportRegistry registry, List<String> a, PrintStream out, PrintStream err)
+      throws Exception {
+    if (a.size() != 1) {
+      err.println("usage: braid echo-server URI   (e.g. tcp://127.0.0.1:4001)");
+      return 2;
+    }
+    try (Braid braid = Braid.create(registry, TransportOptions.DEFAULTS);
+        Listener listener = braid.listen(URI.create(a.get(0)))) {
+      out.println("echo-server listening on " + listener.address());
+      out.flush();
+      while (true) {
+        Connection c = listener.accept().get();
+        out.println("connection from " + c.remoteAddress());
+        out.flush();
+        c.setStreamHandler(Main::echo);
+      }
+    }
+  }
+
+  private static void echo(MuxedStream s) {
+    Thread t = new Thread(() -> {
+      try (InputStream in = s.inputStream(); OutputStream o = s.outputStream()) {
+        in.transferTo(o);
+      } catch (IOException e) {
+        System.getLogger(Main.class.getName()).log(System.Logger.Level.INFO, "echo stream " + s + " ended: " + e);
+      }
+    }, "braid-echo-" + s.id());
+    t.setDaemon(true);
+    t.start();
+  }
+
+  private static int echoClient(TransportRegistry registry, List<String> a, PrintStream out, PrintStream err)
+      throws Exception {
+    if (a.isEmpty() || a.size() > 2) {
+      err.println("usage: braid echo-client URI [MESSAGE]   (without MESSAGE, standard input is sent)");
+      return 2;
+    }
+    try (Braid braid = Braid.create(registry, TransportOptions.DEFAULTS)) {
+      Connection c = braid.dial(URI.create(a.get(0))).get(30, TimeUnit.SECONDS);
+      MuxedStream s = c.openStream().get(30, TimeUnit.SECONDS);
+      byte[] message = a.size() == 2 ? (a.get(1) + "\n").getBytes(StandardCharsets.UTF_8) : System.in.readAllBytes();
+      Thread writer = new Thread(() -> {
+        try (OutputStream o = s.outputStream()) {
+          o.write(message);
+        } catch (IOException e) {
+          err.println("write failed: " + e);
+        }
+      }, "braid-echo-client-writer");
+      writer.start();
+      byte[] echoed = s.inputStream().readAllBytes();
+      writer.join();
+      out.write(echoed);
+      out.flush();
+      c.close();
+      return Arrays.equals(message, echoed) ? 0 : 1;
+    }
+  }
+}
