@@ -6,6 +6,8 @@ import dev.braid.StreamRefusedException;
 import dev.braid.StreamStateListener;
 import dev.braid.spi.AbstractConnection;
 import dev.braid.transport.webrtc.internal.OrderedExecutor;
+import dev.braid.transport.webrtc.internal.SdpCheck;
+import dev.braid.transport.webrtc.internal.SignalingServer;
 import dev.onvoid.webrtc.CreateSessionDescriptionObserver;
 import dev.onvoid.webrtc.PortAllocatorConfig;
 import dev.onvoid.webrtc.RTCAnswerOptions;
@@ -57,10 +59,17 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class WebRtcConnection extends AbstractConnection {
   private static final System.Logger LOG = System.getLogger(WebRtcConnection.class.getName());
   private static final int CONTROL_CHANNEL_ID = 0;
+  /**
+   * libwebrtc allocates SCTP stream ids 0..1023 only, split by parity between the two sides, and
+   * webrtc-java 0.14.0 crashes the JVM when {@code createDataChannel} fails: so at most this many data
+   * channels of ours may exist at once (id 0 is the control channel). More opens are refused.
+   */
+  static final int MAX_LOCAL_CHANNELS = 511;
 
   private final WebRtcTransport transport;
   private final OrderedExecutor serial;
   private final AtomicLong nextStreamId = new AtomicLong();
+  private final java.util.concurrent.atomic.AtomicInteger localChannels = new java.util.concurrent.atomic.AtomicInteger();
   private final Set<WebRtcMuxedStream> channels = ConcurrentHashMap.newKeySet();
   private final CompletableFuture<Void> gathered = new CompletableFuture<>();
   private final CompletableFuture<Void> established = new CompletableFuture<>();
@@ -68,6 +77,7 @@ public final class WebRtcConnection extends AbstractConnection {
   private final Object controlLock = new Object();
 
   private volatile RTCPeerConnection pc; // written once on the signaling executor
+  private volatile long peerWindow = -1; // the peer's per-stream receive window; -1: no Braid flow control
   private RTCDataChannel control; // guarded by controlLock
   private boolean controlDisposed; // guarded by controlLock
 
@@ -101,13 +111,15 @@ public final class WebRtcConnection extends AbstractConnection {
       createControlChannel();
       pc.createOffer(new RTCOfferOptions(), describe(result, "createOffer"));
     });
-    return result;
+    // Announce Braid's per-stream flow control to the listener (a non-Braid answerer ignores it).
+    return result.thenApply(sdp -> SdpCheck.withWindow(sdp, options().receiveWindow()));
   }
 
   /** Dialer: applies the listener's SDP answer. */
   CompletableFuture<Void> applyAnswer(String sdp) {
+    peerWindow = SdpCheck.window(sdp);
     CompletableFuture<Void> result = new CompletableFuture<>();
-    onSignaling(result, () -> pc.setRemoteDescription(new RTCSessionDescription(RTCSdpType.ANSWER, sdp),
+    onSignaling(result, () -> setRemote(new RTCSessionDescription(RTCSdpType.ANSWER, sdp),
         new SetSessionDescriptionObserver() {
           @Override
           public void onSuccess() {
@@ -123,12 +135,31 @@ public final class WebRtcConnection extends AbstractConnection {
     return result;
   }
 
+  private void setRemote(RTCSessionDescription d, SetSessionDescriptionObserver o) {
+    try {
+      pc.setRemoteDescription(d, o);
+    } catch (Error e) { // webrtc-java throws java.lang.Error for SDP it cannot parse
+      if (e instanceof VirtualMachineError) {
+        throw e;
+      }
+      o.onFailure(String.valueOf(e.getMessage()));
+    }
+  }
+
   /** Listener: applies the dialer's offer and returns the complete SDP answer. */
   CompletableFuture<String> acceptOffer(String sdp) {
+    long announced = SdpCheck.window(sdp);
+    peerWindow = announced;
     CompletableFuture<String> result = new CompletableFuture<>();
     onSignaling(result, () -> {
       createPeer();
-      pc.setRemoteDescription(new RTCSessionDescription(RTCSdpType.OFFER, sdp), new SetSessionDescriptionObserver() {
+      RTCSessionDescription offer;
+      try {
+        offer = new RTCSessionDescription(RTCSdpType.OFFER, sdp);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException(e);
+      }
+      SetSessionDescriptionObserver applied = new SetSessionDescriptionObserver() {
         @Override
         public void onSuccess() {
           onSignaling(result, () -> {
@@ -139,11 +170,21 @@ public final class WebRtcConnection extends AbstractConnection {
 
         @Override
         public void onFailure(String error) {
-          result.completeExceptionally(new dev.braid.transport.webrtc.internal.SignalingServer.OfferRejectedException("the SDP offer was rejected: " + error));
+          result.completeExceptionally(new SignalingServer.OfferRejectedException("the SDP offer was rejected: " + error));
         }
-      });
+      };
+      try {
+        pc.setRemoteDescription(offer, applied);
+      } catch (Error e) { // webrtc-java throws java.lang.Error for SDP it cannot parse
+        if (e instanceof VirtualMachineError) {
+          throw e;
+        }
+        result.completeExceptionally(new SignalingServer.OfferRejectedException("the SDP offer was rejected: "
+            + e.getMessage()));
+      }
     });
-    return result;
+    // Only a dialer that announced Braid's flow control gets it back.
+    return announced > 0 ? result.thenApply(a -> SdpCheck.withWindow(a, options().receiveWindow())) : result;
   }
 
   private CreateSessionDescriptionObserver describe(CompletableFuture<String> result, String what) {
@@ -193,7 +234,10 @@ public final class WebRtcConnection extends AbstractConnection {
       }
       try {
         action.run();
-      } catch (RuntimeException e) {
+      } catch (RuntimeException | Error e) {
+        if (e instanceof VirtualMachineError) {
+          throw (VirtualMachineError) e;
+        }
         result.completeExceptionally(e);
       }
     }, result);
@@ -295,8 +339,18 @@ public final class WebRtcConnection extends AbstractConnection {
   protected CompletableFuture<MuxedStream> doOpenStream(StreamStateListener listener) {
     CompletableFuture<MuxedStream> result = new CompletableFuture<>();
     onSignaling(result, () -> {
+      if (localChannels.get() >= MAX_LOCAL_CHANNELS) {
+        result.completeExceptionally(new StreamRefusedException("webrtc: " + MAX_LOCAL_CHANNELS + " data channels of this "
+            + "side are open or still closing; libwebrtc allows no more (SCTP stream ids 0..1023, split between the sides)"));
+        return;
+      }
+      if (pc.getSignalingState() == dev.onvoid.webrtc.RTCSignalingState.CLOSED) {
+        result.completeExceptionally(new ConnectionFailedException("webrtc: the peer connection is closed", null));
+        return;
+      }
       RTCDataChannelInit init = new RTCDataChannelInit();
       init.ordered = true; // reliable: no maxRetransmits / maxPacketLifeTime; negotiated in-band
+      localChannels.incrementAndGet();
       RTCDataChannel ch = pc.createDataChannel("", init);
       if (ch == null) {
         throw new IllegalStateException("webrtc: createDataChannel returned null");
@@ -327,7 +381,7 @@ public final class WebRtcConnection extends AbstractConnection {
 
   private WebRtcMuxedStream newStream(boolean local, RTCDataChannel ch, StreamStateListener listener) {
     return new WebRtcMuxedStream(this, nextStreamId.getAndIncrement(), local, ch, listener, transport.poller(),
-        transport.maxReceiveBuffer());
+        transport.maxReceiveBuffer(), options().receiveWindow(), peerWindow);
   }
 
   private void onRemoteChannel(RTCDataChannel ch) {
@@ -364,6 +418,11 @@ public final class WebRtcConnection extends AbstractConnection {
       s.disposeChannelNow();
       channels.remove(s);
     }, null);
+  }
+
+  /** A locally created channel was disposed: its SCTP stream id is free again. */
+  void localChannelReleased() {
+    localChannels.decrementAndGet();
   }
 
   /** A stream's channel closed before the stream ended: a connection teardown in progress, or a peer's abort. */
@@ -424,7 +483,14 @@ public final class WebRtcConnection extends AbstractConnection {
       }
       closing.complete(null);
     }, closing);
-    closing.completeOnTimeout(null, 1, TimeUnit.SECONDS).join();
+    try {
+      closing.get(1, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      LOG.log(System.Logger.Level.DEBUG, "webrtc: closing the control channel of {0}: {1}", this, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    }
     while (System.nanoTime() < deadline && !tearingDown.get() && controlState() != RTCDataChannelState.CLOSED) {
       sleepBriefly();
     }

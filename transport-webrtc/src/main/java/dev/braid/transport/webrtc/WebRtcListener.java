@@ -15,7 +15,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A WebRTC listener: an HTTP signaling endpoint (see {@link SignalingServer}) that answers SDP offers;
@@ -72,7 +71,7 @@ public final class WebRtcListener implements Listener {
       }
     });
     c.established()
-        .orTimeout(transport.options().connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .applyToEither(transport.<Void>timeout(transport.options().connectTimeout().toMillis()), v -> v)
         .whenComplete((v, err) -> finishHandshake(c, err));
     return answer;
   }

@@ -84,6 +84,7 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
   private final RTCDataChannel channel;
   private final BufferedAmountPoller poller;
   private final int maxReceiveBuffer;
+  private final long receiveWindow; // -1: the peer does not speak Braid's flow control
   private final CompletableFuture<MuxedStream> openFuture;
 
   private final Object sendLock = new Object();
@@ -94,6 +95,9 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
   private long resetBeforeOpen = -1;
   private boolean closeRequested;
   private boolean disposed;
+  private long sendCredit;
+  private long unacknowledged;
+  private long granted;
 
   // confined to the connection's serial executor
   private boolean channelOpen;
@@ -101,14 +105,20 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
   private boolean finAckReceived;
   private boolean resetReceived;
   private boolean channelGone;
+  private long received;
 
   WebRtcMuxedStream(WebRtcConnection connection, long id, boolean locallyInitiated, RTCDataChannel channel,
-      StreamStateListener listener, BufferedAmountPoller poller, int maxReceiveBuffer) {
+      StreamStateListener listener, BufferedAmountPoller poller, int maxReceiveBuffer, long receiveWindow,
+      long peerWindow) {
     super(connection, id, locallyInitiated, true, listener);
     this.connection = connection;
     this.channel = channel;
     this.poller = poller;
     this.maxReceiveBuffer = maxReceiveBuffer;
+    boolean flowControl = receiveWindow > 0 && peerWindow > 0;
+    this.receiveWindow = flowControl ? receiveWindow : -1;
+    this.sendCredit = flowControl ? peerWindow : Long.MAX_VALUE;
+    this.granted = flowControl ? receiveWindow : Long.MAX_VALUE;
     this.openFuture = locallyInitiated ? new CompletableFuture<>() : null;
   }
 
@@ -180,10 +190,11 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
       }
       try {
         long buffered = channel.getBufferedAmount();
-        while (t.data.hasRemaining() && buffered < HIGH_WATER) {
-          int n = Math.min(t.data.remaining(), WebRtcFraming.MAX_PAYLOAD);
+        while (t.data.hasRemaining() && buffered < HIGH_WATER && sendCredit > 0) {
+          int n = (int) Math.min(Math.min(t.data.remaining(), WebRtcFraming.MAX_PAYLOAD), sendCredit);
           byte[] record = WebRtcFraming.encodeData(t.data, n);
           sendLocked(record);
+          sendCredit -= n;
           buffered += record.length;
         }
         if (!t.data.hasRemaining() && buffered <= LOW_WATER) {
@@ -246,7 +257,33 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
   }
 
   @Override
+  protected void consumed(int bytes) {
+    if (receiveWindow < 0) {
+      return;
+    }
+    synchronized (sendLock) {
+      unacknowledged += bytes;
+      if (unacknowledged < Math.max(receiveWindow / 4, 1) || resetSent || disposed || closeRequested) {
+        return;
+      }
+      long grant = unacknowledged;
+      unacknowledged = 0;
+      granted += grant;
+      try {
+        sendLocked(WebRtcFraming.encodeWindowUpdate(grant));
+      } catch (IOException e) {
+        LOG.log(System.Logger.Level.DEBUG, "webrtc: could not send a window update on {0}: {1}", this, e.getMessage());
+      }
+    }
+  }
+
+  @Override
   protected void onTerminated(StreamState finalState) {
+    if (finalState != StreamState.CLOSED) {
+      synchronized (sendLock) {
+        pending = null; // after a reset or failure, what was not handed over yet is abandoned
+      }
+    }
     if (openFuture != null && !openFuture.isDone()) {
       ConnectionFailedException cause = connection.endCauseOrNull();
       openFuture.completeExceptionally(cause != null ? cause
@@ -334,13 +371,29 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
   }
 
   private boolean onFrame(Frame f) {
+    if (f.windowUpdate() != WebRtcFraming.NO_CODE) {
+      synchronized (sendLock) {
+        sendCredit += f.windowUpdate(); // the poller resumes a write that waits for credit
+      }
+    }
     if (f.message() != null && f.message().length > 0) {
       if (finReceived) {
         protocolError("data after FIN");
         return false;
       }
+      received += f.message().length;
+      if (receiveWindow > 0) {
+        long allowed;
+        synchronized (sendLock) {
+          allowed = granted;
+        }
+        if (received > allowed) {
+          protocolError("the peer sent " + received + " bytes, over the " + allowed + " its flow-control window allows");
+          return false;
+        }
+      }
       receive(ByteBuffer.wrap(f.message()));
-      if (bufferedInboundBytes() > maxReceiveBuffer) {
+      if (receiveWindow < 0 && bufferedInboundBytes() > maxReceiveBuffer) {
         protocolError("the peer sent more than " + maxReceiveBuffer + " unread bytes (maxReceiveBuffer); data channels "
             + "have no per-stream flow control, so the stream is reset");
         return false;
@@ -461,6 +514,9 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
       }
       disposed = true;
       pending = null;
+      if (isLocallyInitiated()) {
+        connection.localChannelReleased();
+      }
       try {
         channel.unregisterObserver();
         if (!closeRequested) {

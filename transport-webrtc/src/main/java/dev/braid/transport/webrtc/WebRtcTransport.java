@@ -177,7 +177,10 @@ public final class WebRtcTransport implements Transport {
       signaling.execute(() -> {
         try {
           task.run();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+          if (e instanceof VirtualMachineError) {
+            throw (VirtualMachineError) e;
+          }
           LOG.log(System.Logger.Level.WARNING, "webrtc: a signaling task failed", e);
           if (onReject != null) {
             onReject.completeExceptionally(e);
@@ -191,6 +194,23 @@ public final class WebRtcTransport implements Transport {
         LOG.log(System.Logger.Level.DEBUG, "webrtc: signaling task dropped; the transport is closed");
       }
     }
+  }
+
+  /**
+   * A future that fails with {@link TimeoutException} after {@code millis}, on this transport's own
+   * scheduler (not the JDK's shared delay thread, which would outlive the transport).
+   */
+  <T> CompletableFuture<T> timeout(long millis) {
+    CompletableFuture<T> f = new CompletableFuture<>();
+    try {
+      java.util.concurrent.ScheduledFuture<?> task = scheduler.schedule(
+          () -> f.completeExceptionally(new TimeoutException("timed out after " + millis + " ms")), millis,
+          TimeUnit.MILLISECONDS);
+      f.whenComplete((v, e) -> task.cancel(false));
+    } catch (RejectedExecutionException e) {
+      f.completeExceptionally(new ConnectionFailedException("webrtc: the transport is closed", e));
+    }
+    return f;
   }
 
   void register(WebRtcConnection c) {
@@ -244,7 +264,7 @@ public final class WebRtcTransport implements Transport {
         }, ioPool)
         .thenCompose(c::applyAnswer)
         .thenCompose(v -> c.established())
-        .orTimeout(options.connectTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .applyToEither(timeout(options.connectTimeout().toMillis()), v -> v)
         .whenComplete((v, err) -> {
           if (err == null) {
             result.complete(c);

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 class WebRtcSmokeTest {
   @Test
   void dialOpenWriteHalfCloseRead() throws Exception {
+    NetnsCheck.requireTestNamespace();
     WebRtcTransportProvider p = new WebRtcTransportProvider();
     assertTrue(p.isAvailable(), () -> String.valueOf(p.unavailabilityCause()));
     try (Transport a = p.create(TransportOptions.DEFAULTS); Transport b = p.create(TransportOptions.DEFAULTS)) {

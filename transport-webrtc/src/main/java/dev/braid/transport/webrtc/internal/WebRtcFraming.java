@@ -12,8 +12,12 @@ import java.util.List;
  *   optional Flag flag = 1;
  *   optional bytes message = 2;
  *   optional uint32 errorCode = 3;
+ *   optional uint32 windowUpdate = 15; // Braid extension, sent only to peers that advertised it
  * }
  * </pre>
+ * Field 15 is Braid's per-stream flow control: a receiver grants its peer that many more bytes. It is
+ * only ever sent to a peer that announced a receive window in its SDP ({@code a=x-braid-window}); any
+ * other protobuf decoder skips it as an unknown field.
  * An encoded record, its length prefix included, is at most {@value #MAX_ENCODED} bytes.
  *
  * <p>The decoder is strict: an unknown flag value, a wrong wire type for a known field, a record larger
@@ -51,8 +55,9 @@ public final class WebRtcFraming {
    * @param flag the flag, or {@link #NO_FLAG}
    * @param message the payload, or null when absent
    * @param errorCode the error code, or {@link #NO_CODE}
+   * @param windowUpdate bytes of credit granted (Braid extension), or {@link #NO_CODE}
    */
-  public record Frame(int flag, byte[] message, long errorCode) {}
+  public record Frame(int flag, byte[] message, long errorCode, long windowUpdate) {}
 
   /** A malformed record; the message names the fault. */
   public static final class FramingException extends Exception {
@@ -123,6 +128,19 @@ public final class WebRtcFraming {
     return out;
   }
 
+  /** Encodes a window update record (field 15) granting {@code credit} more bytes. Exact size. */
+  public static byte[] encodeWindowUpdate(long credit) {
+    if (credit <= 0 || credit > 0xFFFF_FFFFL) {
+      throw new IllegalArgumentException("window update out of range: " + credit);
+    }
+    int body = 1 + varintSize(credit);
+    byte[] out = new byte[varintSize(body) + body];
+    int p = writeVarint(out, 0, body);
+    out[p++] = 0x78;
+    writeVarint(out, p, credit);
+    return out;
+  }
+
   /**
    * Decodes every record in one data channel message. A data channel message holds whole records only:
    * a record cut short is an error.
@@ -172,6 +190,7 @@ public final class WebRtcFraming {
     int flag = NO_FLAG;
     byte[] message = null;
     long code = NO_CODE;
+    long window = NO_CODE;
     long[] v = new long[1];
     while (p < end) {
       p = readVarint(b, p, end, v, "field tag");
@@ -212,12 +231,20 @@ public final class WebRtcFraming {
           }
           code = v[0];
           break;
+        case 15:
+          expectWire(field, wire, 0);
+          p = readVarint(b, p, end, v, "windowUpdate");
+          if (v[0] <= 0 || v[0] > 0xFFFF_FFFFL) {
+            throw new FramingException("windowUpdate out of range: " + Long.toUnsignedString(v[0]));
+          }
+          window = v[0];
+          break;
         default:
           p = skipField(b, p, end, field, wire, v);
           break;
       }
     }
-    return new Frame(flag, message, code);
+    return new Frame(flag, message, code, window);
   }
 
   private static void expectWire(int field, int wire, int expected) throws FramingException {

@@ -1,0 +1,16 @@
+package dev.braid.transport.webrtc;
+
+import dev.braid.conformance.ConformanceSuite;
+import dev.braid.conformance.TransportFixture;
+
+/**
+ * The whole conformance kit against the WebRTC transport. Runs inside the test network namespace that
+ * {@code src/test/netns/bin/java} creates (libwebrtc gathers no loopback candidates).
+ */
+class WebRtcConformanceTest extends ConformanceSuite {
+  @Override
+  protected TransportFixture createFixture() {
+    NetnsCheck.requireTestNamespace();
+    return TransportFixture.of(new WebRtcTransportProvider());
+  }
+}
