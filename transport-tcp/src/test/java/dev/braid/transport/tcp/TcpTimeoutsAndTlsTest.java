@@ -131,14 +131,15 @@ class TcpTimeoutsAndTlsTest {
 
   @Test
   void closingTheTransportStopsItsThreads() throws Exception {
+    long before = countThreads(); // other tests' transports are closed (and joined) already
     a = new TcpTransportProvider().create(TransportOptions.DEFAULTS);
     b = new TcpTransportProvider().create(TransportOptions.DEFAULTS);
     Listener l = b.listen(URI.create("tcp://127.0.0.1:0"));
     a.dial(l.address()).get(T, TimeUnit.SECONDS);
-    assertTrue(countThreads() > 0);
+    assertTrue(countThreads() > before);
     a.close();
     b.close();
-    assertEquals(0, countThreads(), "no " + TcpTransport.THREAD_PREFIX + " thread survives close()");
+    assertTrue(countThreads() <= before, "no " + TcpTransport.THREAD_PREFIX + " thread survives close()");
   }
 
   @Test

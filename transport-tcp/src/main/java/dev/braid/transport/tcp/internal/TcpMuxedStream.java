@@ -57,7 +57,8 @@ public final class TcpMuxedStream extends AbstractMuxedStream {
 
   // Event loop only.
   long recvWindow;
-  long credit;
+  /** Bytes the application consumed that we have not granted back yet (any thread adds, the event loop takes). */
+  final AtomicLong credit = new AtomicLong();
   ByteBuffer sendBuf;
   CompletableFuture<Void> sendFuture;
   boolean queued;

@@ -58,6 +58,7 @@ public final class TcpTransport implements Transport {
   private final EventLoopGroup group;
   private final Set<TcpListener> listeners = ConcurrentHashMap.newKeySet();
   private final Set<TcpConnection> connections = ConcurrentHashMap.newKeySet();
+  private final List<Thread> ioThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final Object lock = new Object();
   private boolean closed; // guarded by lock
 
@@ -72,7 +73,14 @@ public final class TcpTransport implements Transport {
     int threads = Integer.parseInt(options.property("eventLoopThreads")
         .orElse(Integer.toString(Math.min(2, Runtime.getRuntime().availableProcessors()))));
     this.group = new MultiThreadIoEventLoopGroup(Math.max(1, threads),
-        new DefaultThreadFactory(THREAD_PREFIX + "-" + INSTANCES.incrementAndGet(), true), NioIoHandler.newFactory());
+        new DefaultThreadFactory(THREAD_PREFIX + "-" + INSTANCES.incrementAndGet(), true) {
+          @Override
+          protected Thread newThread(Runnable r, String name) {
+            Thread t = super.newThread(r, name);
+            ioThreads.add(t);
+            return t;
+          }
+        }, NioIoHandler.newFactory());
   }
 
   @Override
@@ -268,6 +276,15 @@ public final class TcpTransport implements Transport {
     }
     if (!group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS)) {
       LOG.log(System.Logger.Level.WARNING, "tcp transport I/O threads did not stop within 10 s");
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    for (Thread t : ioThreads) { // the termination future completes just before the threads exit
+      try {
+        t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
     }
   }
 

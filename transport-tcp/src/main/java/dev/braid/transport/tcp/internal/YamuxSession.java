@@ -506,19 +506,25 @@ final class YamuxSession extends ChannelDuplexHandler {
     }, null);
   }
 
+  /**
+   * The application consumed {@code bytes} of {@code s}: once half a window has been consumed, grant it
+   * back with one Window Update. Counted on the caller's thread; only the read that crosses the
+   * threshold wakes the event loop.
+   */
   void consumed(TcpMuxedStream s, int bytes) {
+    long threshold = receiveWindow / 2;
+    long c = s.credit.addAndGet(bytes);
+    if (c < threshold || c - bytes >= threshold) {
+      return; // below the threshold, or an update is already on its way and will take these too
+    }
     run(() -> {
-      if (s.removed || s.finReceived) {
+      long delta = s.credit.getAndSet(0);
+      if (s.removed || s.finReceived || delta <= 0) {
         return;
       }
-      s.credit += bytes;
-      if (s.credit >= receiveWindow / 2) {
-        long delta = s.credit;
-        s.credit = 0;
-        s.recvWindow += delta;
-        writeControl(TYPE_WINDOW_UPDATE, 0, s.id(), delta);
-        flushIfNeeded();
-      }
+      s.recvWindow += delta;
+      writeControl(TYPE_WINDOW_UPDATE, 0, s.id(), delta);
+      flushIfNeeded();
     }, null);
   }
 
