@@ -105,6 +105,7 @@ class BrowserInteropTest {
     String host = listener.address().getHost();
 
     CompletableFuture<String> result = new CompletableFuture<>();
+    CompletableFuture<Void> dReceived = new CompletableFuture<>();
     List<String> browserLog = new ArrayList<>();
     pageServer = HttpServer.create(new InetSocketAddress(host, 0), 16);
     byte[] page;
@@ -119,8 +120,12 @@ class BrowserInteropTest {
           result.complete(new String(body, StandardCharsets.UTF_8));
           ex.sendResponseHeaders(204, -1);
         } else if (path.equals("/log")) {
+          String line = new String(body, StandardCharsets.UTF_8);
           synchronized (browserLog) {
-            browserLog.add(new String(body, StandardCharsets.UTF_8));
+            browserLog.add(line);
+          }
+          if (line.equals("D-received")) {
+            dReceived.complete(null);
           }
           ex.sendResponseHeaders(204, -1);
         } else if (path.equals("/interop.html")) {
@@ -172,13 +177,15 @@ class BrowserInteropTest {
       }
     });
 
+    // Reset D once the browser has its data (it reports that through the page's log).
+    dReceived.get(60, TimeUnit.SECONDS);
+    streamD.reset(7);
     String text;
     try {
       text = result.get(90, TimeUnit.SECONDS);
     } catch (java.util.concurrent.TimeoutException e) {
       throw new AssertionError("no result from the browser; page log " + browserLog + ", chromium log: " + chromiumLog(), e);
     }
-    streamD.reset(7);
     Map<String, String> r = new ConcurrentHashMap<>();
     for (String line : text.split("\n")) {
       int eq = line.indexOf('=');
@@ -192,7 +199,8 @@ class BrowserInteropTest {
     // Signaling, as the browser saw it.
     assertEquals("401", r.get("withoutTokenStatus"), "an offer without the bearer token is refused");
     assertEquals("201", r.get("signalingStatus"));
-    assertEquals("true", r.get("offerHasHostCandidate"), "Chromium offered a plain host candidate (no mDNS)");
+    assertEquals("true", r.get("offerHasHostCandidate"), () -> "Chromium offered a plain host candidate (no mDNS): "
+        + r.get("offerCandidates"));
     // A: echo with half-close both ways.
     assertEquals("true", r.get("A_finAck"), "browser got FIN_ACK for its FIN");
     assertEquals("true", r.get("A_echoOk"), () -> "browser got the echo, length " + r.get("A_echoLength"));
