@@ -2,7 +2,7 @@
  * Braid's QUIC transport, on kwik: one bidirectional QUIC stream per {@link dev.braid.MuxedStream}.
  *
  * <p>On the module path, kwik must export its frame, packet, common and impl packages to this module:
- * {@code --add-exports tech.kwik.core/tech.kwik.core.frame=dev.braid.transport.quic} (and likewise for
+ * {@code --add-exports tech.kwik.core/tech.kwik.core.frame=dev.braid.transport.quic} (and likewise for {@code stream},
  * {@code packet}, {@code common}, {@code impl}). Without them the provider reports itself unavailable and says so.
  */
 module dev.braid.transport.quic {

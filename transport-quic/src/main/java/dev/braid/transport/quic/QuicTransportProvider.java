@@ -28,7 +28,7 @@ import java.util.Set;
  */
 public final class QuicTransportProvider implements TransportProvider {
   private static final String[] KWIK_PACKAGES = {"tech.kwik.core.frame", "tech.kwik.core.packet",
-      "tech.kwik.core.common", "tech.kwik.core.impl"};
+      "tech.kwik.core.common", "tech.kwik.core.impl", "tech.kwik.core.stream"};
 
   /** Creates the provider; does no I/O. */
   public QuicTransportProvider() {}

@@ -12,6 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import tech.kwik.core.QuicStream;
+import tech.kwik.core.stream.FlowControlUpdateListener;
 
 /**
  * One bidirectional QUIC stream as a Braid {@link dev.braid.MuxedStream}.
@@ -68,6 +69,12 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
   /** kwik's default per-stream send buffer (SendBuffer, when no size is given). */
   static final int KWIK_SEND_BUFFER = 50 * 1024;
+  /**
+   * The STOP_SENDING code of {@code closeRead()}: 2^32, just above Braid's 32-bit reset codes, so that the
+   * RESET_STREAM a peer sends back in answer (copying the code) is told apart from a reset by the peer's
+   * application. A receiver reports STOP_SENDING codes above 2^32 - 1 with 2^32 subtracted.
+   */
+  static final long CLOSE_READ_CODE = 1L << 32;
   private static final int MAX_CHUNK = 64 * 1024;
   private static final int MAX_WRITE = 16 * 1024;
   private static final long MIN_RETRY_MICROS = 100;
@@ -86,6 +93,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private long consumedFromKwik;
   private boolean finDelivered;
   private boolean resetHandled;
+  private int resetSeqHandled;
   private long retryMicros = MIN_RETRY_MICROS;
   private final AtomicBoolean retryPending = new AtomicBoolean();
   private final AtomicBoolean stopSendingHandled = new AtomicBoolean();
@@ -95,6 +103,10 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private volatile boolean finQueued;
   private volatile boolean terminal;
   private volatile boolean remoteReset;
+  private static final long STALL_CHECK_MILLIS = 50;
+  private final AtomicBoolean stallCheckArmed = new AtomicBoolean();
+  private volatile long stallCheckSentUpTo = -1;
+  private volatile int kicks;
   private final AtomicBoolean kwikInputDone = new AtomicBoolean();
 
   // send pump
@@ -147,25 +159,29 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     }
     return this + " " + state() + " rxHighestUpTo=" + sig.rxHighestUpTo + " consumedFromKwik=" + consumedFromKwik
         + " kwikAvailable=" + avail + " braidBuffered=" + bufferedInboundBytes() + " finalSize=" + sig.rxFinalSize
-        + " written=" + writtenToKwik + " sentUpTo=" + sig.sentUpTo + " txWaiting=" + txWaiting + " kicks=" + kicks;
+        + " written=" + writtenToKwik + " sentUpTo=" + sig.sentUpTo + " txWaiting=" + txWaiting + " kicks=" + kicks + " pings=" + quic.pings();
   }
 
   private void drainInbound() {
-    long resetCode = sig.rxResetCode;
-    if (resetCode >= 0 && !resetHandled) {
-      resetHandled = true;
+    int resetSeq = sig.rxResetSeq;
+    if (resetSeq != resetSeqHandled) {
+      resetSeqHandled = resetSeq;
+      long resetCode = sig.rxResetCode;
       kwikInputDone.set(true); // kwik terminated its input itself
-      if (!localStopSent || sig.rxResetWithStopSending) {
+      // After our closeRead, the peer answers our STOP_SENDING with RESET_STREAM carrying our code (RFC 9000
+      // §3.5: it SHOULD copy it). closeRead uses CLOSE_READ_CODE, outside Braid's 32-bit reset codes, so that
+      // answer is never mistaken for the peer's own reset(code).
+      if (!localStopSent || resetCode != CLOSE_READ_CODE) {
+        resetHandled = true;
         remoteReset = true;
         receiveReset(resetCode);
         return;
       }
-      // else: the peer's answer to our STOP_SENDING; our read side is already closed
     }
     if (sig.rxStopSendingCode >= 0) {
       handlePeerStopSending();
     }
-    if (localStopSent || resetHandled || finDelivered || localReset || state().isTerminal()) {
+    if (localStopSent || resetHandled || resetSeqHandled != 0 || finDelivered || localReset || state().isTerminal()) {
       return;
     }
     boolean progressed = false;
@@ -247,7 +263,8 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
       return;
     }
     // kwik has answered with RESET_STREAM for our send side already (StreamManager.process(StopSendingFrame)).
-    receiveStopSending(sig.rxStopSendingCode);
+    long code = sig.rxStopSendingCode;
+    receiveStopSending(code >= CLOSE_READ_CODE ? code - CLOSE_READ_CODE : code);
     sender.poke();
   }
 
@@ -325,39 +342,52 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     p.future.complete(null);
   }
 
-  private final AtomicBoolean stallCheckArmed = new AtomicBoolean();
-  private volatile long stallCheckSentUpTo = -1;
-  volatile int kicks;
 
   /**
-   * kwik 0.10.8 can leave bytes in a stream's send buffer with no send request queued (see README: the
-   * bulk-send stall); while kwik holds unsent bytes, check now and then that it makes progress and, if not,
-   * queue a new send request with a zero-length write.
+   * kwik 0.10.8 can leave bytes (or the FIN) in a stream's send buffer with no send request queued, and then
+   * sends nothing more on that stream: the "bulk-send stall" (README). While kwik holds unsent bytes or an unsent
+   * FIN, check every {@link #STALL_CHECK_MILLIS} ms that it made progress; if not, queue a new send request
+   * through the stream's flow-control listener ({@code streamNotBlocked}), which is exactly what kwik does itself
+   * when a MAX_STREAM_DATA arrives.
    */
   private void armStallCheck() {
-    if (writtenToKwik <= sig.sentUpTo || !stallCheckArmed.compareAndSet(false, true)) {
+    if (!unsent()) {
+      if (terminal && finQueued) {
+        quic.forget(sig); // the flush after close() is done
+      }
+      return;
+    }
+    if (!stallCheckArmed.compareAndSet(false, true)) {
       return;
     }
     stallCheckSentUpTo = sig.sentUpTo;
     try {
-      quic.transport().scheduler().schedule(this::checkStall, 50, TimeUnit.MILLISECONDS);
+      quic.transport().scheduler().schedule(this::checkStall, STALL_CHECK_MILLIS, TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.RejectedExecutionException closing) {
       stallCheckArmed.set(false);
     }
   }
 
+  private boolean unsent() {
+    return writtenToKwik > sig.sentUpTo || (finQueued && !sig.finSent);
+  }
+
   private void checkStall() {
     stallCheckArmed.set(false);
-    if (terminal && finQueued || localReset || sig.rxStopSendingCode >= 0 || !quic.isOpen()) {
+    if (localReset || sig.rxStopSendingCode >= 0 || !quic.isOpen()) {
       return;
     }
-    long sent = sig.sentUpTo;
-    if (writtenToKwik > sent && sent == stallCheckSentUpTo) {
+    if (unsent() && sig.sentUpTo == stallCheckSentUpTo) {
       kicks++;
-      try {
-        out.write(new byte[0], 0, 0);
-      } catch (IOException e) {
-        return;
+      if (out instanceof FlowControlUpdateListener) {
+        ((FlowControlUpdateListener) out).streamNotBlocked(sig.streamId); // queues a send request (no flush)
+        quic.ping(); // wakes the sender
+      } else if (!finQueued) {
+        try {
+          out.write(new byte[0], 0, 0); // queues a send request too
+        } catch (IOException e) {
+          return;
+        }
       }
     }
     armStallCheck();
@@ -379,32 +409,56 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     } catch (IOException e) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: kwik refused FIN: {1}", this, e.toString());
     }
-    if (terminal) {
-      quic.forget(sig); // the flush after close() is done
-    }
+    armStallCheck();
   }
 
   @Override
   protected void transmitReset(long code) {
     localReset = true;
+    // RESET_STREAM goes first, STOP_SENDING after it: a peer that has closed its read side would otherwise
+    // take the STOP_SENDING for a plain "stop writing" and end CLOSED before our reset code arrives.
+    if (sig.rxStopSendingCode < 0 && !finQueued) {
+      kwik.resetStream(code); // RESET_STREAM; drops what kwik still buffers
+      stopReading(code);
+    } else {
+      // kwik's resetStream is a no-op after FIN, and after it answered the peer's STOP_SENDING on its own
+      // (with the peer's code): queue our RESET_STREAM, with the same final size, so the peer learns our code.
+      sendOwnReset(code, 0);
+    }
+    sender.poke();
+  }
+
+  private void stopReading(long code) {
     if (kwikInputDone.compareAndSet(false, true)) {
       kwik.abortReading(code); // STOP_SENDING, unless every byte has arrived already
     }
-    if (sig.rxStopSendingCode < 0) {
-      if (finQueued) {
-        quic.sendResetFrame(sig.streamId, code, writtenToKwik); // kwik's resetStream is a no-op after FIN
-      } else {
-        kwik.resetStream(code); // RESET_STREAM; drops what kwik still buffers
-      }
+  }
+
+  private void sendOwnReset(long code, int attempt) {
+    long finalSize = sig.sentResetFinalSize;
+    if (finalSize < 0 && finQueued && sig.rxStopSendingCode < 0) {
+      finalSize = writtenToKwik; // FIN fixed the final size
     }
-    sender.poke();
+    if (finalSize >= 0) {
+      quic.sendResetFrame(sig.streamId, code, finalSize);
+      stopReading(code);
+    } else if (attempt < 200 && quic.isOpen()) {
+      // kwik's own RESET_STREAM (which fixes the final size) is queued but not sent yet
+      try {
+        quic.transport().scheduler().schedule(() -> sendOwnReset(code, attempt + 1), 5, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException closing) {
+        stopReading(code);
+      }
+    } else {
+      stopReading(code);
+    }
   }
 
   @Override
   protected void transmitStopSending(long code) {
     localStopSent = true;
     if (kwikInputDone.compareAndSet(false, true)) {
-      kwik.abortReading(code);
+      kwik.abortReading(CLOSE_READ_CODE + code);
     }
   }
 

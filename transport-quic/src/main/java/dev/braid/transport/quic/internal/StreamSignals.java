@@ -18,10 +18,16 @@ final class StreamSignals {
   volatile long rxResetCode = -1;
   /** Whether the packet carrying the RESET_STREAM also carried a STOP_SENDING for this stream (a peer's full reset). */
   volatile boolean rxResetWithStopSending;
+  /** Counts RESET_STREAM frames with a new code (a peer may follow kwik's automatic answer with its own reset). */
+  volatile int rxResetSeq;
+  /** The final size of the first RESET_STREAM kwik sent for this stream, else -1. */
+  volatile long sentResetFinalSize = -1;
   /** The application error code of the peer's STOP_SENDING, else -1. */
   volatile long rxStopSendingCode = -1;
   /** Highest stream offset kwik has put on the wire so far. */
   volatile long sentUpTo;
+  /** Whether kwik has sent our FIN. */
+  volatile boolean finSent;
   /** Whether kwik has sent any STREAM frame for this stream (then the zero-length opener need not be repeated). */
   volatile boolean anySent;
   /** The Braid stream, once it exists. */
