@@ -50,15 +50,19 @@ public final class TcpBenchmark {
         BraidPair wide = BraidPair.open(TransportOptions.builder().receiveWindow(4 * 1024 * 1024).build());
         BraidPair tls = BraidPair.open(TransportOptions.builder().property("tls", "true").build())) {
       double braid1 = median(runs, () -> braidThroughput(plain, 1, total));
+      double braid1Cpu = lastCpuMedian;
       double raw1 = median(runs, () -> rawThroughput(1, total));
-      rows.add(row("1 stream, " + mib + " MiB (default 256 KiB window)", braid1, raw1, "MB/s"));
+      double raw1Cpu = lastCpuMedian;
+      rows.add(row("1 stream, " + mib + " MiB (default 256 KiB window)", braid1, raw1, "MB/s", braid1Cpu, raw1Cpu));
       double braidWide = median(runs, () -> braidThroughput(wide, 1, total));
-      rows.add(row("1 stream, " + mib + " MiB, receiveWindow 4 MiB", braidWide, raw1, "MB/s"));
+      rows.add(row("1 stream, " + mib + " MiB, receiveWindow 4 MiB", braidWide, raw1, "MB/s", lastCpuMedian, raw1Cpu));
       double braid64 = median(runs, () -> braidThroughput(plain, 64, total));
+      double braid64Cpu = lastCpuMedian;
       double raw64 = median(runs, () -> rawThroughput(64, total));
-      rows.add(row("64 streams on 1 connection vs 64 sockets, " + mib + " MiB total", braid64, raw64, "MB/s"));
+      rows.add(row("64 streams on 1 connection vs 64 sockets, " + mib + " MiB total", braid64, raw64, "MB/s",
+          braid64Cpu, lastCpuMedian));
       double tls1 = median(runs, () -> braidThroughput(tls, 1, total / 4));
-      rows.add(row("1 stream over TLS 1.3 (JDK), " + mib / 4 + " MiB", tls1, raw1, "MB/s"));
+      rows.add(row("1 stream over TLS 1.3 (JDK), " + mib / 4 + " MiB", tls1, raw1, "MB/s", lastCpuMedian, raw1Cpu));
       double braidRtt = median(runs, () -> braidRoundTrips(plain, 5_000));
       double rawRtt = median(runs, () -> rawRoundTrips(5_000));
       rows.add(row("round trips of 64-byte messages", braidRtt, rawRtt, "round trips/s"));
@@ -70,9 +74,12 @@ public final class TcpBenchmark {
     md.append("# Braid TCP transport benchmark\n\n");
     md.append("Run ").append(Instant.now()).append(" on ").append(Runtime.getRuntime().availableProcessors())
         .append(" cores, Java ").append(System.getProperty("java.version")).append(", median of ").append(runs)
-        .append(" runs after a warm-up. Loopback only. Baseline: a raw JDK `java.net.Socket` from the same run.\n\n");
-    md.append("| scenario | Braid tcp (yamux) | raw JDK socket | Braid / raw | unit |\n");
-    md.append("|---|---:|---:|---:|---|\n");
+        .append(" runs after a warm-up. Loopback only. Baseline: a raw JDK `java.net.Socket` from the same run.")
+        .append(" \"MB per CPU-s\": bytes moved per second of CPU time of the whole process (sender and receiver),")
+        .append(" which is steadier than wall-clock rates on a shared machine.\n\n");
+    md.append("| scenario | Braid tcp (yamux) | raw JDK socket | Braid / raw | unit "
+        + "| Braid MB per CPU-s | raw MB per CPU-s | CPU efficiency Braid / raw |\n");
+    md.append("|---|---:|---:|---:|---|---:|---:|---:|\n");
     for (String[] r : rows) {
       md.append("| ").append(String.join(" | ", r)).append(" |\n");
     }
@@ -84,7 +91,12 @@ public final class TcpBenchmark {
   }
 
   private static String[] row(String name, double braid, double raw, String unit) {
-    return new String[] {name, fmt(braid), fmt(raw), String.format(Locale.ROOT, "%.2f", braid / raw), unit};
+    return new String[] {name, fmt(braid), fmt(raw), String.format(Locale.ROOT, "%.2f", braid / raw), unit, "", "", ""};
+  }
+
+  private static String[] row(String name, double braid, double raw, String unit, double braidCpu, double rawCpu) {
+    return new String[] {name, fmt(braid), fmt(raw), String.format(Locale.ROOT, "%.2f", braid / raw), unit,
+        fmt(braidCpu), fmt(rawCpu), String.format(Locale.ROOT, "%.2f", braidCpu / rawCpu)};
   }
 
   private static String fmt(double v) {
@@ -95,13 +107,21 @@ public final class TcpBenchmark {
     double run() throws Exception;
   }
 
+  /** CPU efficiency (MB per CPU-second) of the runs of the last {@link #median} call, median. */
+  private static double lastCpuMedian;
+
   private static double median(int runs, Measure m) throws Exception {
     m.run(); // warm-up
     double[] r = new double[runs];
+    double[] cpu = new double[runs];
     for (int i = 0; i < runs; i++) {
+      lastMbPerCpuSecond = Double.NaN;
       r[i] = m.run();
+      cpu[i] = lastMbPerCpuSecond;
     }
     Arrays.sort(r);
+    Arrays.sort(cpu);
+    lastCpuMedian = cpu[runs / 2];
     return r[runs / 2];
   }
 
@@ -175,6 +195,7 @@ public final class TcpBenchmark {
       s.write(ByteBuffer.wrap(new byte[] {'S'})).get(T, TimeUnit.SECONDS);
       opened.add(s);
     }
+    long cpu = cpuNanos();
     long start = System.nanoTime();
     List<Future<?>> done = new ArrayList<>();
     for (MuxedStream s : opened) {
@@ -196,7 +217,9 @@ public final class TcpBenchmark {
     for (Future<?> f : done) {
       f.get(T, TimeUnit.SECONDS);
     }
-    return mbPerSecond(per * streams, System.nanoTime() - start);
+    double rate = mbPerSecond(per * streams, System.nanoTime() - start);
+    recordCpu(per * streams, cpu);
+    return rate;
   }
 
   private static double braidRoundTrips(BraidPair p, int n) throws Exception {
@@ -258,6 +281,7 @@ public final class TcpBenchmark {
           return null;
         }));
       }
+      long cpu = cpuNanos();
       long start = System.nanoTime();
       List<Future<?>> writers = new ArrayList<>();
       for (Socket c : clients) {
@@ -283,6 +307,7 @@ public final class TcpBenchmark {
       for (Future<?> f : sinks) {
         f.get(T, TimeUnit.SECONDS);
       }
+      recordCpu(per * sockets, cpu);
       return r;
     } finally {
       pool.shutdownNow();
@@ -351,5 +376,24 @@ public final class TcpBenchmark {
 
   private static double mbPerSecond(long bytes, long nanos) {
     return bytes / 1e6 / (nanos / 1e9);
+  }
+
+  /** MB moved per second of CPU time of this whole process (both ends), last throughput run. */
+  private static double lastMbPerCpuSecond;
+
+  private static long cpuNanos() {
+    // Reflection: the test sources compile inside this module, which does not read java.management.
+    try {
+      Object os = Class.forName("java.lang.management.ManagementFactory").getMethod("getOperatingSystemMXBean")
+          .invoke(null);
+      return (long) Class.forName("com.sun.management.OperatingSystemMXBean").getMethod("getProcessCpuTime").invoke(os);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  private static void recordCpu(long bytes, long cpuStart) {
+    long used = cpuNanos() - cpuStart;
+    lastMbPerCpuSecond = cpuStart < 0 || used <= 0 ? Double.NaN : bytes / 1e6 / (used / 1e9);
   }
 }
