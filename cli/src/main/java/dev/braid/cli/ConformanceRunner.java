@@ -50,9 +50,34 @@ final class ConformanceRunner {
     this.reportDir = reportDir;
   }
 
-  List<Outcome> run(TransportProvider provider) throws IOException {
+  List<Outcome> run(TransportProvider provider, Path outcomesFile) throws IOException {
+    java.io.Writer sink = outcomesFile == null ? null : Files.newBufferedWriter(outcomesFile, StandardCharsets.UTF_8);
+    try {
+      return run(provider, sink);
+    } finally {
+      if (sink != null) {
+        sink.write("#done\n");
+        sink.close();
+      }
+    }
+  }
+
+  private List<Outcome> run(TransportProvider provider, java.io.Writer sink) throws IOException {
     DiscoveredTransportConformance.current = provider;
-    List<Outcome> outcomes = new ArrayList<>();
+    List<Outcome> outcomes = new ArrayList<>() {
+      @Override
+      public boolean add(Outcome o) {
+        if (sink != null) {
+          try {
+            sink.write(encode(o));
+            sink.flush();
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+        }
+        return super.add(o);
+      }
+    };
     Map<String, String> titles = new LinkedHashMap<>();
     LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
         .selectors(selectClass(DiscoveredTransportConformance.class))
@@ -132,6 +157,21 @@ final class ConformanceRunner {
       out.flush();
     }
     return outcomes;
+  }
+
+  /** One outcome as a line of tab-separated fields (tabs and newlines in text become spaces). */
+  static String encode(Outcome o) {
+    return String.join("\t", clean(o.transport()), clean(o.rule()), clean(o.title()), clean(o.invocation()),
+        o.status().name(), clean(o.detail()), Long.toString(o.time().toMillis())) + "\n";
+  }
+
+  static Outcome decode(String line) {
+    String[] f = line.split("\t", -1);
+    return new Outcome(f[0], f[1], f[2], f[3], Status.valueOf(f[4]), f[5], Duration.ofMillis(Long.parseLong(f[6])));
+  }
+
+  private static String clean(String s) {
+    return s == null ? "" : s.replace('\t', ' ').replace('\n', ' ').replace('\r', ' ');
   }
 
   private static void rememberTitle(TestIdentifier id, Map<String, String> titles) {

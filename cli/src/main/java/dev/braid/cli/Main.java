@@ -92,6 +92,8 @@ public final class Main {
       throws IOException {
     Set<String> only = new LinkedHashSet<>();
     Path reports = Path.of("reports");
+    Path outcomesFile = null;
+    boolean inProcess = false;
     for (int i = 0; i < a.size(); i++) {
       switch (a.get(i)) {
         case "--transport":
@@ -99,6 +101,12 @@ public final class Main {
           break;
         case "--reports":
           reports = Path.of(a.get(++i));
+          break;
+        case "--outcomes":
+          outcomesFile = Path.of(a.get(++i));
+          break;
+        case "--in-process":
+          inProcess = true;
           break;
         default:
           err.println("unknown option " + a.get(i));
@@ -130,9 +138,12 @@ public final class Main {
     ConformanceRunner runner = new ConformanceRunner(out, tty, reports);
     List<ConformanceRunner.Outcome> all = new ArrayList<>();
     long t0 = System.nanoTime();
+    // Each transport runs in a JVM of its own (native code can crash a JVM), unless asked otherwise or
+    // unless the class path cannot be handed on (a class loader made in-process, as in tests).
+    boolean fork = !inProcess && selected.size() > 1 && ChildRun.canFork(loaderOf(registry));
     for (TransportProvider p : selected) {
       long t = System.nanoTime();
-      List<ConformanceRunner.Outcome> os = runner.run(p);
+      List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty) : runner.run(p, outcomesFile);
       all.addAll(os);
       long fails = os.stream().filter(o -> o.status() == ConformanceRunner.Status.FAIL).count();
       out.printf("%-8s done in %d s: %d tests, %d failed%n", p.id(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t),
@@ -163,6 +174,11 @@ public final class Main {
     java.util.logging.FileHandler fh = new java.util.logging.FileHandler(file.toString(), false);
     fh.setFormatter(new java.util.logging.SimpleFormatter());
     root.addHandler(fh);
+  }
+
+  private static ClassLoader loaderOf(TransportRegistry registry) {
+    return registry.all().isEmpty() ? Main.class.getClassLoader()
+        : registry.all().get(registry.all().size() - 1).getClass().getClassLoader();
   }
 
   private static int echoServer(TransportRegistry registry, List<String> a, PrintStream out, PrintStream err)

@@ -1,0 +1,102 @@
+package dev.braid.cli;
+
+import dev.braid.cli.ConformanceRunner.Outcome;
+import dev.braid.cli.ConformanceRunner.Status;
+import dev.braid.spi.TransportProvider;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs the kit for one transport in a child JVM with the same class path, reading its outcomes from a
+ * file as they are written. A transport whose JVM dies (a crash in native code, a hang past the limit)
+ * gets a FAIL row saying so, and the other transports are unaffected.
+ */
+final class ChildRun {
+  private static final Duration LIMIT = Duration.ofMinutes(Long.getLong("braid.conformance.minutesPerTransport", 30));
+
+  private ChildRun() {}
+
+  /** Whether a child JVM can see everything this JVM sees (true when all of it comes from the class path). */
+  static boolean canFork(ClassLoader providerLoader) {
+    return ProcessHandle.current().info().command().isPresent()
+        && (providerLoader == ClassLoader.getSystemClassLoader() || providerLoader == null);
+  }
+
+  static List<Outcome> run(TransportProvider p, Path reports, PrintStream out, boolean tty)
+      throws IOException {
+    Path outcomes = reports.resolve("outcomes-" + p.id() + ".tsv");
+    Path log = reports.resolve("conformance-" + p.id() + ".log");
+    Files.deleteIfExists(outcomes);
+    String java = ProcessHandle.current().info().command().orElseThrow();
+    List<String> cmd = new ArrayList<>(List.of(java, "-Xmx2g", "-XX:+HeapDumpOnOutOfMemoryError",
+        "-cp", System.getProperty("java.class.path")));
+    for (String prop : List.of("braid.seed", "braid.kit.waitSeconds", "braid.randomized.episodes")) {
+      Optional.ofNullable(System.getProperty(prop)).ifPresent(v -> cmd.add("-D" + prop + "=" + v));
+    }
+    cmd.addAll(List.of(Main.class.getName(), "conformance", "--in-process", "--transport", p.id(),
+        "--reports", reports.toString(), "--outcomes", outcomes.toString()));
+    Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    long deadline = System.nanoTime() + LIMIT.toNanos();
+    int seen = 0;
+    try {
+      while (!child.waitFor(500, TimeUnit.MILLISECONDS)) {
+        if (System.nanoTime() > deadline) {
+          child.descendants().forEach(ProcessHandle::destroyForcibly);
+          child.destroyForcibly();
+          break;
+        }
+        if (tty) {
+          int now = lines(outcomes);
+          if (now != seen) {
+            seen = now;
+            out.printf("\r%-8s %3d tests done", p.id(), now);
+            out.flush();
+          }
+        }
+      }
+      child.waitFor(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      child.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+    if (tty) {
+      out.print("\r" + " ".repeat(40) + "\r");
+    }
+    List<Outcome> result = new ArrayList<>();
+    boolean done = false;
+    if (Files.exists(outcomes)) {
+      for (String line : Files.readAllLines(outcomes, StandardCharsets.UTF_8)) {
+        if (line.equals("#done")) {
+          done = true;
+        } else if (!line.isBlank()) {
+          result.add(ConformanceRunner.decode(line));
+        }
+      }
+    }
+    if (!done || child.exitValue() > 1) {
+      String why = child.isAlive() ? "did not finish within " + LIMIT.toMinutes() + " min"
+          : "its JVM ended with exit code " + child.exitValue() + (child.exitValue() == 134 ? " (crashed in native code)" : "");
+      result.add(new Outcome(p.id(), "W1", "the transport's run ends cleanly", "run", Status.FAIL,
+          "the run for '" + p.id() + "' " + why + " after " + result.size() + " tests; see " + log
+              + File.separator.replace(File.separator, ""), Duration.ZERO));
+    }
+    return result;
+  }
+
+  private static int lines(Path f) {
+    try {
+      return Files.exists(f) ? (int) Files.lines(f).count() : 0;
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return 0;
+    }
+  }
+}
