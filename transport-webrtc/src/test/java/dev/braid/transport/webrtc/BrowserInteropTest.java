@@ -19,7 +19,6 @@ import dev.braid.WriteClosedException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -62,9 +61,14 @@ class BrowserInteropTest {
   @AfterEach
   void tearDown() throws Exception {
     if (chromium != null) {
-      chromium.descendants().forEach(ProcessHandle::destroyForcibly);
+      List<ProcessHandle> family = new ArrayList<>(chromium.descendants().toList());
+      family.forEach(ProcessHandle::destroyForcibly);
       chromium.destroyForcibly();
       chromium.waitFor(10, TimeUnit.SECONDS);
+      for (ProcessHandle h : family) {
+        h.onExit().get(10, TimeUnit.SECONDS);
+      }
+      assertFalse(chromium.isAlive(), "Chromium was killed");
     }
     if (pageServer != null) {
       pageServer.stop(0);
@@ -298,9 +302,5 @@ class BrowserInteropTest {
     } catch (IOException e) {
       return "(no log: " + e + ")";
     }
-  }
-
-  static URI unused() {
-    return null;
   }
 }
