@@ -30,8 +30,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <tr><td>send window 0 (peer has not granted credit)</td><td>no change; writes wait (backpressure)</td></tr>
  *   <tr><td>peer sends beyond our receive window, data after FIN, or any malformed frame</td><td>the
  *       connection fails with {@code ProtocolException}: every live stream FAILED</td></tr>
- *   <tr><td>go-away received (normal)</td><td>no change; no new streams; when TCP closes: FAILED
- *       ({@code ConnectionClosedException}, remote)</td></tr>
+ *   <tr><td>a late frame for a stream that already ended here</td><td>ignored</td></tr>
+ *   <tr><td>go-away received (normal, 0)</td><td>no change; no new streams; once the last stream ended the
+ *       connection closes; when TCP closes: FAILED ({@code ConnectionClosedException}, remote)</td></tr>
+ *   <tr><td>go-away received (protocol error 1, internal error 2)</td><td>FAILED at once, naming the code</td></tr>
  *   <tr><td>channel inactive, I/O exception, idle timeout, TLS failure</td><td>FAILED (with the cause)</td></tr>
  *   <tr><td>{@code Connection.close()}: go-away sent, flushed, channel closed</td><td>FAILED
  *       ({@code ConnectionClosedException}, local) for streams not yet terminal</td></tr>

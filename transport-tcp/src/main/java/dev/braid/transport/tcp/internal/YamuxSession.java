@@ -110,7 +110,7 @@ final class YamuxSession extends ChannelDuplexHandler {
     this.options = options;
     this.capabilities = capabilities;
     this.receiveWindow = Math.max(INITIAL_WINDOW, options.receiveWindow());
-    this.outboundFrameSize = Math.min(options.maxFrameSize(), Integer.getInteger("braid.tcp.frame", 64 * 1024));
+    this.outboundFrameSize = Math.min(options.maxFrameSize(), 64 * 1024);
     this.onReady = onReady;
     this.onFailedBeforeReady = onFailedBeforeReady;
     this.nextLocalId = dialer ? 1 : 2;
