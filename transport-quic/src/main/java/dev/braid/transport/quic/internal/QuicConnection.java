@@ -179,7 +179,9 @@ public final class QuicConnection extends AbstractConnection {
         StreamFrame sf = (StreamFrame) f;
         StreamSignals sig = signals.get(sf.getStreamId());
         if (sig != null) {
-          sig.anySent = true;
+          if (sf.getLength() > 0 || sf.isFinal()) {
+            sig.anySent = true; // (not our zero-length announcement: if that is lost, it is sent again)
+          }
           if (sf.isFinal()) {
             sig.finSent = true;
           }

@@ -1,0 +1,270 @@
+package dev.braid.transport.quic;
+
+import dev.braid.transport.quic.internal.CertificatePin;
+import dev.braid.transport.quic.internal.SelfSignedCertificate;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicClientCodecBuilder;
+import io.netty.handler.codec.quic.QuicServerCodecBuilder;
+import io.netty.handler.codec.quic.QuicSslContext;
+import io.netty.handler.codec.quic.QuicSslContextBuilder;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamResetException;
+import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.handler.ssl.util.SimpleTrustManagerFactory;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.security.KeyStore;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.ManagerFactoryParameters;
+import javax.net.ssl.TrustManager;
+
+/**
+ * An independent QUIC peer: Netty's QUIC codec on quiche (BoringSSL), as server or client, whose streams record
+ * what they see (bytes with a running SHA-256, FIN as {@code ChannelInputShutdownReadComplete}, RESET_STREAM codes
+ * as {@code QuicStreamResetException}) and optionally echo.
+ */
+final class NettyQuicPeer implements AutoCloseable {
+  static final String ALPN = "braid";
+  private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+  private final BlockingQueue<PeerStream> accepted = new LinkedBlockingQueue<>();
+  private final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+  private Channel udp;
+  private QuicChannel quic;
+  private String certHash;
+  volatile boolean echo;
+
+  /** A Netty QUIC server on loopback with a fresh self-signed certificate. */
+  static NettyQuicPeer server() throws Exception {
+    NettyQuicPeer p = new NettyQuicPeer();
+    SelfSignedCertificate cert = SelfSignedCertificate.generate("netty-peer", Duration.ofDays(1));
+    p.certHash = SelfSignedCertificate.sha256Hex(cert.certificate());
+    QuicSslContext ssl = QuicSslContextBuilder.forServer(cert.keyPair().getPrivate(), null, cert.certificate())
+        .applicationProtocols(ALPN).build();
+    ChannelHandler codec = tune(new QuicServerCodecBuilder())
+        .sslContext(ssl)
+        .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
+        .streamOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .handler(new ChannelInboundHandlerAdapter() {
+          @Override
+          public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            p.errors.add(cause);
+          }
+        })
+        .streamHandler(p.initializer())
+        .build();
+    p.udp = new Bootstrap().group(p.group).channel(NioDatagramChannel.class).handler(codec)
+        .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    return p;
+  }
+
+  /** A Netty QUIC client connected to a Braid listener, pinning its certhash. */
+  static NettyQuicPeer client(URI braidAddress) throws Exception {
+    NettyQuicPeer p = new NettyQuicPeer();
+    String hash = braidAddress.getQuery().replace("certhash=", "");
+    CertificatePin pin = new CertificatePin(hash);
+    QuicSslContext ssl = QuicSslContextBuilder.forClient()
+        .trustManager(new SimpleTrustManagerFactory() {
+          @Override
+          protected void engineInit(KeyStore keyStore) {}
+
+          @Override
+          protected void engineInit(ManagerFactoryParameters params) {}
+
+          @Override
+          protected TrustManager[] engineGetTrustManagers() {
+            return new TrustManager[] {pin};
+          }
+        })
+        .applicationProtocols(ALPN).build();
+    ChannelHandler codec = tune(new QuicClientCodecBuilder()).sslContext(ssl).build();
+    p.udp = new Bootstrap().group(p.group).channel(NioDatagramChannel.class).handler(codec)
+        .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    p.quic = QuicChannel.newBootstrap(p.udp)
+        .streamOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .streamHandler(p.initializer())
+        .handler(new ChannelInboundHandlerAdapter() {
+          @Override
+          public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            p.errors.add(cause);
+          }
+        })
+        .remoteAddress(new InetSocketAddress(braidAddress.getHost(), braidAddress.getPort()))
+        .connect().get(20, TimeUnit.SECONDS);
+    return p;
+  }
+
+  private static <B extends io.netty.handler.codec.quic.QuicCodecBuilder<B>> B tune(B b) {
+    return b.maxIdleTimeout(30, TimeUnit.SECONDS)
+        .initialMaxData(64L << 20)
+        .initialMaxStreamDataBidirectionalLocal(1 << 20)
+        .initialMaxStreamDataBidirectionalRemote(1 << 20)
+        .initialMaxStreamsBidirectional(2000)
+        .initialMaxStreamsUnidirectional(0);
+  }
+
+  private ChannelInitializer<QuicStreamChannel> initializer() {
+    return new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(QuicStreamChannel ch) {
+        PeerStream s = new PeerStream(echo);
+        ch.pipeline().addLast(s);
+        accepted.add(s);
+      }
+    };
+  }
+
+  URI braidAddress() {
+    InetSocketAddress a = (InetSocketAddress) udp.localAddress();
+    return URI.create("quic://127.0.0.1:" + a.getPort() + "?certhash=" + certHash);
+  }
+
+  /** The next stream the Braid side opened. */
+  PeerStream accept() throws InterruptedException {
+    PeerStream s = accepted.poll(20, TimeUnit.SECONDS);
+    if (s == null) {
+      throw new AssertionError("the Netty peer saw no new stream within 20 s");
+    }
+    return s;
+  }
+
+  /** Opens a stream from the Netty client. */
+  PeerStream open() throws Exception {
+    PeerStream s = new PeerStream(echo);
+    quic.newStreamBootstrap().type(QuicStreamType.BIDIRECTIONAL).option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .handler(s).create().get(20, TimeUnit.SECONDS);
+    return s;
+  }
+
+  ConcurrentLinkedQueue<Throwable> errors() {
+    return errors;
+  }
+
+  @Override
+  public void close() throws Exception {
+    if (quic != null) {
+      quic.close().await(5, TimeUnit.SECONDS);
+    }
+    if (udp != null) {
+      udp.close().await(5, TimeUnit.SECONDS);
+    }
+    group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
+  }
+
+  /** One Netty stream and what it saw. */
+  static final class PeerStream extends ChannelInboundHandlerAdapter {
+    final CompletableFuture<QuicStreamChannel> channel = new CompletableFuture<>();
+    final CompletableFuture<Void> fin = new CompletableFuture<>();
+    final CompletableFuture<Long> reset = new CompletableFuture<>();
+    final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+    private final MessageDigest sha;
+    private final boolean echo;
+    private final java.io.ByteArrayOutputStream firstBytes = new java.io.ByteArrayOutputStream();
+    volatile long received;
+
+    PeerStream(boolean echo) {
+      this.echo = echo;
+      try {
+        sha = MessageDigest.getInstance("SHA-256");
+      } catch (java.security.NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    QuicStreamChannel ch() throws Exception {
+      return channel.get(20, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+      channel.complete((QuicStreamChannel) ctx.channel());
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      ByteBuf buf = (ByteBuf) msg;
+      try {
+        int n = buf.readableBytes();
+        byte[] bytes = new byte[n];
+        buf.getBytes(buf.readerIndex(), bytes);
+        synchronized (this) {
+          sha.update(bytes);
+          if (firstBytes.size() < (1 << 20)) {
+            firstBytes.write(bytes, 0, Math.min(n, (1 << 20) - firstBytes.size()));
+          }
+          received += n;
+        }
+        if (echo) {
+          ctx.writeAndFlush(Unpooled.wrappedBuffer(bytes));
+        }
+      } finally {
+        buf.release();
+      }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+      if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
+        fin.complete(null);
+        if (echo) {
+          // shutdownOutput() while writes are pending truncates: chain FIN after the last write.
+          ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ((QuicStreamChannel) ctx.channel()).shutdownOutput());
+        }
+      }
+      ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+      if (cause instanceof QuicStreamResetException) {
+        reset.complete(((QuicStreamResetException) cause).applicationProtocolCode());
+      } else {
+        errors.add(cause);
+      }
+    }
+
+    synchronized String sha256() {
+      try {
+        return HexFormat.of().formatHex(((MessageDigest) sha.clone()).digest());
+      } catch (CloneNotSupportedException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    synchronized byte[] firstBytes() {
+      return firstBytes.toByteArray();
+    }
+
+    /** Writes {@code data}, then (if asked) FIN after the write completed. */
+    ChannelFuture write(byte[] data, boolean fin) throws Exception {
+      QuicStreamChannel c = ch();
+      ChannelFuture f = c.writeAndFlush(Unpooled.wrappedBuffer(data));
+      if (fin) {
+        f.addListener(done -> c.shutdownOutput());
+      }
+      return f;
+    }
+  }
+}
