@@ -57,6 +57,15 @@ public interface TransportFixture extends AutoCloseable {
     return null;
   }
 
+  /**
+   * A new fixture like this one whose dialer reaches the listener at {@code route.apply(listener address)}
+   * (a fault proxy, say), or {@code null} when the fixture cannot do that: the rules that need it are then
+   * skipped with that reason.
+   */
+  default TransportFixture withDialRoute(java.util.function.UnaryOperator<URI> route) {
+    return null;
+  }
+
   /** Closes every connection, listener and transport this fixture made; frees every thread. */
   @Override
   void close() throws Exception;
@@ -76,14 +85,20 @@ public interface TransportFixture extends AutoCloseable {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
     private final TransportProvider provider;
     private final TransportOptions options;
+    private final java.util.function.UnaryOperator<URI> route;
     private Transport dialSide;
     private Transport listenSide;
     private Listener listener;
     private final List<Connection> connections = new ArrayList<>();
 
     ProviderFixture(TransportProvider provider, TransportOptions options) {
+      this(provider, options, java.util.function.UnaryOperator.identity());
+    }
+
+    ProviderFixture(TransportProvider provider, TransportOptions options, java.util.function.UnaryOperator<URI> route) {
       this.provider = provider;
       this.options = options;
+      this.route = route;
     }
 
     @Override
@@ -99,7 +114,7 @@ public interface TransportFixture extends AutoCloseable {
         listener = listenSide.listen(address);
       }
       CompletableFuture<Connection> accepted = listener.accept();
-      Connection d = dialSide.dial(listener.address()).get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      Connection d = dialSide.dial(route.apply(listener.address())).get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       connections.add(d);
       Connection l = accepted.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       connections.add(l);
@@ -113,7 +128,12 @@ public interface TransportFixture extends AutoCloseable {
 
     @Override
     public TransportFixture withOptions(TransportOptions newOptions) {
-      return new ProviderFixture(provider, newOptions);
+      return new ProviderFixture(provider, newOptions, route);
+    }
+
+    @Override
+    public TransportFixture withDialRoute(java.util.function.UnaryOperator<URI> newRoute) {
+      return new ProviderFixture(provider, options, newRoute);
     }
 
     @Override

@@ -1,0 +1,184 @@
+package dev.braid.conformance;
+
+import dev.braid.Capability;
+import dev.braid.Connection;
+import dev.braid.MuxedStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.TestInfo;
+
+/**
+ * What the kit checks around every test, shared by {@link ConformanceSuite} and {@link FaultSuite}: an
+ * uncaught-exception watchdog on every thread (one fails the test that caused it, rule W1), and after the
+ * test, leak checks (rule W2): every connection the test made has ended with no stream left in
+ * {@link Connection#streams()}, and every thread the transport started has stopped.
+ */
+public abstract class KitHarness {
+  private static final Set<String> JVM_THREAD_PREFIXES = Set.of("braid-events-", "junit-", "process reaper",
+      "ForkJoinPool.commonPool", "Common-Cleaner", "Attach Listener", "JFR ", "Signal Dispatcher",
+      "surefire-forkedjvm", "Keep-Alive", "HttpClient-", "Reference Handler", "Finalizer", "Notification Thread",
+      "Timer-", "globalEventExecutor", "ObjectCleanerThread");
+
+  private TransportFixture fixture;
+  protected final List<TransportFixture> extraFixtures = new ArrayList<>();
+  private ConnectionPair pair;
+  protected final List<ConnectionPair> pairs = new ArrayList<>();
+  private Set<Thread> threadsBefore;
+  private final List<Throwable> uncaught = Collections.synchronizedList(new ArrayList<>());
+  private Thread.UncaughtExceptionHandler previousHandler;
+  /** Worker threads for a test; stopped after it. */
+  protected ExecutorService pool;
+
+  /** A fresh fixture for one test; the kit closes it after the test. */
+  protected abstract TransportFixture createFixture() throws Exception;
+
+  // ------------------------------------------------------------------ harness
+
+  @BeforeEach
+  final void kitSetUp(TestInfo info) throws Exception {
+    threadsBefore = new HashSet<>(Thread.getAllStackTraces().keySet());
+    previousHandler = Thread.getDefaultUncaughtExceptionHandler();
+    Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
+      uncaught.add(new AssertionError("uncaught exception on thread " + t.getName() + ": " + e, e));
+      if (previousHandler != null) {
+        previousHandler.uncaughtException(t, e);
+      }
+    });
+    fixture = createFixture();
+    pool = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r, "braid-kit-worker");
+      t.setDaemon(true);
+      return t;
+    });
+  }
+
+  @AfterEach
+  final void kitTearDown() throws Exception {
+    Throwable failure = null;
+    try {
+      for (ConnectionPair p : pairs) {
+        Kit.closeAndWait(p.dialer());
+        Kit.closeAndWait(p.listener());
+      }
+      for (ConnectionPair p : pairs) {
+        for (Connection c : List.of(p.dialer(), p.listener())) {
+          List<MuxedStream> left = c.streams();
+          if (!left.isEmpty()) {
+            throw new AssertionError("leak: " + c + " ended but still lists streams " + left);
+          }
+        }
+      }
+    } catch (Throwable t) {
+      failure = t;
+    } finally {
+      pool.shutdownNow();
+      try {
+        fixture.close();
+        for (TransportFixture f : extraFixtures) {
+          f.close();
+        }
+      } catch (Throwable t) {
+        if (failure == null) {
+          failure = t;
+        } else {
+          failure.addSuppressed(t);
+        }
+      }
+      Thread.setDefaultUncaughtExceptionHandler(previousHandler);
+    }
+    if (failure == null) {
+      try {
+        checkThreadsStopped();
+      } catch (Throwable t) {
+        failure = t;
+      }
+    }
+    if (!uncaught.isEmpty()) {
+      AssertionError e = new AssertionError(uncaught.size() + " uncaught exception(s) escaped to threads during the test",
+          uncaught.get(0));
+      if (failure != null) {
+        e.addSuppressed(failure);
+      }
+      throw e;
+    }
+    if (failure instanceof Exception) {
+      throw (Exception) failure;
+    }
+    if (failure instanceof Error) {
+      throw (Error) failure;
+    }
+  }
+
+  private void checkThreadsStopped() {
+    Set<String> shared = new HashSet<>(fixture.sharedThreadPrefixes());
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    List<String> leaked;
+    do {
+      leaked = new ArrayList<>();
+      for (Thread t : Thread.getAllStackTraces().keySet()) {
+        if (!t.isAlive() || threadsBefore.contains(t) || t.getName().startsWith("braid-kit-worker")) {
+          continue;
+        }
+        String name = t.getName();
+        if (JVM_THREAD_PREFIXES.stream().anyMatch(name::startsWith) || shared.stream().anyMatch(name::startsWith)) {
+          continue;
+        }
+        leaked.add(name);
+      }
+      if (leaked.isEmpty()) {
+        return;
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    } while (System.nanoTime() < deadline);
+    throw new AssertionError("leak: threads started during the test still run 15 s after the fixture closed: " + leaked);
+  }
+
+  /** The connected pair of this test, made on first use. */
+  protected final ConnectionPair pair() throws Exception {
+    if (pair == null) {
+      pair = newPair();
+    }
+    return pair;
+  }
+
+  /** Another connected pair on the same fixture. */
+  protected final ConnectionPair newPair() throws Exception {
+    ConnectionPair p = fixture.connect();
+    pairs.add(p);
+    return p;
+  }
+
+  /** The fixture of this test. */
+  protected final TransportFixture fixture() {
+    return fixture;
+  }
+
+  /** Skips the calling rule, with the reason, unless the transport declares {@code c}. */
+  protected final void requires(Capability c) {
+    Assumptions.assumeTrue(fixture.capabilities().contains(c), () -> "transport '" + fixture.transportId()
+        + "' does not declare capability " + c + ": " + c.missingReason());
+  }
+
+  protected final boolean has(Capability c) {
+    return fixture.capabilities().contains(c);
+  }
+
+  protected final int window() throws Exception {
+    return pair().dialer().options().receiveWindow();
+  }
+
+}
