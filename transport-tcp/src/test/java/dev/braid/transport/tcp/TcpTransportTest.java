@@ -194,6 +194,36 @@ class TcpTransportTest {
   }
 
   @Test
+  void closingTheConnectionFirstFinishesStreamsClosedBefore() throws Exception {
+    connect(TransportOptions.DEFAULTS);
+    byte[] payload = new byte[2 * 1024 * 1024]; // 8 windows: most of it is still queued when close() is called
+    new Random(5).nextBytes(payload);
+    CompletableFuture<byte[]> received = new CompletableFuture<>();
+    accepted.setStreamHandler(r -> new Thread(() -> {
+      try {
+        r.closeWrite(); // so the stream ends CLOSED (terminal) and keeps what it buffered
+        java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[16 * 1024];
+        for (int k; (k = r.inputStream().read(buf)) >= 0; ) {
+          got.write(buf, 0, k);
+          Thread.sleep(1); // a slow reader: the writer depends on window updates
+        }
+        received.complete(got.toByteArray());
+      } catch (Exception e) {
+        received.completeExceptionally(e);
+      }
+    }).start());
+    MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);
+    CompletableFuture<Void> written = s.write(ByteBuffer.wrap(payload));
+    s.close();
+    dialer.close();
+    assertArrayEquals(payload, received.get(T, TimeUnit.SECONDS), "every byte written before close() arrived");
+    written.get(T, TimeUnit.SECONDS);
+    dialer.closeFuture().get(T, TimeUnit.SECONDS);
+    accepted.closeFuture().get(T, TimeUnit.SECONDS);
+  }
+
+  @Test
   void killFailsBothSides() throws Exception {
     connect(TransportOptions.DEFAULTS);
     MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);

@@ -35,8 +35,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *       connection closes; when TCP closes: FAILED ({@code ConnectionClosedException}, remote)</td></tr>
  *   <tr><td>go-away received (protocol error 1, internal error 2)</td><td>FAILED at once, naming the code</td></tr>
  *   <tr><td>channel inactive, I/O exception, idle timeout, TLS failure</td><td>FAILED (with the cause)</td></tr>
- *   <tr><td>{@code Connection.close()}: go-away sent, flushed, channel closed</td><td>FAILED
- *       ({@code ConnectionClosedException}, local) for streams not yet terminal</td></tr>
+ *   <tr><td>{@code Connection.close()}: streams already CLOSED finish sending (bounded), then go-away is
+ *       flushed and the channel closed</td><td>FAILED ({@code ConnectionClosedException}, local) for streams
+ *       not yet terminal</td></tr>
  * </table>
  * A stream that is CLOSED for Braid but whose yamux half-close is not complete (our FIN is still behind
  * queued data, or the peer has not sent FIN after our {@code closeRead()}) stays in the session until

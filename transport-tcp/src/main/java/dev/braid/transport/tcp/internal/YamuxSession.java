@@ -95,6 +95,7 @@ final class YamuxSession extends ChannelDuplexHandler {
   private boolean flushNeeded;
   private boolean closing;
   private boolean localGoAway;
+  private boolean goAwaySent;
   private long remoteGoAway = -1;
   private Throwable endCause;
   private long nextPingId;
@@ -492,6 +493,7 @@ final class YamuxSession extends ChannelDuplexHandler {
       writeControl(TYPE_WINDOW_UPDATE, FLAG_FIN, s.id(), 0);
       flushIfNeeded();
       removeIfFinished(s);
+      finishCloseIfFlushed();
     }, null);
   }
 
@@ -556,6 +558,11 @@ final class YamuxSession extends ChannelDuplexHandler {
     }, null);
   }
 
+  /**
+   * Graceful close: no new streams either way; streams that are closed for Braid but still sending
+   * (bytes within the peer's window, then their FIN) finish first, bounded by a timeout; then go-away
+   * (normal) is flushed and the socket closes.
+   */
   void close() {
     run(() -> {
       if (closing) {
@@ -571,13 +578,39 @@ final class YamuxSession extends ChannelDuplexHandler {
         return;
       }
       drain();
-      ByteBuf goAway = YamuxFrame.control(ctx.alloc(), TYPE_GO_AWAY, 0, 0, YamuxFrame.GO_AWAY_NORMAL);
-      flushNeeded = false;
-      ctx.writeAndFlush(goAway).addListener(ChannelFutureListener.CLOSE);
+      flushIfNeeded();
       ctx.executor().schedule(() -> {
-        ctx.close();
+        if (ctx.channel().isActive()) {
+          LOG.log(System.Logger.Level.DEBUG, "{0}: close did not finish within {1} ms; closing the socket",
+              connection, CLOSE_FLUSH_TIMEOUT_MILLIS);
+          sendGoAwayAndClose();
+          ctx.close();
+        }
       }, CLOSE_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+      finishCloseIfFlushed();
     }, null);
+  }
+
+  private void finishCloseIfFlushed() {
+    if (!closing || goAwaySent || endCause != null) {
+      return;
+    }
+    for (TcpMuxedStream s : streams.values()) {
+      if (s.sendBuf != null || !s.finSent) {
+        return; // still sending what was written before close(); its FIN or removal calls us again
+      }
+    }
+    sendGoAwayAndClose();
+  }
+
+  private void sendGoAwayAndClose() {
+    if (goAwaySent) {
+      return;
+    }
+    goAwaySent = true;
+    ByteBuf goAway = YamuxFrame.control(ctx.alloc(), TYPE_GO_AWAY, 0, 0, YamuxFrame.GO_AWAY_NORMAL);
+    flushNeeded = false;
+    ctx.writeAndFlush(goAway).addListener(ChannelFutureListener.CLOSE);
   }
 
   void abort(Throwable cause) {
@@ -703,6 +736,7 @@ final class YamuxSession extends ChannelDuplexHandler {
       f.completeExceptionally(new ConnectionFailedException("stream " + s + " ended before its bytes were sent", null));
     }
     closeIfDone();
+    finishCloseIfFlushed();
   }
 
   /** After the peer's go-away, neither side opens streams: once the last one ended, the connection has no use. */
