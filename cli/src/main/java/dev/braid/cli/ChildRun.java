@@ -77,6 +77,8 @@ final class ChildRun {
       for (String line : Files.readAllLines(outcomes, StandardCharsets.UTF_8)) {
         if (line.equals("#done")) {
           done = true;
+        } else if (line.startsWith("#ops ")) {
+          ConformanceRunner.CHILD_OPERATIONS.addAndGet(Long.parseLong(line.substring(5).trim()));
         } else if (!line.isBlank()) {
           result.add(ConformanceRunner.decode(line));
         }

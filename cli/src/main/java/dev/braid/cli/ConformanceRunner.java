@@ -56,6 +56,7 @@ final class ConformanceRunner {
       return run(provider, sink);
     } finally {
       if (sink != null) {
+        sink.write("#ops " + RandomizedRun.OPERATIONS.get() + "\n");
         sink.write("#done\n");
         sink.close();
       }
@@ -198,8 +199,11 @@ final class ConformanceRunner {
     return nl < 0 ? s : s.substring(0, nl);
   }
 
+  /** Randomized operations run by child JVMs, as they reported them. */
+  static final java.util.concurrent.atomic.AtomicLong CHILD_OPERATIONS = new java.util.concurrent.atomic.AtomicLong();
+
   static long randomizedOperations() {
-    return RandomizedRun.OPERATIONS.get();
+    return RandomizedRun.OPERATIONS.get() + CHILD_OPERATIONS.get();
   }
 
   static Duration waitLimit() {
