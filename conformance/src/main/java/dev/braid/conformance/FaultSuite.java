@@ -318,7 +318,8 @@ public abstract class FaultSuite extends KitHarness {
     for (MuxedStream s : opened) {
       s.reset(0);
     }
-    eventually(() -> p.dialer().streams().isEmpty(), "the flood's streams are gone");
+    eventually(() -> p.dialer().streams().isEmpty() && p.listener().streams().isEmpty(),
+        "the flood's streams are gone from both ends");
     Kit.StreamPair after = Kit.open(new ConnectionPair(p.dialer(), p.listener()) , Side.LISTENER);
     Kit.writeAll(after.local(), new byte[] {42});
     assertEquals(42, Kit.readExactly(after.remote(), 1)[0]);
