@@ -96,4 +96,27 @@ class QuicTransportTest {
     }
     return buf.array();
   }
+
+  @Test
+  void dialWithAWrongCertHashFails() throws Exception {
+    URI a = listener.address();
+    URI wrong = URI.create("quic://" + a.getHost() + ":" + a.getPort() + "?certhash=" + "00".repeat(32));
+    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+        () -> client.dial(wrong).get(20, TimeUnit.SECONDS));
+    assertInstanceOf(dev.braid.ConnectionFailedException.class, e.getCause());
+  }
+
+  @Test
+  void listenerAddressCarriesTheCertificateHash() {
+    URI a = listener.address();
+    assertEquals("quic", a.getScheme());
+    assertTrue(a.getQuery().matches("certhash=[0-9a-f]{64}"), a.toString());
+  }
+
+  @Test
+  void providerIsFoundBothWays() {
+    assertTrue(java.util.ServiceLoader.load(dev.braid.spi.TransportProvider.class).stream()
+        .anyMatch(p -> p.get().id().equals("quic") && p.get().isAvailable()));
+    assertEquals(java.util.Set.of("quic"), new QuicTransportProvider().schemes());
+  }
 }
