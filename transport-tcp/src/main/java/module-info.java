@@ -8,6 +8,7 @@ module dev.braid.transport.tcp {
   requires io.netty.transport;
   requires io.netty.codec;
   requires io.netty.handler;
+  requires static io.netty.transport.classes.epoll; // used only when present and its native library loads
 
   exports dev.braid.transport.tcp;
 

@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 public final class TcpBenchmark {
   private static final long T = 300;
   private static final int CHUNK = 256 * 1024;
+  private static String ioName = "?";
 
   private TcpBenchmark() {}
 
@@ -46,9 +47,12 @@ public final class TcpBenchmark {
     int runs = Integer.getInteger("bench.runs", 3);
     long total = mib * 1024 * 1024;
     List<String[]> rows = new ArrayList<>();
-    try (BraidPair plain = BraidPair.open(TransportOptions.DEFAULTS);
-        BraidPair wide = BraidPair.open(TransportOptions.builder().receiveWindow(4 * 1024 * 1024).build());
-        BraidPair tls = BraidPair.open(TransportOptions.builder().property("tls", "true").build())) {
+    String io = System.getProperty("bench.io", "auto");
+    try (BraidPair plain = BraidPair.open(TransportOptions.builder().property("io", io).build());
+        BraidPair wide = BraidPair.open(TransportOptions.builder().property("io", io)
+            .receiveWindow(4 * 1024 * 1024).build());
+        BraidPair tls = BraidPair.open(TransportOptions.builder().property("io", io).property("tls", "true").build())) {
+      ioName = ((dev.braid.transport.tcp.internal.TcpTransport) plain.a).ioName();
       double braid1 = median(runs, () -> braidThroughput(plain, 1, total));
       double braid1Cpu = lastCpuMedian;
       double raw1 = median(runs, () -> rawThroughput(1, total));
@@ -72,7 +76,7 @@ public final class TcpBenchmark {
     }
     StringBuilder md = new StringBuilder();
     md.append("# Braid TCP transport benchmark\n\n");
-    md.append("Run ").append(Instant.now()).append(" on ").append(Runtime.getRuntime().availableProcessors())
+    md.append("Braid on Netty ").append(ioName).append(". Run ").append(Instant.now()).append(" on ").append(Runtime.getRuntime().availableProcessors())
         .append(" cores, Java ").append(System.getProperty("java.version")).append(", median of ").append(runs)
         .append(" runs after a warm-up. Loopback only. Baseline: a raw JDK `java.net.Socket` from the same run.")
         .append(" \"MB per CPU-s\": bytes moved per second of CPU time of the whole process (sender and receiver),")

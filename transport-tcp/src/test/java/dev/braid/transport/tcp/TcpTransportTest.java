@@ -262,6 +262,19 @@ class TcpTransportTest {
   }
 
   @Test
+  void picksEpollOnLinuxX86AndNioOnRequest() throws Exception {
+    TcpTransportProvider p = new TcpTransportProvider();
+    a = p.create(TransportOptions.DEFAULTS);
+    b = p.create(TransportOptions.builder().property("io", "nio").build());
+    boolean linuxX64 = System.getProperty("os.name").startsWith("Linux")
+        && System.getProperty("os.arch").matches("amd64|x86_64");
+    assertEquals(linuxX64 ? "epoll" : "nio", ((dev.braid.transport.tcp.internal.TcpTransport) a).ioName());
+    assertEquals("nio", ((dev.braid.transport.tcp.internal.TcpTransport) b).ioName());
+    assertThrows(IllegalArgumentException.class,
+        () -> p.create(TransportOptions.builder().property("io", "kqueue").build()));
+  }
+
+  @Test
   void declaresItsCapabilities() {
     assertEquals(java.util.Set.of(Capability.RESET_CODES), new TcpTransportProvider().capabilities());
   }

@@ -18,10 +18,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -42,7 +39,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>Properties (see {@link TransportOptions#property}): {@code tls=true} makes {@code tcp://} addresses
  * use TLS as {@code tcp+tls://} does; {@code eventLoopThreads} sets the number of I/O threads (default:
- * the smaller of 2 and the processor count).
+ * the smaller of 2 and the processor count); {@code io} picks Netty's I/O: {@code auto} (default: Linux
+ * epoll when its native library loads, else NIO), {@code epoll} or {@code nio}.
  *
  * <p><b>Thread safety.</b> Thread-safe.
  */
@@ -55,6 +53,7 @@ public final class TcpTransport implements Transport {
   private final TransportOptions options;
   private final Set<Capability> capabilities;
   private final boolean tlsByDefault;
+  private final TcpIo io;
   private final EventLoopGroup group;
   private final Set<TcpListener> listeners = ConcurrentHashMap.newKeySet();
   private final Set<TcpConnection> connections = ConcurrentHashMap.newKeySet();
@@ -70,6 +69,7 @@ public final class TcpTransport implements Transport {
     this.options = options;
     this.capabilities = Set.copyOf(capabilities);
     this.tlsByDefault = Boolean.parseBoolean(options.property("tls").orElse("false"));
+    this.io = TcpIo.select(options.property("io").orElse("auto"));
     int threads = Integer.parseInt(options.property("eventLoopThreads")
         .orElse(Integer.toString(Math.min(2, Runtime.getRuntime().availableProcessors()))));
     this.group = new MultiThreadIoEventLoopGroup(Math.max(1, threads),
@@ -80,7 +80,7 @@ public final class TcpTransport implements Transport {
             ioThreads.add(t);
             return t;
           }
-        }, NioIoHandler.newFactory());
+        }, io.handlers());
   }
 
   @Override
@@ -110,7 +110,7 @@ public final class TcpTransport implements Transport {
     }
     Bootstrap b = new Bootstrap()
         .group(group)
-        .channel(NioSocketChannel.class)
+        .channel(io.channel())
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, options.connectTimeout().toMillis()))
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, waterMark())
@@ -157,7 +157,7 @@ public final class TcpTransport implements Transport {
     TcpListener[] listenerRef = new TcpListener[1];
     ServerBootstrap b = new ServerBootstrap()
         .group(group)
-        .channel(NioServerSocketChannel.class)
+        .channel(io.serverChannel())
         .option(ChannelOption.SO_BACKLOG, 1024)
         .handler(new ChannelInboundHandlerAdapter() {
           @Override
@@ -288,8 +288,13 @@ public final class TcpTransport implements Transport {
     }
   }
 
+  /** {@code "epoll"} or {@code "nio"}. */
+  public String ioName() {
+    return io.name();
+  }
+
   @Override
   public String toString() {
-    return "tcp transport " + options;
+    return "tcp transport (" + io.name() + ") " + options;
   }
 }
