@@ -7,6 +7,7 @@ import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
 import dev.braid.transport.webrtc.internal.BufferedAmountPoller;
+import dev.braid.transport.webrtc.internal.SharedFactory;
 import dev.braid.transport.webrtc.internal.SignalingClient;
 import dev.onvoid.webrtc.PeerConnectionFactory;
 import dev.onvoid.webrtc.media.audio.HeadlessAudioDeviceModule;
@@ -39,9 +40,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The WebRTC transport: dials and listens on {@code webrtc://HOST:PORT} addresses, where HOST:PORT is
- * the listener's HTTP signaling endpoint. One {@link PeerConnectionFactory} (created with a
- * {@link HeadlessAudioDeviceModule}; webrtc-java's no-argument factory aborts the JVM on machines
- * without audio) serves every connection of this instance.
+ * the listener's HTTP signaling endpoint. Every connection uses the process's shared
+ * {@link PeerConnectionFactory} (see {@code SharedFactory}: created with a
+ * {@link HeadlessAudioDeviceModule}, since webrtc-java's no-argument factory aborts the JVM on machines
+ * without audio, and disposed when the last transport closes).
  *
  * <p><b>Properties</b> ({@link TransportOptions#property}):
  * <ul>
@@ -57,7 +59,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * connection, one scheduler ({@code braid-webrtc-poll-}) that polls buffered amounts and runs timers, a
  * pool ({@code braid-webrtc-io-}) for event handling and blocking signaling requests, one Netty event
  * loop ({@code braid-webrtc-http-}) once something listens, plus libwebrtc's own native threads. All of
- * them end in {@link #close()}, which disposes the factory after every peer connection is closed.
+ * them end in {@link #close()}, which releases the shared factory after every peer connection is
+ * closed (the last release disposes it). webrtc-java 0.14.0 itself leaves one idle native
+ * {@code rtc-low-prio} thread per disposed factory and one {@code AudioDeviceBuff} thread per process.
  *
  * <p><b>Thread safety.</b> This class is thread-safe.
  */
@@ -76,7 +80,6 @@ public final class WebRtcTransport implements Transport {
   private final ScheduledExecutorService scheduler;
   private final ThreadPoolExecutor ioPool;
   private final BufferedAmountPoller poller;
-  private final HeadlessAudioDeviceModule audio;
   private final PeerConnectionFactory factory;
   private final Set<WebRtcConnection> connections = ConcurrentHashMap.newKeySet();
   private final Object lock = new Object();
@@ -99,15 +102,9 @@ public final class WebRtcTransport implements Transport {
     this.ioPool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 2, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(),
         daemon(p + "io-" + instance + "-"));
     this.poller = new BufferedAmountPoller(scheduler);
-    HeadlessAudioDeviceModule a = null;
     PeerConnectionFactory f = null;
     try {
-      Object[] made = signaling.submit(() -> {
-        HeadlessAudioDeviceModule adm = new HeadlessAudioDeviceModule();
-        return new Object[] {adm, new PeerConnectionFactory(adm)};
-      }).get(30, TimeUnit.SECONDS);
-      a = (HeadlessAudioDeviceModule) made[0];
-      f = (PeerConnectionFactory) made[1];
+      f = signaling.submit(SharedFactory::acquire).get(30, TimeUnit.SECONDS);
     } catch (ExecutionException | TimeoutException e) {
       shutdownExecutors();
       throw new IOException("webrtc: cannot create the peer connection factory: " + e, e);
@@ -116,7 +113,6 @@ public final class WebRtcTransport implements Transport {
       shutdownExecutors();
       throw new java.io.InterruptedIOException("interrupted while creating the peer connection factory");
     }
-    this.audio = a;
     this.factory = f;
   }
 
@@ -342,10 +338,7 @@ public final class WebRtcTransport implements Transport {
     }
     // Every teardown task is queued before this one on the single signaling thread.
     try {
-      signaling.submit(() -> {
-        factory.dispose();
-        audio.dispose();
-      }).get(10, TimeUnit.SECONDS);
+      signaling.submit(() -> SharedFactory.release(factory)).get(10, TimeUnit.SECONDS);
     } catch (ExecutionException | TimeoutException e) {
       LOG.log(System.Logger.Level.WARNING, "webrtc: disposing the peer connection factory failed", e);
     } catch (InterruptedException e) {
