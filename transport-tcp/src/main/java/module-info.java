@@ -2,7 +2,7 @@
  * Braid's TCP transport: TCP (optionally TLS) via Netty, with a yamux stream multiplexer.
  */
 module dev.braid.transport.tcp {
-  requires dev.braid.api;
+  requires transitive dev.braid.api;
   requires io.netty.buffer;
   requires io.netty.common;
   requires io.netty.transport;
