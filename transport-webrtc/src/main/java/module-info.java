@@ -1,6 +1,6 @@
 /** Braid's WebRTC transport (webrtc-java data channels, HTTP signaling with Netty). */
 module dev.braid.transport.webrtc {
-  requires dev.braid.api;
+  requires transitive dev.braid.api;
   requires webrtc.java;
   requires io.netty.buffer;
   requires io.netty.codec;

@@ -68,7 +68,9 @@ public final class WebRtcBenchmark {
     double braid64;
     double braidOpen;
     double braidRtt;
-    try (Transport a = p.create(TransportOptions.DEFAULTS); Transport b = p.create(TransportOptions.DEFAULTS)) {
+    TransportOptions options = Integer.getInteger("braid.bench.window") == null ? TransportOptions.DEFAULTS
+        : TransportOptions.builder().receiveWindow(Integer.getInteger("braid.bench.window")).build();
+    try (Transport a = p.create(options); Transport b = p.create(options)) {
       Listener l = b.listen(p.testListenAddress());
       CompletableFuture<Connection> acc = l.accept();
       Connection d = a.dial(l.address()).get(20, TimeUnit.SECONDS);
@@ -92,7 +94,8 @@ public final class WebRtcBenchmark {
     md.append("# WebRTC transport benchmark\n\n")
         .append("Braid over WebRTC (libp2p framing, one data channel per stream) against webrtc-java 0.14.0's data channel ")
         .append("used directly (one channel, 16 KiB messages, buffered-amount polling), same JVM, same run, inside the ")
-        .append("test network namespace. ").append(bulkMiB).append(" MiB per throughput run. Ratios are Braid / baseline ")
+        .append("test network namespace. ").append(bulkMiB).append(" MiB per throughput run, per-stream receive window ")
+        .append(options.receiveWindow() / 1024).append(" KiB. Ratios are Braid / baseline ")
         .append("(throughput: higher is better; latency: lower is better). Noisy shared machine: compare ratios.\n\n")
         .append("| measure | Braid | webrtc-java direct | ratio |\n|---|---:|---:|---:|\n");
     for (String[] r : rows) {
