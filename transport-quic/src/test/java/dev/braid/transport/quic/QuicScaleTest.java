@@ -52,13 +52,15 @@ class QuicScaleTest {
       settle();
       int threadsAt10 = Thread.activeCount();
       long heapAt10 = usedHeap();
+      long t0 = System.nanoTime();
       open(dialer, accepted, n - 10, local, remote);
+      long openMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
       settle();
       int threadsAtN = Thread.activeCount();
       long heapAtN = usedHeap();
       assertEquals(n, dialer.streams().size());
       assertEquals(n, accepted.streams().size());
-      Measurement m = new Measurement(n, threadsAt10, threadsAtN, (heapAtN - heapAt10) / (n - 10));
+      Measurement m = new Measurement(n, threadsAt10, threadsAtN, (heapAtN - heapAt10) / (n - 10), openMillis);
       System.out.println("QUIC scale: " + m);
       assertTrue(threadsAtN - threadsAt10 <= 4, "threads grew with streams: " + m);
       // every stream still works
@@ -113,11 +115,12 @@ class QuicScaleTest {
   }
 
   /** What one run measured. */
-  record Measurement(int streams, int threadsAt10, int threadsAtN, long heapBytesPerStreamPair) {
+  record Measurement(int streams, int threadsAt10, int threadsAtN, long heapBytesPerStreamPair, long openMillis) {
     @Override
     public String toString() {
       return streams + " open streams: " + threadsAt10 + " threads with 10 streams, " + threadsAtN + " with "
-          + streams + "; heap per stream (both ends) " + heapBytesPerStreamPair + " bytes";
+          + streams + "; heap per stream (both ends) " + heapBytesPerStreamPair + " bytes; opening " + (streams - 10)
+          + " (open, 1 byte each way) took " + openMillis + " ms";
     }
   }
 }

@@ -95,6 +95,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private boolean resetHandled;
   private int resetSeqHandled;
   private long retryMicros = MIN_RETRY_MICROS;
+  private long lastSeenHighest;
   private final AtomicBoolean retryPending = new AtomicBoolean();
   private final AtomicBoolean stopSendingHandled = new AtomicBoolean();
 
@@ -185,6 +186,11 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
       return;
     }
     boolean progressed = false;
+    long highest = sig.rxHighestUpTo;
+    if (highest != lastSeenHighest) {
+      lastSeenHighest = highest;
+      retryMicros = MIN_RETRY_MICROS; // a new frame: look again soon, not at the backed-off pace
+    }
     try {
       while (bufferedInboundBytes() < window) {
         int available = in.available();
@@ -218,13 +224,14 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     if (bufferedInboundBytes() < window && consumedFromKwik < sig.rxHighestUpTo) {
       // The tap sees a packet just before kwik processes it, so the bytes may not be readable yet (or a gap
       // waits for a retransmission): look again shortly, backing off while nothing moves.
+      long delay = retryMicros;
       retryMicros = progressed ? MIN_RETRY_MICROS : Math.min(retryMicros * 2, MAX_RETRY_MICROS);
       if (retryPending.compareAndSet(false, true)) {
         try {
           quic.transport().scheduler().schedule(() -> {
             retryPending.set(false);
             receiver.poke();
-          }, retryMicros, TimeUnit.MICROSECONDS);
+          }, delay, TimeUnit.MICROSECONDS);
         } catch (java.util.concurrent.RejectedExecutionException closing) {
           retryPending.set(false);
         }
