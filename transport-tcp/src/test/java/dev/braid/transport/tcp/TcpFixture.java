@@ -6,7 +6,9 @@ import dev.braid.TransportOptions;
 import dev.braid.conformance.ConnectionPair;
 import dev.braid.conformance.TransportFixture;
 import dev.braid.transport.tcp.internal.TcpConnection;
+import java.net.URI;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 
 /** The kit's provider fixture, plus a real kill: the socket is closed with SO_LINGER 0 (the peer sees a TCP RST). */
 final class TcpFixture implements TransportFixture {
@@ -14,8 +16,19 @@ final class TcpFixture implements TransportFixture {
   private final TransportOptions options;
 
   TcpFixture(TransportOptions options) {
+    this(options, TransportFixture.of(new TcpTransportProvider(), options));
+  }
+
+  private TcpFixture(TransportOptions options, TransportFixture delegate) {
     this.options = options;
-    this.delegate = TransportFixture.of(new TcpTransportProvider(), options);
+    this.delegate = delegate;
+  }
+
+  /** The kit's faulty-path rule routes the dialer through its proxy. */
+  @Override
+  public TransportFixture withDialRoute(UnaryOperator<URI> route) {
+    TransportFixture routed = delegate.withDialRoute(route);
+    return routed == null ? null : new TcpFixture(options, routed);
   }
 
   /** The kit's limit rules rebuild the fixture with other limits; our properties (e.g. tls=true) are kept. */
@@ -27,7 +40,9 @@ final class TcpFixture implements TransportFixture {
         b.property(k, v);
       }
     });
-    return new TcpFixture(b.build());
+    TransportOptions merged = b.build();
+    TransportFixture rebuilt = delegate.withOptions(merged);
+    return rebuilt == null ? null : new TcpFixture(merged, rebuilt);
   }
 
   @Override

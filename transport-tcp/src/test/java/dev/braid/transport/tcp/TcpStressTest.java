@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Timeout;
 /** The fault runs scaled up (profile {@code stress}): mvn -B -o -pl transport-tcp test -Pstress. */
 @Tag("stress")
 @Timeout(600)
-class TcpStressTest extends TcpFaultsTest {
+class TcpStressTest extends TcpResilienceTest {
   @Test
   void resetStormOnTenThousandStreams() throws Exception {
     resetStorm(10_000);

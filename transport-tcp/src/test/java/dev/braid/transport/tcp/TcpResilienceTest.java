@@ -24,8 +24,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Faults (brief §6): a reset storm on 1,000 streams, a kill mid-transfer, a reader that stops. */
-class TcpFaultsTest {
+/** Faults beyond the kit's F rules: reset codes through a reset storm, a kill mid-transfer, a stopped reader held at exactly one window. */
+class TcpResilienceTest {
   private static final long T = 60;
   private Transport a;
   private Transport b;
