@@ -211,6 +211,23 @@ class YamuxProtocolErrorTest {
   }
 
   @Test
+  void opensOutOfOrderAreAccepted() throws Exception {
+    // go-yamux allocates ids under a lock but sends the SYN after releasing it: 5 may overtake 3.
+    CompletableFuture<Connection> acc = listener.accept();
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", listener.address().getPort()), 10_000);
+      Connection braid = acc.get(T, TimeUnit.SECONDS);
+      OutputStream out = s.getOutputStream();
+      out.write(frame(1, 1, 5, 0));
+      out.write(frame(1, 1, 3, 0));
+      out.flush();
+      assertEquals(5, braid.acceptStream().get(T, TimeUnit.SECONDS).id());
+      assertEquals(3, braid.acceptStream().get(T, TimeUnit.SECONDS).id());
+      assertTrue(braid.isOpen());
+    }
+  }
+
+  @Test
   void excessInboundOpensAreRefusedWithRst() throws Exception {
     setUp(TransportOptions.builder().maxPendingInboundStreams(2).build());
     CompletableFuture<Connection> acc = listener.accept();

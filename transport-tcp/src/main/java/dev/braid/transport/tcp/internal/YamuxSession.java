@@ -67,6 +67,8 @@ final class YamuxSession extends ChannelDuplexHandler {
   private static final long CLOSE_FLUSH_TIMEOUT_MILLIS = 5_000;
   /** Largest transmit sent on the caller's thread; bounds what one writer can add past the high-water mark. */
   private static final int FAST_PATH_MAX = 1024 * 1024;
+  /** How many of the peer's ended stream ids are remembered to detect a reused id. */
+  private static final int RECENTLY_CLOSED = 4096;
   /**
    * Outbound bytes queued beyond the low-water mark at which a peer that keeps sending (pings, window
    * updates to answer) while not reading ours is cut off. Data frames stop at the high-water mark long
@@ -89,6 +91,8 @@ final class YamuxSession extends ChannelDuplexHandler {
   private boolean announced;
   private final Map<Long, TcpMuxedStream> streams = new HashMap<>();
   private final ArrayDeque<TcpMuxedStream> sendReady = new ArrayDeque<>();
+  /** Ids of the peer's streams that ended here lately, to tell a reused id from a late SYN (bounded). */
+  private final java.util.LinkedHashSet<Long> recentlyClosedRemote = new java.util.LinkedHashSet<>();
   private long nextLocalId;
   private long highestRemoteId;
   private boolean draining;
@@ -306,10 +310,11 @@ final class YamuxSession extends ChannelDuplexHandler {
         throw new ProtocolException("yamux: the peer opened stream " + id + " with the wrong parity (the "
             + (dialer ? "listener uses even ids" : "dialer uses odd ids") + ")");
       }
-      if (s != null || id <= highestRemoteId) {
+      if (s != null || recentlyClosedRemote.contains(id)) {
         throw new ProtocolException("yamux: the peer reused stream id " + id);
       }
-      highestRemoteId = id;
+      // Ids need not arrive in order (go-yamux allocates under a lock but sends the SYN after it).
+      highestRemoteId = Math.max(highestRemoteId, id);
       s = acceptRemote(id);
       if (s == null) {
         return; // refused with RST; the frame's payload is dropped
@@ -726,6 +731,12 @@ final class YamuxSession extends ChannelDuplexHandler {
     s.removed = true;
     s.fastPathOpen = false;
     streams.remove(s.id());
+    if (!isLocalParity(s.id())) {
+      recentlyClosedRemote.add(s.id());
+      if (recentlyClosedRemote.size() > RECENTLY_CLOSED) {
+        recentlyClosedRemote.remove(recentlyClosedRemote.iterator().next());
+      }
+    }
     if (s.linger != null) {
       s.linger.cancel(false);
     }
