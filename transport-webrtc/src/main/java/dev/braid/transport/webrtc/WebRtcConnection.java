@@ -394,7 +394,13 @@ public final class WebRtcConnection extends AbstractConnection {
     }
     WebRtcMuxedStream s = newStream(false, ch, null);
     channels.add(s);
-    boolean accepted = addStream(s);
+    // A Braid stream is a reliable, ordered byte stream: a partially reliable or unordered channel
+    // cannot carry one, so it is refused (reset) rather than silently losing or reordering bytes.
+    boolean usable = ch.isOrdered() && ch.isReliable(); // webrtc-java reports maxRetransmits 0 for reliable channels
+    if (!usable) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: refusing an unordered or partially reliable data channel", this);
+    }
+    boolean accepted = usable && addStream(s);
     transport.onSignaling(() -> {
       s.registerObserverNow();
       serial.execute(s::onChannelStateChange);

@@ -135,7 +135,12 @@ final class RawPeer implements AutoCloseable {
 
   /** Opens a data channel (in-band, empty label) and waits until it is open. */
   RawChannel open() throws Exception {
-    RTCDataChannel ch = pc.createDataChannel("", new RTCDataChannelInit());
+    return open(new RTCDataChannelInit());
+  }
+
+  /** Opens a data channel with {@code init} and waits until it is open. */
+  RawChannel open(RTCDataChannelInit init) throws Exception {
+    RTCDataChannel ch = pc.createDataChannel("", init);
     RawChannel c = new RawChannel(ch);
     channels.add(c);
     c.awaitOpen();

@@ -186,6 +186,20 @@ class WebRtcBadInputTest {
         assertTrue(sawReset, c[0] + ": the peer got RESET_STREAM");
         assertTrue(braid.isOpen(), c[0] + ": the connection is untouched");
       }
+      // An unordered or partially reliable channel cannot carry a byte stream: refused with RESET_STREAM.
+      for (int variant = 0; variant < 2; variant++) {
+        dev.onvoid.webrtc.RTCDataChannelInit init = new dev.onvoid.webrtc.RTCDataChannelInit();
+        if (variant == 0) {
+          init.ordered = false;
+        } else {
+          init.maxRetransmits = 0;
+        }
+        RawPeer.RawChannel bad = raw.open(init);
+        bad.send(WebRtcFraming.encodeData(ByteBuffer.wrap(ascii("lossy")), 5));
+        WebRtcFraming.Frame f = WebRtcFraming.decodeAll(bad.next()).get(0);
+        assertEquals(WebRtcFraming.RESET_STREAM, f.flag(), "variant " + variant);
+        assertEquals(WebRtcMuxedStream.REFUSED_CODE, f.errorCode());
+      }
       // The same connection still carries a well-formed stream both ways.
       RawPeer.RawChannel ch = raw.open();
       ch.send(WebRtcFraming.encodeData(ByteBuffer.wrap(ascii("fine")), 4));

@@ -80,6 +80,28 @@ class WebRtcSmokeTest {
     assertTrue(left.values().stream().filter("rtc-low-prio"::equals).count() <= 1, "one factory, one leaked thread: " + left);
   }
 
+  @Test
+  void signalingOnLoopbackWorksWhenIceHasAnotherInterface() throws Exception {
+    NetnsCheck.requireTestNamespace();
+    WebRtcTransportProvider p = new WebRtcTransportProvider();
+    try (Transport a = p.create(TransportOptions.DEFAULTS); Transport b = p.create(TransportOptions.DEFAULTS)) {
+      // HTTP signaling over the namespace's loopback; ICE still uses the veth address (never loopback).
+      Listener l = b.listen(java.net.URI.create("webrtc://127.0.0.1:0"));
+      assertEquals("127.0.0.1", l.address().getHost());
+      CompletableFuture<Connection> acc = l.accept();
+      Connection d = a.dial(l.address()).get(20, TimeUnit.SECONDS);
+      Connection s = acc.get(20, TimeUnit.SECONDS);
+      MuxedStream out = d.openStream().get(10, TimeUnit.SECONDS);
+      out.write(java.nio.ByteBuffer.wrap(new byte[] {42})).get(10, TimeUnit.SECONDS);
+      out.closeWrite().get(10, TimeUnit.SECONDS);
+      MuxedStream in = s.acceptStream().get(10, TimeUnit.SECONDS);
+      assertArrayEquals(new byte[] {42}, in.inputStream().readAllBytes());
+      d.close();
+      d.closeFuture().get(10, TimeUnit.SECONDS);
+      l.close();
+    }
+  }
+
   /** Every OS thread of this process (Java and native), by tid, with its name. */
   static java.util.Map<String, String> nativeThreads() throws java.io.IOException {
     java.util.Map<String, String> m = new java.util.HashMap<>();
