@@ -64,30 +64,37 @@ public final class WebRtcTransportProvider implements TransportProvider {
   }
 
   /**
-   * libwebrtc gathers no loopback candidates, so tests need a non-loopback address: the one in
-   * {@value #TEST_ADDRESS_ENV} when set (the test network namespace's veth address), else the first
-   * non-loopback IPv4 address of an interface that is up (inside a test namespace that is its veth).
+   * libwebrtc gathers no loopback candidates, so tests need a non-loopback address, and tests may only
+   * use addresses of a network namespace the test run created: the address in
+   * {@value #TEST_ADDRESS_ENV} (environment variable or system property) when set, which the test
+   * wrapper {@code src/test/netns/bin/java} does; otherwise the first IPv4 address in 10.203.0.0/16
+   * (the wrapper's private range) of an interface that is up. Anything else (this machine's real
+   * interfaces) is never returned.
+   *
+   * @throws IOException when there is no such address, saying how to set the namespace up
    */
   @Override
   public URI testListenAddress() throws IOException {
-    String env = System.getenv(TEST_ADDRESS_ENV);
-    if (env != null && !env.isBlank()) {
-      return URI.create("webrtc://" + WebRtcTransport.hostPort(env.trim(), 0));
+    String set = System.getProperty(TEST_ADDRESS_ENV, System.getenv(TEST_ADDRESS_ENV));
+    if (set != null && !set.isBlank()) {
+      return URI.create("webrtc://" + WebRtcTransport.hostPort(set.trim(), 0));
     }
     for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
       if (!ni.isUp() || ni.isLoopback()) {
         continue;
       }
       for (InetAddress a : Collections.list(ni.getInetAddresses())) {
-        if (a instanceof Inet4Address && !a.isLoopbackAddress() && !a.isLinkLocalAddress()) {
+        byte[] b = a.getAddress();
+        if (a instanceof Inet4Address && (b[0] & 0xff) == 10 && (b[1] & 0xff) == 203) {
           return URI.create("webrtc://" + a.getHostAddress() + ":0");
         }
       }
     }
-    throw new IOException("webrtc: no non-loopback IPv4 address here, and libwebrtc never uses loopback. Run the test "
-        + "JVM inside a network namespace with a veth pair (as root: ip netns add NS; ip link add H type veth peer name N; "
-        + "ip link set N netns NS; ip -n NS addr add 10.203.0.2/30 dev N; ip -n NS link set lo up; ip -n NS link set N up; "
-        + "ip netns exec NS java ...), as transport-webrtc/src/test/netns/bin/java does");
+    throw new IOException("webrtc: no test network namespace here. libwebrtc never uses loopback, and tests may not use "
+        + "this machine's real interfaces: run the test JVM inside a namespace with a veth pair, as root (ip netns add NS; "
+        + "ip link add H type veth peer name N; ip link set N netns NS; ip -n NS addr add 10.203.0.2/30 dev N; "
+        + "ip -n NS link set lo up; ip -n NS link set N up; ip netns exec NS java ...), as "
+        + "transport-webrtc/src/test/netns/bin/java does, or set " + TEST_ADDRESS_ENV + " to the namespace's address");
   }
 
   @Override
