@@ -141,7 +141,7 @@ final class YamuxSession extends ChannelDuplexHandler {
     Duration interval = options.keepAliveInterval();
     if (!interval.isZero()) {
       long millis = Math.max(1, interval.toMillis());
-      keepAlive = ctx.executor().scheduleAtFixedRate(this::sendKeepAlive, millis, millis, TimeUnit.MILLISECONDS);
+      keepAlive = ctx.executor().scheduleAtFixedRate(guarded(this::sendKeepAlive), millis, millis, TimeUnit.MILLISECONDS);
     }
     if (!tls) {
       announce();
@@ -551,13 +551,13 @@ final class YamuxSession extends ChannelDuplexHandler {
         // Graceful for Braid, but the yamux half-closes may still be under way (queued bytes then our
         // FIN; the peer's FIN after our closeRead). Bound how long it may linger.
         long millis = options.idleTimeout().toMillis();
-        s.linger = ctx.executor().schedule(() -> {
+        s.linger = ctx.executor().schedule(guarded(() -> {
           if (!s.removed) {
             writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, s.id(), 0);
             flushIfNeeded();
             remove(s);
           }
-        }, millis, TimeUnit.MILLISECONDS);
+        }), millis, TimeUnit.MILLISECONDS);
       }
       // RESET: the RST went (or came) on the wire and removed the stream, or transmitReset will.
     }, null);
@@ -584,14 +584,14 @@ final class YamuxSession extends ChannelDuplexHandler {
       }
       drain();
       flushIfNeeded();
-      ctx.executor().schedule(() -> {
+      ctx.executor().schedule(guarded(() -> {
         if (ctx.channel().isActive()) {
           LOG.log(System.Logger.Level.DEBUG, "{0}: close did not finish within {1} ms; closing the socket",
               connection, CLOSE_FLUSH_TIMEOUT_MILLIS);
           sendGoAwayAndClose();
           ctx.close();
         }
-      }, CLOSE_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+      }), CLOSE_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
       finishCloseIfFlushed();
     }, null);
   }
@@ -768,9 +768,9 @@ final class YamuxSession extends ChannelDuplexHandler {
     if (ctx.channel().isActive()) {
       ByteBuf goAway = YamuxFrame.control(ctx.alloc(), TYPE_GO_AWAY, 0, 0, YamuxFrame.GO_AWAY_PROTOCOL_ERROR);
       ctx.writeAndFlush(goAway).addListener(ChannelFutureListener.CLOSE);
-      ctx.executor().schedule(() -> {
+      ctx.executor().schedule(guarded(() -> {
         ctx.close();
-      }, CLOSE_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+      }), CLOSE_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
     }
     if (connection != null) {
       TcpConnection conn = connection;
@@ -814,6 +814,18 @@ final class YamuxSession extends ChannelDuplexHandler {
         onReject.completeExceptionally(new ConnectionFailedException("the transport is shut down", e));
       }
     }
+  }
+
+  /** A timer task that never lets an exception reach the event loop. */
+  private Runnable guarded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "yamux session timer failed on " + connection, e);
+        failConnection(new ConnectionFailedException("internal error: " + e, e));
+      }
+    };
   }
 
   private void safely(Runnable r) {
