@@ -302,10 +302,28 @@ class YamuxInteropTest {
     assertEquals(StreamState.FAILED, s.terminated().get(T, TimeUnit.SECONDS));
   }
 
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void thePeerAnswersBraidsKeepAlivePings(Role role) throws Exception {
+    // Braid pings every 100 ms and fails a connection silent for 700 ms: only answered pings keep it.
+    connect(role, TransportOptions.builder().keepAliveInterval(java.time.Duration.ofMillis(100))
+        .idleTimeout(java.time.Duration.ofMillis(700)).build());
+    Thread.sleep(2500);
+    assertTrue(connection.isOpen(), "js-yamux answered the pings");
+    MuxedStream s = connection.openStream().get(T, TimeUnit.SECONDS);
+    s.outputStream().write("echo\nping".getBytes(StandardCharsets.US_ASCII));
+    s.closeWrite().get(T, TimeUnit.SECONDS);
+    assertArrayEquals("ping".getBytes(StandardCharsets.US_ASCII), s.inputStream().readAllBytes());
+  }
+
   // ---------------------------------------------------------------- plumbing
 
   private void connect(Role role) throws Exception {
-    transport = new TcpTransportProvider().create(TransportOptions.DEFAULTS);
+    connect(role, TransportOptions.DEFAULTS);
+  }
+
+  private void connect(Role role, TransportOptions options) throws Exception {
+    transport = new TcpTransportProvider().create(options);
     if (role == Role.BRAID_DIALS) {
       startNode("listen");
       String listening = await(l -> l.contains("\"listening\""));
