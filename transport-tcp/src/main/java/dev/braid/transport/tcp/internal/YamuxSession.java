@@ -68,7 +68,7 @@ final class YamuxSession extends ChannelDuplexHandler {
   /** Largest transmit sent on the caller's thread; bounds what one writer can add past the high-water mark. */
   private static final int FAST_PATH_MAX = 1024 * 1024;
   /** How many of the peer's ended stream ids are remembered to detect a reused id. */
-  private static final int RECENTLY_CLOSED = 4096;
+  private static final int RECENTLY_CLOSED = 1024;
   /**
    * Outbound bytes queued beyond the low-water mark at which a peer that keeps sending (pings, window
    * updates to answer) while not reading ours is cut off. Data frames stop at the high-water mark long
