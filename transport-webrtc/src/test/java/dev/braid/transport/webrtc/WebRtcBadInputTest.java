@@ -210,6 +210,38 @@ class WebRtcBadInputTest {
     }
   }
 
+  @Test
+  void aPeerWithoutFlowControlCannotOverfillTheReceiveBuffer() throws Exception {
+    // A raw webrtc-java peer announces no Braid window (like a browser), so the receive cap applies.
+    try (Transport capped = provider.create(TransportOptions.builder().property("bearerToken", TOKEN)
+        .property("maxReceiveBuffer", String.valueOf(1 << 20)).build())) {
+      Listener l = capped.listen(provider.testListenAddress());
+      var accepted = l.accept();
+      try (RawPeer raw = new RawPeer()) {
+        raw.connect(l.address(), TOKEN);
+        Connection braid = accepted.get(20, TimeUnit.SECONDS);
+        RawPeer.RawChannel ch = raw.open();
+        byte[] chunk = new byte[WebRtcFraming.MAX_PAYLOAD];
+        ch.send(WebRtcFraming.encodeData(ByteBuffer.wrap(chunk), chunk.length));
+        MuxedStream s = braid.acceptStream().get(20, TimeUnit.SECONDS); // accepted, never read
+        for (int i = 0; i < 200; i++) { // about 3.2 MiB, over the 1 MiB cap
+          while (ch.bufferedAmount() > (1 << 20)) {
+            Thread.sleep(1);
+          }
+          ch.send(WebRtcFraming.encodeData(ByteBuffer.wrap(chunk), chunk.length));
+        }
+        assertEquals(StreamState.FAILED, s.terminated().get(20, TimeUnit.SECONDS));
+        ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+            () -> s.read(ByteBuffer.allocate(1)).get(20, TimeUnit.SECONDS));
+        ProtocolException pe = assertInstanceOf(ProtocolException.class, e.getCause());
+        assertTrue(pe.getMessage().contains("maxReceiveBuffer"), pe.getMessage());
+        assertTrue(braid.isOpen(), "the connection is untouched");
+        braid.close();
+      }
+      l.close();
+    }
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] r = new byte[a.length + b.length];
     System.arraycopy(a, 0, r, 0, a.length);
