@@ -46,6 +46,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class WebRtcBenchmark {
   private static final int MIB = 1024 * 1024;
+  /** Idle streams for the memory and scaling rows: libwebrtc allows 511 data channels per side. */
+  private static final int IDLE = 480;
 
   private WebRtcBenchmark() {}
 
@@ -57,17 +59,21 @@ public final class WebRtcBenchmark {
     double rawOne;
     double rawOpen;
     double rawRtt;
+    double[] rawIdle;
     try (RawPair raw = new RawPair()) {
       raw.throughput(4); // warm-up
       rawOne = raw.throughput(bulkMiB);
       rawOpen = median(raw.openLatencies(200));
       rawRtt = median(raw.roundTrips(1000));
+      rawIdle = raw.idleCost(IDLE);
     }
     WebRtcTransportProvider p = new WebRtcTransportProvider();
     double braidOne;
     double braid64;
     double braidOpen;
     double braidRtt;
+    double[] braidIdle;
+    double braidOpenLoaded;
     TransportOptions options = Integer.getInteger("braid.bench.window") == null ? TransportOptions.DEFAULTS
         : TransportOptions.builder().receiveWindow(Integer.getInteger("braid.bench.window")).build();
     try (Transport a = p.create(options); Transport b = p.create(options)) {
@@ -81,6 +87,9 @@ public final class WebRtcBenchmark {
       braid64 = braidThroughput(d, 64, Math.max(1, bulkMiB / 64)) ;
       braidOpen = median(braidOpenLatencies(d, 200));
       braidRtt = median(braidRoundTrips(d, 1000));
+      List<MuxedStream> idle = new ArrayList<>();
+      braidIdle = braidIdleCost(d, s, IDLE, idle);
+      braidOpenLoaded = median(braidOpenLatencies(d, 50));
       d.close();
       d.closeFuture().handle((v, e) -> null).get(10, TimeUnit.SECONDS);
       l.close();
@@ -90,6 +99,10 @@ public final class WebRtcBenchmark {
         ratio(braid64, rawOne)});
     rows.add(new String[] {"stream open + first byte, median (ms)", fmt(braidOpen), fmt(rawOpen), ratio(braidOpen, rawOpen)});
     rows.add(new String[] {"round trip of a 64-byte message, median (ms)", fmt(braidRtt), fmt(rawRtt), ratio(braidRtt, rawRtt)});
+    rows.add(new String[] {"Java heap per idle open stream, both ends (KiB, " + IDLE + " streams)", fmt(braidIdle[0]),
+        fmt(rawIdle[0]), ratio(braidIdle[0], rawIdle[0])});
+    rows.add(new String[] {"stream open + first byte with " + IDLE + " streams open vs none (ms, Braid)",
+        fmt(braidOpenLoaded), fmt(braidOpen), ratio(braidOpenLoaded, braidOpen)});
     StringBuilder md = new StringBuilder();
     md.append("# WebRTC transport benchmark\n\n")
         .append("Braid over WebRTC (libp2p framing, one data channel per stream) against webrtc-java 0.14.0's data channel ")
@@ -133,8 +146,11 @@ public final class WebRtcBenchmark {
         st.close();
         return;
       }
-      // Echo the first bytes back if asked ("E"), else discard everything.
+      // Echo the first bytes back if asked ("E"), keep idle streams ("I") open, else discard everything.
       buf.flip();
+      if (buf.get(0) == 'I') {
+        return;
+      }
       if (buf.get(0) == 'E') {
         echo(st, buf);
       } else {
@@ -175,10 +191,11 @@ public final class WebRtcBenchmark {
   private static double braidThroughput(Connection c, int streams, int mibEach) throws Exception {
     byte[] chunk = new byte[256 * 1024];
     Arrays.fill(chunk, (byte) 'T');
+    java.util.concurrent.ExecutorService writers = java.util.concurrent.Executors.newFixedThreadPool(streams);
     long start = System.nanoTime();
     List<CompletableFuture<Void>> done = new ArrayList<>();
     for (int i = 0; i < streams; i++) {
-      done.add(c.openStream().thenCompose(st -> CompletableFuture.runAsync(() -> {
+      done.add(c.openStream().thenComposeAsync(st -> CompletableFuture.runAsync(() -> {
         try {
           var out = st.outputStream();
           for (long left = (long) mibEach * MIB; left > 0; left -= chunk.length) {
@@ -189,13 +206,44 @@ public final class WebRtcBenchmark {
         } catch (IOException e) {
           throw new RuntimeException(e);
         }
-      })));
+      }, writers), writers));
     }
     for (CompletableFuture<Void> f : done) {
       f.get(300, TimeUnit.SECONDS);
     }
     double secs = (System.nanoTime() - start) / 1e9;
+    writers.shutdown();
     return (double) streams * mibEach * MIB / 1e6 / secs;
+  }
+
+  /** Heap and RSS (KiB) per idle stream, after each carried one byte; {@code keep} holds them open. */
+  private static double[] braidIdleCost(Connection d, Connection s, int n, List<MuxedStream> keep) throws Exception {
+    double[] before = memory();
+    for (int i = 0; i < n; i++) {
+      MuxedStream st = d.openStream().get(10, TimeUnit.SECONDS);
+      st.write(ByteBuffer.wrap(new byte[] {'I'})).get(10, TimeUnit.SECONDS);
+      keep.add(st);
+    }
+    Thread.sleep(500);
+    double[] after = memory();
+    return new double[] {(after[0] - before[0]) / n, (after[1] - before[1]) / n};
+  }
+
+  /** Used heap after GC and process RSS, in KiB. */
+  static double[] memory() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+      Thread.sleep(50);
+    }
+    Runtime rt = Runtime.getRuntime();
+    double heap = (rt.totalMemory() - rt.freeMemory()) / 1024.0;
+    double rss = 0;
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        rss = Double.parseDouble(line.replaceAll("[^0-9]", ""));
+      }
+    }
+    return new double[] {heap, rss};
   }
 
   private static double[] braidOpenLatencies(Connection c, int n) throws Exception {
@@ -404,6 +452,29 @@ public final class WebRtcBenchmark {
         local.close();
       }
       return ms;
+    }
+
+    /** Heap and RSS (KiB) per idle channel pair, after each carried one message. */
+    double[] idleCost(int n) throws Exception {
+      double[] before = memory();
+      for (int i = 0; i < n; i++) {
+        RTCDataChannel local = a.createDataChannel("", new RTCDataChannelInit());
+        all.add(local);
+        RTCDataChannel far = remote.poll(10, TimeUnit.SECONDS);
+        all.add(far);
+        CompletableFuture<Void> got = new CompletableFuture<>();
+        far.registerObserver(new Handler() {
+          @Override
+          public void onMessage(RTCDataChannelBuffer buffer) {
+            got.complete(null);
+          }
+        });
+        local.send(new RTCDataChannelBuffer(ByteBuffer.wrap(new byte[] {'I'}), true));
+        got.get(10, TimeUnit.SECONDS);
+      }
+      Thread.sleep(500);
+      double[] after = memory();
+      return new double[] {(after[0] - before[0]) / n, (after[1] - before[1]) / n};
     }
 
     double[] roundTrips(int n) throws Exception {
