@@ -470,7 +470,7 @@ public final class WebRtcConnection extends AbstractConnection {
     while (System.nanoTime() < deadline && !tearingDown.get()) {
       long buffered = 0;
       for (WebRtcMuxedStream s : new ArrayList<>(channels)) {
-        buffered += s.bufferedAmount();
+        buffered += s.unsentBytes();
       }
       if (buffered == 0) {
         break;

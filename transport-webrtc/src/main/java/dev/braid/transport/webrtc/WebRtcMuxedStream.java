@@ -508,11 +508,13 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
 
   /** Unregisters the observer and frees the native channel, exactly once. Signaling executor. */
   void disposeChannelNow() {
+    Transmission abandoned;
     synchronized (sendLock) {
       if (disposed) {
         return;
       }
       disposed = true;
+      abandoned = pending;
       pending = null;
       if (isLocallyInitiated()) {
         connection.localChannelReleased();
@@ -528,12 +530,20 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
         LOG.log(System.Logger.Level.WARNING, "webrtc: disposing the data channel of " + this + " failed", e);
       }
     }
+    if (abandoned != null) {
+      // A write still flushing (e.g. made before close()) when the connection went: it fails, never hangs.
+      abandoned.future.completeExceptionally(new ConnectionFailedException("webrtc: the connection ended before "
+          + abandoned.data.remaining() + " bytes of a write on " + this + " were sent", null));
+    }
   }
 
-  /** Bytes queued in the channel, or 0 once it is gone. */
-  long bufferedAmount() {
+  /** Bytes not yet delivered to SCTP: queued in the channel plus what a pending write still holds; 0 once gone. */
+  long unsentBytes() {
     synchronized (sendLock) {
-      return disposed || closeRequested ? 0 : channel.getBufferedAmount();
+      if (disposed || closeRequested) {
+        return 0;
+      }
+      return channel.getBufferedAmount() + (pending == null ? 0 : pending.data.remaining());
     }
   }
 

@@ -102,6 +102,29 @@ class WebRtcSmokeTest {
     }
   }
 
+  @Test
+  void aWriteStillFlushingWhenTheConnectionClosesFailsInsteadOfHanging() throws Exception {
+    NetnsCheck.requireTestNamespace();
+    WebRtcTransportProvider p = new WebRtcTransportProvider();
+    try (Transport a = p.create(TransportOptions.DEFAULTS); Transport b = p.create(TransportOptions.DEFAULTS)) {
+      Listener l = b.listen(p.testListenAddress());
+      CompletableFuture<Connection> acc = l.accept();
+      Connection d = a.dial(l.address()).get(20, TimeUnit.SECONDS);
+      acc.get(20, TimeUnit.SECONDS);
+      MuxedStream out = d.openStream().get(10, TimeUnit.SECONDS);
+      // The peer never reads: its 256 KiB window holds most of the 4 MiB back.
+      CompletableFuture<Void> write = out.write(java.nio.ByteBuffer.wrap(new byte[4 << 20]));
+      out.close(); // CLOSED at once; the write keeps flushing
+      assertEquals(StreamState.CLOSED, out.state());
+      d.close();
+      java.util.concurrent.ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(
+          java.util.concurrent.ExecutionException.class, () -> write.get(20, TimeUnit.SECONDS));
+      org.junit.jupiter.api.Assertions.assertInstanceOf(dev.braid.ConnectionFailedException.class, e.getCause());
+      d.closeFuture().get(20, TimeUnit.SECONDS);
+      l.close();
+    }
+  }
+
   /** Every OS thread of this process (Java and native), by tid, with its name. */
   static java.util.Map<String, String> nativeThreads() throws java.io.IOException {
     java.util.Map<String, String> m = new java.util.HashMap<>();
