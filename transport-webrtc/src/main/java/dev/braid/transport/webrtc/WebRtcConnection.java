@@ -353,6 +353,7 @@ public final class WebRtcConnection extends AbstractConnection {
       localChannels.incrementAndGet();
       RTCDataChannel ch = pc.createDataChannel("", init);
       if (ch == null) {
+        localChannels.decrementAndGet();
         throw new IllegalStateException("webrtc: createDataChannel returned null");
       }
       WebRtcMuxedStream s = newStream(true, ch, listener);
@@ -392,11 +393,18 @@ public final class WebRtcConnection extends AbstractConnection {
       }, null);
       return;
     }
-    WebRtcMuxedStream s = newStream(false, ch, null);
-    channels.add(s);
     // A Braid stream is a reliable, ordered byte stream: a partially reliable or unordered channel
     // cannot carry one, so it is refused (reset) rather than silently losing or reordering bytes.
+    // (Asked before the channel is registered: nothing can dispose it yet.)
     boolean usable = ch.isOrdered() && ch.isReliable(); // webrtc-java reports maxRetransmits 0 for reliable channels
+    WebRtcMuxedStream s = newStream(false, ch, null);
+    channels.add(s);
+    if (tearingDown.get()) {
+      // The teardown may have disposed the registered channels already: this one goes the same way.
+      disposeChannel(s);
+      s.reset(WebRtcMuxedStream.REFUSED_CODE);
+      return;
+    }
     if (!usable) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: refusing an unordered or partially reliable data channel", this);
     }
@@ -438,11 +446,15 @@ public final class WebRtcConnection extends AbstractConnection {
     }
     // When the peer connection goes away the stream channels may close just before the control channel;
     // give the control channel's closure a moment to arrive before blaming the stream.
-    transport.scheduler().schedule(() -> serial.execute(() -> {
-      if (!tearingDown.get() && isOpen() && controlState() == RTCDataChannelState.OPEN) {
-        s.failChannelClosed(state);
-      }
-    }), 250, TimeUnit.MILLISECONDS);
+    try {
+      transport.scheduler().schedule(() -> serial.execute(() -> {
+        if (!tearingDown.get() && isOpen() && controlState() == RTCDataChannelState.OPEN) {
+          s.failChannelClosed(state);
+        }
+      }), 250, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: the transport is closing; the stream ends with it", this);
+    }
   }
 
   // ---------------------------------------------------------------- closing
