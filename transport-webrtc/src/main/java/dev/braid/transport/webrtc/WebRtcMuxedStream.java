@@ -127,13 +127,6 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
     return openFuture;
   }
 
-  /** The data channel's SCTP stream id, for logs. */
-  int channelId() {
-    synchronized (sendLock) {
-      return disposed ? -1 : channel.getId();
-    }
-  }
-
   /** The observer to register on the channel: copies, then hands everything to the serial executor. */
   RTCDataChannelObserver observer() {
     return new RTCDataChannelObserver() {
@@ -578,11 +571,6 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
     } catch (Exception e) {
       throw new IOException("webrtc: send on the data channel of " + this + " failed: " + e.getMessage(), e);
     }
-  }
-
-  @Override
-  public String toString() {
-    return super.toString();
   }
 
   private static final class Transmission {
