@@ -66,6 +66,47 @@ public final class TcpTls {
     }
   }
 
+  /**
+   * A server side with the key and certificate chain of {@code alias} (or the keystore's first key entry
+   * when null) from a PKCS12 or JKS keystore file.
+   */
+  public static TcpTls fromKeyStore(java.nio.file.Path file, char[] password, String alias) throws IOException {
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+      java.security.KeyStore ks = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+      try {
+        ks.load(in, password);
+      } catch (IOException e) {
+        try (java.io.InputStream again = java.nio.file.Files.newInputStream(file)) {
+          ks = java.security.KeyStore.getInstance("JKS");
+          ks.load(again, password);
+        }
+      }
+      String a = alias;
+      if (a == null) {
+        for (java.util.Enumeration<String> e = ks.aliases(); e.hasMoreElements(); ) {
+          String candidate = e.nextElement();
+          if (ks.isKeyEntry(candidate)) {
+            a = candidate;
+            break;
+          }
+        }
+      }
+      if (a == null || !ks.isKeyEntry(a)) {
+        throw new IOException("keystore " + file + " has no key entry" + (alias == null ? "" : " named " + alias));
+      }
+      java.security.PrivateKey key = (java.security.PrivateKey) ks.getKey(a, password);
+      java.security.cert.Certificate[] chain = ks.getCertificateChain(a);
+      X509Certificate[] x509 = new X509Certificate[chain.length];
+      for (int i = 0; i < chain.length; i++) {
+        x509[i] = (X509Certificate) chain[i];
+      }
+      SslContext ctx = SslContextBuilder.forServer(key, x509).sslProvider(SslProvider.JDK).protocols(PROTOCOLS).build();
+      return new TcpTls(ctx, sha256Hex(x509[0].getEncoded()));
+    } catch (GeneralSecurityException e) {
+      throw new IOException("cannot use keystore " + file + ": " + e, e);
+    }
+  }
+
   /** The server's context. */
   public SslContext serverContext() {
     return serverContext;

@@ -40,7 +40,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Properties (see {@link TransportOptions#property}): {@code tls=true} makes {@code tcp://} addresses
  * use TLS as {@code tcp+tls://} does; {@code eventLoopThreads} sets the number of I/O threads (default:
  * the smaller of 2 and the processor count); {@code io} picks Netty's I/O: {@code auto} (default: Linux
- * epoll when its native library loads, else NIO), {@code epoll} or {@code nio}.
+ * epoll when its native library loads, else NIO), {@code epoll} or {@code nio}; {@code tls.keyStore},
+ * {@code tls.keyStorePassword} and {@code tls.keyAlias} give TLS listeners a key and certificate from a
+ * PKCS12 or JKS file instead of a self-signed one generated at run time.
  *
  * <p><b>Thread safety.</b> Thread-safe.
  */
@@ -152,7 +154,16 @@ public final class TcpTransport implements Transport {
         throw new IOException("the transport is closed");
       }
     }
-    TcpTls tls = a.tls() ? TcpTls.selfSigned() : null;
+    TcpTls tls = null;
+    if (a.tls()) {
+      java.util.Optional<String> keyStore = options.property("tls.keyStore");
+      tls = keyStore.isPresent()
+          ? TcpTls.fromKeyStore(java.nio.file.Path.of(keyStore.get()),
+              options.property("tls.keyStorePassword").orElse("").toCharArray(),
+              options.property("tls.keyAlias").orElse(null))
+          : TcpTls.selfSigned();
+    }
+    TcpTls serverTls = tls;
     String[] holder = new String[1];
     TcpListener[] listenerRef = new TcpListener[1];
     ServerBootstrap b = new ServerBootstrap()
@@ -170,7 +181,7 @@ public final class TcpTransport implements Transport {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            SslHandler sslHandler = tls == null ? null : tls.serverContext().newHandler(ch.alloc());
+            SslHandler sslHandler = serverTls == null ? null : serverTls.serverContext().newHandler(ch.alloc());
             install(ch, false, sslHandler, c -> listenerRef[0].offer(c), e -> LOG.log(System.Logger.Level.DEBUG,
                 "inbound connection failed during setup: {0}", e.getMessage()));
           }
