@@ -54,8 +54,9 @@ import java.util.concurrent.CompletableFuture;
  * buffered amount is at or below {@value #LOW_WATER} bytes; the writer stops handing over records above
  * {@value #HIGH_WATER} bytes (libwebrtc silently closes a channel with more than 16 MiB buffered). The
  * buffered amount is polled on the transport's one shared scheduler, because webrtc-java 0.14.0 never
- * fires {@code onBufferedAmountChange}. A poll that comes after the stream stopped being writable (reset,
- * STOP_SENDING, failure) finds no pending write and does nothing.
+ * fires {@code onBufferedAmountChange}. A write that waits for the Braid peer's credit is parked, not
+ * polled, until a window update resumes it. A poll or window update that comes after the stream stopped
+ * being writable (reset, STOP_SENDING, failure) finds no pending write and does nothing.
  *
  * <p><b>Receiving.</b> Data channels have no per-stream flow control that an application can drive:
  * SCTP delivers whatever the peer sends. Unread bytes are therefore capped per stream
@@ -163,23 +164,33 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
       }
       pending = t;
     }
-    if (!pump(t)) {
-      poller.register(() -> pump(t));
-    }
+    drive(t);
     return t.future;
   }
 
-  /** Hands records of {@code t} to the channel; returns whether nothing more needs polling. */
-  private boolean pump(Transmission t) {
+  /**
+   * Drives {@code t} until it is done: polled while it waits for the channel's buffer to drain; parked
+   * (no polling) while it waits for the peer's credit, until a window update resumes it.
+   */
+  private void drive(Transmission t) {
+    if (pump(t) == Progress.WAIT_BUFFER) {
+      poller.register(() -> pump(t) != Progress.WAIT_BUFFER);
+    }
+  }
+
+  private enum Progress { DONE, WAIT_BUFFER, WAIT_CREDIT }
+
+  /** Hands records of {@code t} to the channel, as far as buffer and credit allow. */
+  private Progress pump(Transmission t) {
     boolean complete = false;
     IOException failure = null;
     synchronized (sendLock) {
       if (pending != t) {
-        return true; // abandoned (reset, STOP_SENDING, failure): the drain event is ignored
+        return Progress.DONE; // abandoned (reset, STOP_SENDING, failure): the drain event is ignored
       }
       if (disposed || resetSent || finSent) {
         pending = null;
-        return true;
+        return Progress.DONE;
       }
       try {
         long buffered = channel.getBufferedAmount();
@@ -193,6 +204,9 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
         if (!t.data.hasRemaining() && buffered <= LOW_WATER) {
           pending = null;
           complete = true;
+        } else if (t.data.hasRemaining() && sendCredit <= 0) {
+          t.waitingForCredit = true; // a window update resumes it (see onFrame)
+          return Progress.WAIT_CREDIT;
         }
       } catch (IOException e) {
         pending = null;
@@ -201,13 +215,13 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
     }
     if (failure != null) {
       t.future.completeExceptionally(failure);
-      return true;
+      return Progress.DONE;
     }
     if (complete) {
       t.future.complete(null);
-      return true;
+      return Progress.DONE;
     }
-    return false;
+    return Progress.WAIT_BUFFER;
   }
 
   @Override
@@ -365,8 +379,16 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
 
   private boolean onFrame(Frame f) {
     if (f.windowUpdate() != WebRtcFraming.NO_CODE) {
+      Transmission parked = null;
       synchronized (sendLock) {
-        sendCredit += f.windowUpdate(); // the poller resumes a write that waits for credit
+        sendCredit += f.windowUpdate();
+        if (pending != null && pending.waitingForCredit) {
+          parked = pending;
+          parked.waitingForCredit = false;
+        }
+      }
+      if (parked != null) {
+        drive(parked); // resume the write that waited for credit
       }
     }
     if (f.message() != null && f.message().length > 0) {
@@ -576,6 +598,7 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
   private static final class Transmission {
     final ByteBuffer data;
     final CompletableFuture<Void> future = new CompletableFuture<>();
+    boolean waitingForCredit; // guarded by sendLock
 
     Transmission(ByteBuffer data) {
       this.data = data;
