@@ -502,19 +502,7 @@ public abstract class ConformanceSuite extends KitHarness {
 
   /** Writes until a write is held by flow control (the peer is not reading) and returns that write. */
   private CompletableFuture<Void> holdWriter(MuxedStream s) throws Exception {
-    long bound = Math.max(16L << 20, 8L * window());
-    byte[] chunk = bytes(64 * 1024, 42);
-    long accepted = 0;
-    while (accepted <= bound) {
-      CompletableFuture<Void> w = s.write(ByteBuffer.wrap(chunk));
-      if (Kit.stillPendingAfter(w, Duration.ofMillis(500))) {
-        return w;
-      }
-      await(w, "write");
-      accepted += chunk.length;
-    }
-    throw new AssertionError("the writer was never held back: " + accepted
-        + " bytes accepted while the peer read nothing (bound " + bound + ")");
+    return Kit.holdWriter(s, Math.max(16L << 20, 8L * window()));
   }
 
   @ParameterizedTest(name = "{0} opens")

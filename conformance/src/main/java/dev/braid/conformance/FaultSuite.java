@@ -237,26 +237,16 @@ public abstract class FaultSuite extends KitHarness {
     List<Kit.StreamPair> streams = new ArrayList<>();
     List<CompletableFuture<Void>> held = new ArrayList<>();
     long accepted = 0;
+    long perStreamBound = Math.max(16L << 20, 8L * window());
     for (int i = 0; i < n; i++) {
       Kit.StreamPair s = Kit.open(p, Side.DIALER);
       streams.add(s);
-      byte[] chunk = Kit.bytes(64 * 1024, i);
-      CompletableFuture<Void> h = null;
-      for (int k = 0; k < 1024 && h == null; k++) {
-        CompletableFuture<Void> w = s.local().write(ByteBuffer.wrap(chunk));
-        if (Kit.stillPendingAfter(w, Duration.ofMillis(300))) {
-          h = w;
-        } else {
-          await(w, "write");
-          accepted += chunk.length;
-        }
-      }
-      assertTrue(h != null, "stream " + i + ": the writer was never held back by a reader that reads nothing");
-      held.add(h);
+      held.add(Kit.holdWriter(s.local(), perStreamBound));
+      accepted += s.local().bytesWritten();
     }
     long during = usedHeap();
     long growth = Math.max(0, during - before);
-    long bound = (long) n * Math.max(16L << 20, 8L * window()) ;
+    long bound = n * perStreamBound;
     assertTrue(growth <= bound, "heap grew by " + growth + " bytes with " + n + " stopped readers (bound " + bound + ")");
     for (Kit.StreamPair s : streams) {
       s.remote().reset(5);

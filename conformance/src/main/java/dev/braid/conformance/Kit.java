@@ -158,6 +158,25 @@ public final class Kit {
     }
   }
 
+  /**
+   * Writes 64 KiB chunks until one stays pending for 300 ms (flow control holds the writer because the peer
+   * reads nothing) and returns that write; fails the rule if more than {@code bound} bytes are accepted first.
+   */
+  public static CompletableFuture<Void> holdWriter(MuxedStream s, long bound) {
+    byte[] chunk = bytes(64 * 1024, 42);
+    long accepted = 0;
+    while (accepted <= bound) {
+      CompletableFuture<Void> w = s.write(ByteBuffer.wrap(chunk));
+      if (stillPendingAfter(w, Duration.ofMillis(300))) {
+        return w;
+      }
+      await(w, "write");
+      accepted += chunk.length;
+    }
+    throw new AssertionError("the writer was never held back: " + accepted
+        + " bytes accepted while the peer read nothing (bound " + bound + ")");
+  }
+
   /** Reads until end-of-stream without blocking a thread; more than {@code limit} bytes fails the future. */
   public static CompletableFuture<byte[]> readAllAsync(MuxedStream s, int limit) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
