@@ -12,6 +12,7 @@ import dev.braid.MuxedStream;
 import dev.braid.ProtocolException;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.transport.tcp.internal.TcpConnection;
 import dev.braid.transport.tcp.internal.TcpTransport;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -58,7 +59,7 @@ class TcpTimeoutsAndTlsTest {
 
   @Test
   void keepAlivePingsKeepAnIdleConnectionOpen() throws Exception {
-    TransportOptions o = TransportOptions.builder().idleTimeout(Duration.ofMillis(600))
+    TransportOptions o = TransportOptions.builder().idleTimeout(Duration.ofSeconds(3))
         .keepAliveInterval(Duration.ofMillis(100)).build();
     a = new TcpTransportProvider().create(o);
     b = new TcpTransportProvider().create(o);
@@ -66,7 +67,13 @@ class TcpTimeoutsAndTlsTest {
     CompletableFuture<Connection> acc = l.accept();
     Connection d = a.dial(l.address()).get(T, TimeUnit.SECONDS);
     Connection c = acc.get(T, TimeUnit.SECONDS);
-    Thread.sleep(2000); // more than three idle timeouts with no application traffic
+    // Wait for 60 answered pings (at least two idle timeouts' worth) with no application traffic.
+    TcpConnection tcp = (TcpConnection) d;
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (tcp.keepAliveAnswers() < 60 && d.isOpen() && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertTrue(tcp.keepAliveAnswers() >= 60, tcp.keepAliveAnswers() + " pings answered");
     assertTrue(d.isOpen() && c.isOpen(), "keep-alive pings (answered) count as traffic");
     MuxedStream s = d.openStream().get(T, TimeUnit.SECONDS);
     s.write(ByteBuffer.wrap(new byte[] {1})).get(T, TimeUnit.SECONDS);

@@ -49,6 +49,11 @@ public final class TcpConnection extends AbstractConnection {
     session.kill();
   }
 
+  /** How many of our keep-alive pings the peer answered (for tests and diagnostics). */
+  public long keepAliveAnswers() {
+    return session.keepAliveAnswers();
+  }
+
   /** Whether the TCP channel is still open (for tests). */
   public boolean isChannelOpen() {
     return session.isChannelOpen();

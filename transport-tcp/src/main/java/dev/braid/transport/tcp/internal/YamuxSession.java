@@ -104,6 +104,7 @@ final class YamuxSession extends ChannelDuplexHandler {
   private Throwable endCause;
   private long nextPingId;
   private long outstandingPing = -1;
+  private volatile long pongs; // written by the event loop only
   private ScheduledFuture<?> keepAlive;
   private boolean loggedStreamLimit;
   private boolean loggedBacklogFull;
@@ -277,6 +278,7 @@ final class YamuxSession extends ChannelDuplexHandler {
           writeControl(TYPE_PING, FLAG_ACK, 0, f.length);
         } else if (f.length == outstandingPing) {
           outstandingPing = -1;
+          pongs++;
         } else if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
           LOG.log(System.Logger.Level.DEBUG, "{0}: unmatched ping response {1}", connection, f.length);
         }
@@ -641,6 +643,10 @@ final class YamuxSession extends ChannelDuplexHandler {
       }
       ctx.close();
     }, null);
+  }
+
+  long keepAliveAnswers() {
+    return pongs;
   }
 
   boolean isChannelOpen() {
