@@ -242,6 +242,21 @@ class WebRtcBadInputTest {
     }
   }
 
+  @Test
+  void dialingNowhereOrTheWrongSchemeFailsClearly() throws Exception {
+    try (Transport dialer = provider.create(TransportOptions.DEFAULTS)) {
+      URI nowhere = URI.create("webrtc://" + listener.address().getHost() + ":1");
+      ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+          () -> dialer.dial(nowhere).get(20, TimeUnit.SECONDS));
+      assertInstanceOf(dev.braid.ConnectionFailedException.class, e.getCause());
+      assertTrue(e.getCause().getMessage().contains(nowhere.toString()), e.getCause().getMessage());
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> dialer.dial(URI.create("tcp://127.0.0.1:1")));
+      org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> dialer.dial(URI.create("webrtc://no-port")));
+    }
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     byte[] r = new byte[a.length + b.length];
     System.arraycopy(a, 0, r, 0, a.length);
