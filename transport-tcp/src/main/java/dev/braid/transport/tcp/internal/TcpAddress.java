@@ -6,6 +6,8 @@ import java.util.Locale;
 /**
  * A parsed {@code tcp://host:port} or {@code tcp+tls://host:port[?certhash=HEX]} address.
  *
+ * <p><b>Thread safety.</b> Immutable.
+ *
  * @param host the host (IPv6 without brackets)
  * @param port the port (0 when listening picks one)
  * @param tls whether TLS is used

@@ -12,6 +12,8 @@ import java.util.Locale;
  * The Netty I/O flavour a transport runs on: Linux epoll when its classes and native library are there
  * (and the property {@code io} is not {@code nio}), Java NIO otherwise.
  *
+ * <p><b>Thread safety.</b> Immutable.
+ *
  * @param name {@code "epoll"} or {@code "nio"}
  * @param handlers the event loops' I/O handler factory
  * @param channel the client socket channel type
