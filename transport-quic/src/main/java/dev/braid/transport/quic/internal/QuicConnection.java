@@ -55,6 +55,8 @@ public final class QuicConnection extends AbstractConnection {
   private final tech.kwik.core.QuicConnection kwik;
   private final Map<Integer, StreamSignals> signals = new ConcurrentHashMap<>();
   private final SerialQueue inbound;
+  /** Opens run one at a time: at most one thread per connection waits in kwik's createStream for stream credit. */
+  private final SerialQueue opener;
   private final List<Runnable> terminationHooks = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Void> kwikEnded = new CompletableFuture<>();
   private final AtomicBoolean endHandled = new AtomicBoolean();
@@ -73,6 +75,7 @@ public final class QuicConnection extends AbstractConnection {
     this.transport = transport;
     this.kwik = kwik;
     this.inbound = new SerialQueue(transport.io());
+    this.opener = new SerialQueue(transport.blocking());
   }
 
   QuicTransport transport() {
@@ -430,7 +433,10 @@ public final class QuicConnection extends AbstractConnection {
         }
       }
     }, timeoutMillis, TimeUnit.MILLISECONDS);
-    transport.blocking().execute(() -> {
+    opener.execute(() -> {
+      if (result.isDone()) {
+        return; // timed out while queued
+      }
       QuicStream ks;
       synchronized (creator) {
         creator.set(Thread.currentThread());

@@ -313,6 +313,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
       if (space <= 0) {
         txWaiting = true;
         if (KWIK_SEND_BUFFER - (writtenToKwik - sig.sentUpTo) <= 0) {
+          armStallCheck(); // kwik may have stranded the buffer; then nothing would ever poke us
           return; // the send hook pokes us when kwik has put more of the buffer on the wire
         }
         txWaiting = false;

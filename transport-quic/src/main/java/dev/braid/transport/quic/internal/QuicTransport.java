@@ -195,7 +195,7 @@ public final class QuicTransport implements Transport {
     } catch (IOException | RuntimeException e) {
       kwik.close();
       result.completeExceptionally(new ConnectionFailedException("QUIC handshake with " + address + " failed: "
-          + e.getMessage(), e));
+          + e + (e.getCause() == null ? "" : " (" + e.getCause() + ")"), e));
       return;
     }
     register(c);
