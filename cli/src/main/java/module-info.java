@@ -6,8 +6,13 @@ module dev.braid.cli {
   requires org.junit.platform.reporting;
   requires java.management;
   requires java.logging;
+  requires tech.kwik.core;
+  requires webrtc.java;
 
   uses dev.braid.cli.BenchBaseline;
+
+  provides dev.braid.cli.BenchBaseline with dev.braid.cli.baseline.KwikBaseline,
+      dev.braid.cli.baseline.WebRtcJavaBaseline;
 
   uses dev.braid.spi.TransportProvider;
 
