@@ -218,6 +218,44 @@ public final class QuicConnection extends AbstractConnection {
     return (streamId & 0x2) == 0 && (streamId & 0x1) == (isDialer() ? 1 : 0);
   }
 
+  /**
+   * kwik 0.10.8 processes 1-RTT packets of a server connection before the handshake completes (when the client's
+   * Finished was lost or arrives late) and creates the peer's streams then, while its new-stream callback is still
+   * a no-op: those streams would never be announced. The tap remembers their ids; here, on the receiver thread
+   * right after the callback is installed, Braid looks them up in kwik's stream manager and accepts them.
+   */
+  void recoverEarlyStreams(Map<Integer, StreamSignals> early) {
+    java.util.Set<Integer> ids = early.keySet();
+    try {
+      java.lang.reflect.Method getStreamManager = QuicConnectionImpl.class.getDeclaredMethod("getStreamManager");
+      getStreamManager.setAccessible(true);
+      Object manager = getStreamManager.invoke(kwik);
+      java.lang.reflect.Field streamsField = manager.getClass().getDeclaredField("streams");
+      streamsField.setAccessible(true);
+      Map<?, ?> streams = (Map<?, ?>) streamsField.get(manager);
+      int maxId = java.util.Collections.max(ids);
+      for (int id = isDialer() ? 1 : 0; id <= maxId; id += 4) {
+        Object s = streams.get(id);
+        if (s instanceof QuicStream && isPeerInitiatedBidi(id)) {
+          LOG.log(System.Logger.Level.DEBUG, "{0}: accepting stream {1} that kwik opened before the handshake ended", this, id);
+          signalsFor(id, true);
+          StreamSignals seen = early.get(id);
+          StreamSignals sig = signals.get(id);
+          if (sig != null && seen != null) {
+            sig.rxHighestUpTo = Math.max(sig.rxHighestUpTo, seen.rxHighestUpTo);
+            if (seen.rxFinalSize >= 0) {
+              sig.rxFinalSize = seen.rxFinalSize;
+            }
+          }
+          onPeerStream((QuicStream) s);
+        }
+      }
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "{0}: kwik opened streams {1} before the handshake ended and they cannot be"
+          + " recovered ({2}); the peer will see them unanswered", this, ids, e.toString());
+    }
+  }
+
   /** kwik's peer-initiated stream callback (its single callback thread): hand off at once. */
   void onPeerStream(QuicStream stream) {
     inbound.execute(() -> acceptPeerStream(stream));

@@ -26,6 +26,8 @@ final class QuicFrameTap extends NullLogger {
 
   private final Map<String, QuicConnection> byConnectionId = new ConcurrentHashMap<>();
   private final ThreadLocal<QuicConnection> current = new ThreadLocal<>();
+  /** Stream ids seen on a server receiver thread before its connection finished the handshake (kwik race, README). */
+  private final ThreadLocal<Map<Integer, StreamSignals>> early = new ThreadLocal<>();
   private volatile QuicConnection bound;
 
   /** A client connection's tap. */
@@ -53,6 +55,11 @@ final class QuicFrameTap extends NullLogger {
     }
     byConnectionId.put(key, connection);
     current.set(connection);
+    Map<Integer, StreamSignals> earlyStreams = early.get();
+    early.remove();
+    if (earlyStreams != null && !earlyStreams.isEmpty()) {
+      connection.recoverEarlyStreams(earlyStreams);
+    }
     connection.onTerminatedRun(() -> byConnectionId.remove(key, connection));
     return true;
   }
@@ -96,6 +103,26 @@ final class QuicFrameTap extends NullLogger {
       QuicConnection c = resolve();
       if (c != null) {
         c.onPacketReceived(packet);
+      } else if (connectionKey(Thread.currentThread().getName()) != null) {
+        // A server connection that has not finished its handshake: kwik may still process 1-RTT STREAM frames
+        // (when the client's Finished was lost or reordered), before its new-stream callback is installed.
+        for (tech.kwik.core.frame.QuicFrame f : packet.getFrames()) {
+          if (f instanceof tech.kwik.core.frame.StreamFrame) {
+            tech.kwik.core.frame.StreamFrame sf = (tech.kwik.core.frame.StreamFrame) f;
+            Map<Integer, StreamSignals> pending = early.get();
+            if (pending == null) {
+              pending = new java.util.HashMap<>();
+              early.set(pending);
+            }
+            if (pending.size() < 1024 || pending.containsKey(sf.getStreamId())) {
+              StreamSignals sig = pending.computeIfAbsent(sf.getStreamId(), StreamSignals::new);
+              sig.rxHighestUpTo = Math.max(sig.rxHighestUpTo, sf.getUpToOffset());
+              if (sf.isFinal()) {
+                sig.rxFinalSize = sf.getUpToOffset();
+              }
+            }
+          }
+        }
       }
     } catch (RuntimeException | Error e) {
       LOG.log(System.Logger.Level.WARNING, "Braid's QUIC receive hook failed; the packet is processed by kwik anyway", e);
