@@ -74,8 +74,9 @@ class QuicLifecycleTest {
       ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
           () -> pendingRead.get(5, TimeUnit.SECONDS));
       ConnectionFailedException f = assertInstanceOf(ConnectionFailedException.class, e.getCause());
-      assertTrue(f.getMessage().contains("idle timeout") || String.valueOf(f.getCause()).contains("idle timeout"),
-          f.toString());
+      // kwik reports the silence as IdleTimeout, or as ConnectionLost when our last packets went unanswered
+      String why = f.getMessage() + " / " + f.getCause();
+      assertTrue(why.contains("idle timeout") || why.contains("connection lost"), why);
       assertTrue(!c.isOpen());
     } finally {
       braid.close();
