@@ -51,7 +51,9 @@ import tech.kwik.core.server.ServerConnector;
  * concurrent client streams. The server certificate is a fresh self-signed EC P-256 key made with the
  * JDK's {@code keytool} in a temporary directory at {@link #start()} (deleted at {@link #stop()}); the
  * client trusts exactly that certificate. kwik's streams are blocking: the server serves each stream
- * on a pool of 64 threads (queued beyond that), the client's concurrent writers run on a cached pool.
+ * on a pool of 64 threads, started with their 64 KiB read buffers at {@link #start()} (streams beyond 64
+ * wait in the pool's queue, so an idle stream costs kwik's state on both ends and a queued task, no read
+ * buffer); the client's concurrent writers run on a cached pool.
  * Every measurement is bounded; when kwik stops making progress (its bulk-send stall, brief §7) the
  * measurement fails after {@value #OP_TIMEOUT_SECONDS} s instead of hanging.
  *
@@ -94,7 +96,8 @@ public final class KwikBaseline implements BenchBaseline {
       dir = Files.createTempDirectory("braid-bench-kwik");
       char[] password = HexFormat.of().formatHex(new SecureRandom().generateSeed(12)).toCharArray();
       Path store = dir.resolve("server.p12");
-      generateKeyStore(store, password);
+      InetAddress loopback = InetAddress.getLoopbackAddress();
+      generateKeyStore(store, password, loopback.getHostAddress());
       KeyStore ks = KeyStore.getInstance("PKCS12");
       try (InputStream in = Files.newInputStream(store)) {
         ks.load(in, password);
@@ -102,7 +105,8 @@ public final class KwikBaseline implements BenchBaseline {
       X509Certificate cert = (X509Certificate) ks.getCertificate(ALIAS);
       serverThreads = Measures.daemonPool("braid-bench-kwik-server", SERVER_THREADS);
       clientThreads = Measures.daemonPool("braid-bench-kwik-client", 0);
-      DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+      startServerThreads();
+      DatagramSocket socket = new DatagramSocket(new InetSocketAddress(loopback, 0));
       ServerConnectionConfig config = ServerConnectionConfig.builder()
           .maxIdleTimeout((int) IDLE_TIMEOUT.toMillis())
           .maxOpenPeerInitiatedBidirectionalStreams(MAX_STREAMS)
@@ -127,7 +131,7 @@ public final class KwikBaseline implements BenchBaseline {
       connector.registerApplicationProtocol(ALPN, new ServerSide());
       connector.start();
       connection = QuicClientConnection.newBuilder()
-          .host(socket.getLocalAddress().getHostAddress())
+          .host(loopback.getHostAddress())
           .port(socket.getLocalPort())
           .applicationProtocol(ALPN)
           .connectTimeout(Duration.ofSeconds(10))
@@ -149,13 +153,40 @@ public final class KwikBaseline implements BenchBaseline {
     }
   }
 
-  /** Runs the JDK's keytool: a self-signed EC P-256 key for localhost and 127.0.0.1, valid for two days. */
-  private static void generateKeyStore(Path store, char[] password) throws IOException, InterruptedException {
+  /**
+   * Starts all server threads and gives each its 64 KiB read buffer now, so that the idle-stream memory
+   * figure counts kwik's per-stream state, not the pool growing.
+   */
+  private void startServerThreads() throws InterruptedException, TimeoutException {
+    java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(SERVER_THREADS);
+    for (int i = 0; i < SERVER_THREADS; i++) {
+      serverThreads.execute(() -> {
+        SERVER_BUFFER.get();
+        ready.countDown();
+        try {
+          ready.await(10, TimeUnit.SECONDS); // holds this thread so that every task gets a thread of its own
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+    }
+    if (!ready.await(10, TimeUnit.SECONDS)) {
+      throw new TimeoutException("kwik baseline: its server threads did not start within 10 s");
+    }
+  }
+
+  /**
+   * Runs the JDK's keytool: a self-signed EC P-256 key for {@code host}, valid for two days. kwik's TLS client
+   * (agent15) matches the dialed host against dNSName entries only, even for an IP address, hence
+   * {@code dns:127.0.0.1}.
+   */
+  private static void generateKeyStore(Path store, char[] password, String host)
+      throws IOException, InterruptedException {
     Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
     ProcessBuilder pb = new ProcessBuilder(keytool.toString(), "-genkeypair", "-alias", ALIAS, "-keyalg", "EC",
         "-groupname", "secp256r1", "-sigalg", "SHA256withECDSA", "-storetype", "PKCS12", "-keystore", store.toString(),
         "-storepass:env", "BRAID_BENCH_STOREPASS", "-keypass:env", "BRAID_BENCH_STOREPASS",
-        "-dname", "CN=localhost", "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2", "-noprompt")
+        "-dname", "CN=localhost", "-ext", "SAN=dns:localhost,dns:" + host + ",ip:" + host, "-validity", "2", "-noprompt")
         .redirectErrorStream(true);
     pb.environment().put("BRAID_BENCH_STOREPASS", new String(password));
     Process p = pb.start();
@@ -408,7 +439,7 @@ public final class KwikBaseline implements BenchBaseline {
   @Override
   public double memoryPerIdleStreamBytes(int n) throws Exception {
     return bounded(n + " idle streams", () -> {
-      long before = Measures.usedHeap();
+      long before = Measures.settledHeap();
       List<QuicStream> streams = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
         QuicStream s = connection.createStream(true);

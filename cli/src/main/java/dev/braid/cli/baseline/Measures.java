@@ -30,6 +30,25 @@ final class Measures {
     return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
   }
 
+  /**
+   * Used heap once it has settled: {@link #usedHeap()} repeated (100 ms apart, at most 3 s) until two readings
+   * differ by less than 64 KiB. State that the previous measurement (Braid's, just before) is still releasing
+   * asynchronously would otherwise be freed during the baseline's measurement and make it look negative.
+   */
+  static long settledHeap() throws InterruptedException {
+    long last = usedHeap();
+    long deadline = System.nanoTime() + 3_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      Thread.sleep(100);
+      long now = usedHeap();
+      if (Math.abs(now - last) < 64 * 1024) {
+        return now;
+      }
+      last = now;
+    }
+    return last;
+  }
+
   /** A pool of daemon threads named {@code prefix-N}; {@code size <= 0} means a cached pool. */
   static ExecutorService daemonPool(String prefix, int size) {
     AtomicInteger count = new AtomicInteger();

@@ -569,7 +569,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
     AtomicLong result = new AtomicLong();
     try {
       idleArrivals.drainPermits();
-      long before = Measures.usedHeap();
+      long before = Measures.settledHeap();
       byte[] s = {'S'};
       for (int i = 0; i < channels; i++) {
         NearEnd near = open("idle");
