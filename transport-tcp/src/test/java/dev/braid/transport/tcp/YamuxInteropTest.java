@@ -319,6 +319,30 @@ class YamuxInteropTest {
     assertArrayEquals("ping".getBytes(StandardCharsets.US_ASCII), s.inputStream().readAllBytes());
   }
 
+  @ParameterizedTest
+  @EnumSource(Role.class)
+  void thePeerProcessDyingMidTransferFailsEverything(Role role) throws Exception {
+    connect(role);
+    MuxedStream s = connection.openStream().get(T, TimeUnit.SECONDS);
+    s.outputStream().write("sha\n".getBytes(StandardCharsets.US_ASCII));
+    CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+      try {
+        writeRandom(s, 1 << 30, 1);
+      } catch (Exception e) {
+        // released by the failure: expected
+      }
+    });
+    while (s.bytesWritten() < 4 << 20 && !writer.isDone()) {
+      Thread.sleep(10);
+    }
+    node.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    assertEquals(StreamState.FAILED, s.terminated().get(T, TimeUnit.SECONDS));
+    writer.get(T, TimeUnit.SECONDS);
+    ExecutionException e = assertThrows(ExecutionException.class, () -> connection.closeFuture().get(T, TimeUnit.SECONDS));
+    assertInstanceOf(dev.braid.ConnectionFailedException.class, e.getCause());
+    assertFalse(connection.isOpen());
+  }
+
   // ---------------------------------------------------------------- plumbing
 
   private void connect(Role role) throws Exception {
