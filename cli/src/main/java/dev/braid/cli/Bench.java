@@ -144,13 +144,25 @@ final class Bench {
         out.printf("  round trip: %.0f µs vs %.0f µs%n", braidRtt, baseRtt);
 
         double perStream = memoryPerIdleStream(c, sizes.idleStreams);
-        double basePer = base.memoryPerIdleStreamBytes(Math.min(sizes.idleStreams, 1000));
-        rows.add(new Row(p.id(), "heap per idle open stream", perStream, base.name(), basePer, "bytes", false));
+        int idle = idleMeasured;
+        waitUntilNoStreams(c);
+        double basePer = base.memoryPerIdleStreamBytes(Math.min(idle, 1000));
+        rows.add(new Row(p.id(), "heap per idle open stream (" + idle + " open)", perStream, base.name(), basePer,
+            "bytes", false));
         out.printf("  heap per idle stream: %.0f B vs %.0f B%n", perStream, basePer);
 
         double first = Double.NaN;
         for (int n : sizes.scaleSteps) {
-          double us = openCost(c, n);
+          waitUntilNoStreams(c);
+          double us;
+          try {
+            us = openCost(c, n);
+          } catch (Ceiling ceiling) {
+            out.printf("  open cost with %d streams: not measured, %s%n", n, ceiling.getMessage());
+            rows.add(new Row(p.id(), "open cost at " + n + " streams: refused at " + ceiling.reached
+                + " (protocol ceiling)", Double.NaN, p.id() + " at 1 stream", first, "µs/stream", false));
+            break;
+          }
           if (Double.isNaN(first)) {
             first = us;
           }
@@ -167,10 +179,34 @@ final class Bench {
     return rows;
   }
 
-  /** Streams whose first byte is 'E' are echoed; every other stream is read to the end and discarded. */
+  /**
+   * Streams whose first byte is 'E' are echoed, 'I' streams are left idle (no pending read, no buffer: the
+   * idle-stream memory figure is Braid's own), every other stream is read to the end and discarded.
+   */
   private static void echoOrSink(MuxedStream st) {
-    ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
-    pump(st, buf, null);
+    ByteBuffer first = ByteBuffer.allocate(1);
+    st.read(first).whenComplete((n, t) -> {
+      if (t != null || n < 0) {
+        if (n != null && n < 0) {
+          st.closeWrite();
+        }
+        return;
+      }
+      byte kind = first.get(0);
+      if (kind == 'I') {
+        return;
+      }
+      ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+      if (kind == 'E') {
+        st.write(ByteBuffer.wrap(new byte[] {'E'})).whenComplete((v, t2) -> {
+          if (t2 == null) {
+            pump(st, buf, true);
+          }
+        });
+      } else {
+        pump(st, buf, false);
+      }
+    });
   }
 
   private static void pump(MuxedStream st, ByteBuffer buf, Boolean echo) {
@@ -273,21 +309,54 @@ final class Bench {
     return median(us);
   }
 
+  /** A transport refused a stream: the protocol's ceiling was reached before the benchmark's count. */
+  static final class Ceiling extends Exception {
+    final int reached;
+
+    Ceiling(int reached, Throwable cause) {
+      super("the transport refused stream " + (reached + 1) + ": " + cause.getMessage(), cause);
+      this.reached = reached;
+    }
+  }
+
+  private static MuxedStream openOrCeiling(Connection c, int index) throws Exception {
+    try {
+      return c.openStream().get(30, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof dev.braid.StreamRefusedException) {
+        throw new Ceiling(index, e.getCause());
+      }
+      throw e;
+    }
+  }
+
   private static double memoryPerIdleStream(Connection c, int n) throws Exception {
     long before = usedHeap();
     List<MuxedStream> streams = new ArrayList<>();
     for (int i = 0; i < n; i++) {
-      MuxedStream s = c.openStream().get(30, TimeUnit.SECONDS);
-      s.write(ByteBuffer.wrap(new byte[] {'S'})).get(30, TimeUnit.SECONDS); // make it exist on both ends
+      MuxedStream s;
+      try {
+        s = openOrCeiling(c, i);
+      } catch (Ceiling ceiling) {
+        if (i == 0) {
+          throw ceiling;
+        }
+        break; // measure what the transport allows (WebRTC: 511 data channels per side)
+      }
+      s.write(ByteBuffer.wrap(new byte[] {'I'})).get(30, TimeUnit.SECONDS); // make it exist on both ends
       streams.add(s);
     }
     Thread.sleep(200);
     long after = usedHeap();
     for (MuxedStream s : streams) {
-      s.close();
+      s.reset(0);
     }
-    return Math.max(0, after - before) / (double) n;
+    idleMeasured = streams.size();
+    return Math.max(0, after - before) / (double) streams.size();
   }
+
+  /** How many idle streams the last memory measurement held (fewer than asked at a protocol ceiling). */
+  private static int idleMeasured;
 
   private static double openCost(Connection c, int n) throws Exception {
     List<CompletableFuture<MuxedStream>> opens = new ArrayList<>(n);
@@ -296,14 +365,39 @@ final class Bench {
       opens.add(c.openStream());
     }
     List<MuxedStream> streams = new ArrayList<>(n);
+    Ceiling ceiling = null;
     for (CompletableFuture<MuxedStream> o : opens) {
-      streams.add(o.get(120, TimeUnit.SECONDS));
+      try {
+        streams.add(o.get(120, TimeUnit.SECONDS));
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (!(e.getCause() instanceof dev.braid.StreamRefusedException)) {
+          throw e;
+        }
+        if (ceiling == null) {
+          ceiling = new Ceiling(streams.size(), e.getCause());
+        }
+      }
+    }
+    if (ceiling != null) {
+      for (MuxedStream s : streams) {
+        s.reset(0);
+      }
+      throw ceiling;
     }
     double us = (System.nanoTime() - t0) / 1e3 / n;
     for (MuxedStream s : streams) {
       s.reset(0);
     }
     return us;
+  }
+
+  /** Waits (bounded) until streams reset by the previous step are gone, so each step starts from zero. */
+  private static void waitUntilNoStreams(Connection c) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!c.streams().isEmpty() && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    Thread.sleep(500); // the peer's side and the protocol (SCTP stream ids) free them a little later
   }
 
   static long usedHeap() {
@@ -324,6 +418,11 @@ final class Bench {
     sb.append("| transport | metric | Braid | baseline | baseline value | ratio (Braid / baseline) |\n");
     sb.append("|---|---|---:|---|---:|---:|\n");
     for (Row r : rows) {
+      if (Double.isNaN(r.braid())) {
+        sb.append(String.format(Locale.ROOT, "| %s | %s | not measured | %s | | |%n", r.transport(), r.metric(),
+            r.baselineName()));
+        continue;
+      }
       sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f %s | %s | %.1f %s | %.2f%s |%n", r.transport(), r.metric(),
           r.braid(), r.unit(), r.baselineName(), r.baseline(), r.unit(), r.ratio(),
           r.higherIsBetter() ? " (higher is better)" : " (lower is better)"));

@@ -19,7 +19,8 @@ public final class ThirdPartyTransportProvider implements TransportProvider {
   @Override public Set<String> schemes() { return Set.of("third-party"); }
   @Override public boolean isAvailable() { return true; }
   @Override public Throwable unavailabilityCause() { return null; }
-  @Override public Set<Capability> capabilities() { return Set.of(Capability.RESET_CODES); }
+  // Declares what its connections really do; declaring less would be caught by the kit (L1, O2, H6).
+  @Override public Set<Capability> capabilities() { return inner.capabilities(); }
   @Override public URI testListenAddress() { return inner.testListenAddress(); }
   @Override public Transport create(TransportOptions options) { return inner.create(options); }
 }
