@@ -121,32 +121,33 @@ final class Bench {
       try {
         // warm-up, then measure each figure beside its baseline
         oneStream(c, 8L << 20);
-        base.oneStreamThroughput(8L << 20);
+        baseline(base, "warm-up", () -> base.oneStreamThroughput(8L << 20), out);
 
         double braid1 = oneStream(c, sizes.oneStreamBytes);
-        double base1 = base.oneStreamThroughput(sizes.oneStreamBytes);
+        double base1 = baseline(base, "1 stream", () -> base.oneStreamThroughput(sizes.oneStreamBytes), out);
         rows.add(new Row(p.id(), "throughput, 1 stream", braid1, base.name(), base1, "MB/s", true));
         out.printf("  1 stream: %.1f MB/s vs %.1f MB/s%n", braid1, base1);
 
         double braid64 = manyStreams(c, sizes.multiStreams, sizes.perStreamBytes);
-        double base64 = base.manyStreamsThroughput(sizes.multiStreams, sizes.perStreamBytes);
+        double base64 = baseline(base, sizes.multiStreams + " streams",
+            () -> base.manyStreamsThroughput(sizes.multiStreams, sizes.perStreamBytes), out);
         rows.add(new Row(p.id(), "throughput, " + sizes.multiStreams + " streams", braid64, base.name(), base64, "MB/s", true));
         out.printf("  %d streams: %.1f MB/s vs %.1f MB/s%n", sizes.multiStreams, braid64, base64);
 
         double braidOpen = openFirstByte(c, sizes.latencySamples);
-        double baseOpen = base.openFirstByteMicros(sizes.latencySamples);
+        double baseOpen = baseline(base, "open + first byte", () -> base.openFirstByteMicros(sizes.latencySamples), out);
         rows.add(new Row(p.id(), "open + first byte (median)", braidOpen, base.name(), baseOpen, "µs", false));
         out.printf("  open+first byte: %.0f µs vs %.0f µs%n", braidOpen, baseOpen);
 
         double braidRtt = roundTrip(c, sizes.latencySamples * 4);
-        double baseRtt = base.roundTripMicros(sizes.latencySamples * 4);
+        double baseRtt = baseline(base, "round trip", () -> base.roundTripMicros(sizes.latencySamples * 4), out);
         rows.add(new Row(p.id(), "round trip, 64 B (median)", braidRtt, base.name(), baseRtt, "µs", false));
         out.printf("  round trip: %.0f µs vs %.0f µs%n", braidRtt, baseRtt);
 
         double perStream = memoryPerIdleStream(c, sizes.idleStreams);
         int idle = idleMeasured;
         waitUntilNoStreams(c);
-        double basePer = base.memoryPerIdleStreamBytes(Math.min(idle, 1000));
+        double basePer = baseline(base, "idle streams", () -> base.memoryPerIdleStreamBytes(Math.min(idle, 1000)), out);
         rows.add(new Row(p.id(), "heap per idle open stream (" + idle + " open)", perStream, base.name(), basePer,
             "bytes", false));
         out.printf("  heap per idle stream: %.0f B vs %.0f B%n", perStream, basePer);
@@ -309,6 +310,34 @@ final class Bench {
     return median(us);
   }
 
+  /** One baseline measurement. */
+  @FunctionalInterface
+  interface Measure {
+    double run() throws Exception;
+  }
+
+  /**
+   * Runs a baseline measurement, once more if it fails (kwik 0.10.8 has intermittent bulk-send faults,
+   * brief §7); a second failure is reported and recorded as NaN ("baseline failed"), never hidden, and the
+   * run goes on.
+   */
+  static double baseline(BenchBaseline base, String what, Measure m, PrintStream out) {
+    Exception last = null;
+    for (int attempt = 1; attempt <= 2; attempt++) {
+      try {
+        return m.run();
+      } catch (Exception e) {
+        last = e;
+        out.printf("  baseline %s, %s: attempt %d failed: %s%n", base.name(), what, attempt, e);
+      }
+    }
+    baselineFailures.add(base.name() + ", " + what + ": " + last);
+    return Double.NaN;
+  }
+
+  /** Baseline measurements that failed twice in this run, with their errors. */
+  static final List<String> baselineFailures = new java.util.concurrent.CopyOnWriteArrayList<>();
+
   /** A transport refused a stream: the protocol's ceiling was reached before the benchmark's count. */
   static final class Ceiling extends Exception {
     final int reached;
@@ -423,9 +452,17 @@ final class Bench {
             r.baselineName()));
         continue;
       }
+      if (Double.isNaN(r.baseline())) {
+        sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f %s | %s | baseline failed (see below) | |%n",
+            r.transport(), r.metric(), r.braid(), r.unit(), r.baselineName()));
+        continue;
+      }
       sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f %s | %s | %.1f %s | %.2f%s |%n", r.transport(), r.metric(),
           r.braid(), r.unit(), r.baselineName(), r.baseline(), r.unit(), r.ratio(),
           r.higherIsBetter() ? " (higher is better)" : " (lower is better)"));
+    }
+    for (String failure : baselineFailures) {
+      sb.append(String.format(Locale.ROOT, "%nBaseline failed twice: %s%n", failure));
     }
     sb.append(String.format(Locale.ROOT, "%nSizes: 1 stream %d MiB; %d streams x %d KiB; %d latency samples; "
             + "%d idle streams; open-cost steps %s. JVM %s, %d cores.%n",
