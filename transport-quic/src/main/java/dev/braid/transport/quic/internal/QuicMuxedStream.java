@@ -77,6 +77,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   static final long CLOSE_READ_CODE = 1L << 32;
   private static final int MAX_CHUNK = 64 * 1024;
   private static final int MAX_WRITE = 16 * 1024;
+  private static final int WAKE_ROOM = KWIK_SEND_BUFFER / 3;
   private static final long MIN_RETRY_MICROS = 100;
   private static final long MAX_RETRY_MICROS = 20_000;
 
@@ -96,6 +97,8 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private int resetSeqHandled;
   private long retryMicros = MIN_RETRY_MICROS;
   private long lastSeenHighest;
+  private int quickRetries;
+  private static final int QUICK_RETRIES = 4;
   private final AtomicBoolean retryPending = new AtomicBoolean();
   private final AtomicBoolean stopSendingHandled = new AtomicBoolean();
 
@@ -134,7 +137,9 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   }
 
   void pokeSender() {
-    if (txWaiting) {
+    // Wake a waiting writer once a third of kwik's send buffer is free again, not on every packet sent: fewer,
+    // larger writes. (Safe: while less is free, kwik still holds unsent bytes and will report more sends.)
+    if (txWaiting && KWIK_SEND_BUFFER - (writtenToKwik - sig.sentUpTo) >= WAKE_ROOM) {
       txWaiting = false;
       sender.poke();
     }
@@ -190,6 +195,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     if (highest != lastSeenHighest) {
       lastSeenHighest = highest;
       retryMicros = MIN_RETRY_MICROS; // a new frame: look again soon, not at the backed-off pace
+      quickRetries = 0;
     }
     try {
       while (bufferedInboundBytes() < window) {
@@ -224,8 +230,14 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     if (bufferedInboundBytes() < window && consumedFromKwik < sig.rxHighestUpTo) {
       // The tap sees a packet just before kwik processes it, so the bytes may not be readable yet (or a gap
       // waits for a retransmission): look again shortly, backing off while nothing moves.
+      if (progressed || quickRetries < QUICK_RETRIES) {
+        // kwik's receiver thread usually finishes the packet within microseconds: look again at once, a few times
+        quickRetries = progressed ? 0 : quickRetries + 1;
+        receiver.poke();
+        return;
+      }
       long delay = retryMicros;
-      retryMicros = progressed ? MIN_RETRY_MICROS : Math.min(retryMicros * 2, MAX_RETRY_MICROS);
+      retryMicros = Math.min(retryMicros * 2, MAX_RETRY_MICROS);
       if (retryPending.compareAndSet(false, true)) {
         try {
           quic.transport().scheduler().schedule(() -> {

@@ -54,6 +54,28 @@ final class SerialPump implements Runnable {
     }
   }
 
+  /**
+   * Runs the body on the calling thread if the pump is idle (saving a thread hop), else pokes it. For callers whose
+   * body never blocks; the caller's interrupt flag is left alone.
+   */
+  void runHereOrPoke() {
+    if (!state.compareAndSet(IDLE, SCHEDULED)) {
+      poke();
+      return;
+    }
+    while (true) {
+      try {
+        body.run();
+      } catch (RuntimeException | Error e) {
+        LOG.log(System.Logger.Level.WARNING, "QUIC " + name + " pump failed; it stays usable", e);
+      }
+      if (state.compareAndSet(SCHEDULED, IDLE)) {
+        return;
+      }
+      state.set(SCHEDULED);
+    }
+  }
+
   @Override
   public void run() {
     while (true) {
