@@ -21,6 +21,8 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -122,6 +124,48 @@ class TcpTimeoutsAndTlsTest {
     Connection ok = a.dial(l.address()).get(T, TimeUnit.SECONDS);
     assertEquals("tcp+tls", ok.remoteAddress().getScheme());
     acc.get(T, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void aFloodOfUnfinishedTlsHandshakesIsCapped() throws Exception {
+    // A long handshake timeout keeps the silent connections "in setup" for the whole test.
+    b = new TcpTransportProvider().create(TransportOptions.builder().connectTimeout(Duration.ofSeconds(90)).build());
+    Listener l = b.listen(URI.create("tcp+tls://127.0.0.1:0"));
+    int n = 530;
+    List<java.nio.channels.SocketChannel> silent = new ArrayList<>();
+    try {
+      for (int i = 0; i < n; i++) { // never start the handshake
+        java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+            new InetSocketAddress("127.0.0.1", l.address().getPort()));
+        ch.configureBlocking(false);
+        silent.add(ch);
+      }
+      int closed = 0;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      ByteBuffer probe = ByteBuffer.allocate(1);
+      while (System.nanoTime() < deadline) {
+        closed = 0;
+        for (java.nio.channels.SocketChannel ch : silent) {
+          probe.clear();
+          try {
+            if (ch.read(probe) < 0) {
+              closed++;
+            }
+          } catch (IOException e) {
+            closed++;
+          }
+        }
+        if (closed >= n - 512) {
+          break;
+        }
+        Thread.sleep(50);
+      }
+      assertEquals(n - 512, closed, "exactly the connections beyond the cap of 512 in setup were closed");
+    } finally {
+      for (java.nio.channels.SocketChannel ch : silent) {
+        ch.close();
+      }
+    }
   }
 
   @Test

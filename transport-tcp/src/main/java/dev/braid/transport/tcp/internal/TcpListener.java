@@ -22,20 +22,42 @@ final class TcpListener implements Listener {
   static final int MAX_UNACCEPTED = 256;
 
   private final TcpTransport transport;
-  private final URI address;
+  private volatile URI address; // set once, when bound
   private final Object lock = new Object();
   private Channel serverChannel; // set once after bind
   private final ArrayDeque<TcpConnection> ready = new ArrayDeque<>(); // guarded by lock
   private final ArrayDeque<CompletableFuture<Connection>> waiting = new ArrayDeque<>(); // guarded by lock
   private boolean closed; // guarded by lock
+  /** Connections accepted but still in their setup (TLS handshake); more are closed at once. */
+  static final int MAX_IN_SETUP = 512;
+  private final java.util.concurrent.atomic.AtomicInteger inSetup = new java.util.concurrent.atomic.AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicBoolean loggedSetupLimit = new java.util.concurrent.atomic.AtomicBoolean();
 
-  TcpListener(TcpTransport transport, URI address) {
+  TcpListener(TcpTransport transport, URI requested) {
     this.transport = transport;
-    this.address = address;
+    this.address = requested;
   }
 
-  void bound(Channel channel) {
+  void bound(Channel channel, URI actual) {
     this.serverChannel = channel;
+    this.address = actual;
+  }
+
+  /** Counts a new inbound connection into its setup; false (and logged once) beyond {@link #MAX_IN_SETUP}. */
+  boolean beginSetup() {
+    if (inSetup.incrementAndGet() <= MAX_IN_SETUP) {
+      return true;
+    }
+    inSetup.decrementAndGet();
+    if (loggedSetupLimit.compareAndSet(false, true)) {
+      LOG.log(System.Logger.Level.WARNING, "{0}: closing new connections: {1} are still in their setup "
+          + "(TLS handshake); logged once", address, MAX_IN_SETUP);
+    }
+    return false;
+  }
+
+  void endSetup() {
+    inSetup.decrementAndGet();
   }
 
   /** A new inbound connection finished its setup. */

@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One TCP transport instance: a Netty NIO event loop group, its listeners and connections.
+ * One TCP transport instance: a Netty event loop group (epoll or NIO), its listeners and connections.
  *
  * <p>Properties (see {@link TransportOptions#property}): {@code tls=true} makes {@code tcp://} addresses
  * use TLS as {@code tcp+tls://} does; {@code eventLoopThreads} sets the number of I/O threads (default:
@@ -164,8 +164,7 @@ public final class TcpTransport implements Transport {
           : TcpTls.selfSigned();
     }
     TcpTls serverTls = tls;
-    String[] holder = new String[1];
-    TcpListener[] listenerRef = new TcpListener[1];
+    TcpListener listener = new TcpListener(this, address);
     ServerBootstrap b = new ServerBootstrap()
         .group(group)
         .channel(io.serverChannel())
@@ -173,7 +172,7 @@ public final class TcpTransport implements Transport {
         .handler(new ChannelInboundHandlerAdapter() {
           @Override
           public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            LOG.log(System.Logger.Level.WARNING, "listener " + holder[0] + " failed to accept", cause);
+            LOG.log(System.Logger.Level.WARNING, listener + " failed to accept", cause);
           }
         })
         .childOption(ChannelOption.TCP_NODELAY, true)
@@ -181,9 +180,19 @@ public final class TcpTransport implements Transport {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            TcpListener owner = listener;
+            if (!owner.beginSetup()) {
+              ch.close(); // too many connections still in their (TLS) setup
+              return;
+            }
             SslHandler sslHandler = serverTls == null ? null : serverTls.serverContext().newHandler(ch.alloc());
-            install(ch, false, sslHandler, c -> listenerRef[0].offer(c), e -> LOG.log(System.Logger.Level.DEBUG,
-                "inbound connection failed during setup: {0}", e.getMessage()));
+            install(ch, false, sslHandler, c -> {
+              owner.endSetup();
+              owner.offer(c);
+            }, e -> {
+              owner.endSetup();
+              LOG.log(System.Logger.Level.DEBUG, "inbound connection failed during setup: {0}", e.getMessage());
+            });
           }
         });
     ChannelFuture bind = b.bind(new InetSocketAddress(a.host(), a.port()));
@@ -200,10 +209,7 @@ public final class TcpTransport implements Transport {
     if (tls != null) {
       actual = URI.create(actual + "?certhash=" + tls.certificateHash());
     }
-    holder[0] = actual.toString();
-    TcpListener listener = new TcpListener(this, actual);
-    listenerRef[0] = listener;
-    listener.bound(server);
+    listener.bound(server, actual);
     boolean lateClose;
     synchronized (lock) {
       lateClose = closed;
