@@ -6,6 +6,7 @@
 const ndc = require('node-datachannel');
 
 const [signaling, token] = process.argv.slice(2);
+if (process.env.BRAID_NODE_PEER_LOG) ndc.initLogger(process.env.BRAID_NODE_PEER_LOG);
 const results = {};
 const out = (k, v) => { results[k] = v; };
 
@@ -65,21 +66,33 @@ class Stream {
   text() { return Buffer.concat(this.chunks).toString('latin1'); }
 }
 
+const keep = [];
+const t0 = Date.now();
+const mark = what => out('ms_' + what, Date.now() - t0);
+
 async function main() {
-  const pc = new ndc.PeerConnection('braid-node-peer', {iceServers: []});
+  // Negotiation is started explicitly (not by libdatachannel's auto-negotiation), once.
+  const pc = new ndc.PeerConnection('braid-node-peer', {iceServers: [], disableAutoNegotiation: true});
   const gathered = new Promise(r => pc.onGatheringStateChange(s => { if (s === 'complete') r(); }));
   const braidStreams = [];
   pc.onDataChannel(dc => braidStreams.push(new Stream(dc)));
   const control = pc.createDataChannel('braid-control', {negotiated: true, id: 0});
   const controlOpen = new Promise(r => control.onOpen(() => r()));
+  // node-datachannel closes a peer connection or channel whose JS object is garbage collected: keep
+  // both reachable for the whole run.
+  keep.push(pc, control);
+  pc.setLocalDescription('offer');
   await gathered;
+  mark('gathered');
   const offer = pc.localDescription();
   const res = await fetch(signaling, {method: 'POST', headers: {'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + token}, body: offer.sdp});
   out('signalingStatus', res.status);
+  mark('answered');
   if (res.status !== 201) throw new Error('signaling answered ' + res.status + ': ' + await res.text());
   pc.setRemoteDescription(await res.text(), 'answer');
   await Promise.race([controlOpen, new Promise((_, j) => setTimeout(() => j(new Error('control channel did not open')), 15000))]);
   out('connected', true);
+  mark('connected');
 
   // A: we open, write 100,000 bytes in records, half-close; Braid echoes them and half-closes.
   const a = new Stream(pc.createDataChannel('', {}));

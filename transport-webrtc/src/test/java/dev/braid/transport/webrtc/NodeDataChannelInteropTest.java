@@ -79,7 +79,13 @@ class NodeDataChannelInteropTest {
       }
     });
 
-    Connection c = accepted.get(60, TimeUnit.SECONDS);
+    Connection c;
+    try {
+      c = accepted.get(60, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      node.destroyForcibly();
+      throw new AssertionError("the node peer never connected; its output: " + output.get(10, TimeUnit.SECONDS), e);
+    }
     Map<String, Object> braid = new ConcurrentHashMap<>();
     List<CompletableFuture<Void>> served = new ArrayList<>();
     c.setStreamHandler(s -> served.add(CompletableFuture.runAsync(() -> serve(s, braid))));
@@ -97,6 +103,10 @@ class NodeDataChannelInteropTest {
       }
     }
     assertEquals(null, r.get("error"), () -> "the node peer failed:\n" + text);
+    System.getLogger(NodeDataChannelInteropTest.class.getName()).log(System.Logger.Level.INFO,
+        "node peer timings (ms): gathered " + r.get("ms_gathered") + ", answered " + r.get("ms_answered")
+        + ", connected " + r.get("ms_connected"));
+    System.out.println("node peer: " + text.replace('\n', ' '));
     assertEquals("201", r.get("signalingStatus"));
     assertEquals("true", r.get("A_echoOk"), text);
     assertEquals("true", r.get("A_channelClosed"), "the channel closed once FIN/FIN_ACK went both ways");
@@ -113,7 +123,8 @@ class NodeDataChannelInteropTest {
     StreamResetException reset = assertInstanceOf(StreamResetException.class, braid.get("R.error"));
     assertEquals(77, reset.code());
     assertTrue(reset.isRemote());
-    c.closeFuture().handle((v, e) -> null).get(30, TimeUnit.SECONDS); // the node peer closed its peer connection
+    c.close();
+    c.closeFuture().handle((v, e) -> null).get(30, TimeUnit.SECONDS);
     listener.close();
   }
 
