@@ -17,7 +17,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.nio.NioDatagramChannel;
-import io.netty.handler.codec.quic.InsecureQuicTokenHandler;
+import io.netty.handler.codec.quic.NoQuicTokenHandler;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicClientCodecBuilder;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
@@ -65,7 +65,7 @@ final class NettyQuicPeer implements AutoCloseable {
         .applicationProtocols(ALPN).build();
     ChannelHandler codec = tune(new QuicServerCodecBuilder())
         .sslContext(ssl)
-        .tokenHandler(InsecureQuicTokenHandler.INSTANCE)
+        .tokenHandler(NoQuicTokenHandler.INSTANCE) // no Retry: kwik 0.10.8 sometimes NPEs on a Retry (README)
         .streamOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .handler(new ChannelInboundHandlerAdapter() {
           @Override

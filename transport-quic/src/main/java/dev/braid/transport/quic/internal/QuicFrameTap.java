@@ -163,6 +163,7 @@ final class QuicFrameTap extends NullLogger {
 
   @Override
   public void error(String message, Throwable error) {
-    LOG.log(System.Logger.Level.DEBUG, "kwik error: " + message, error);
+    // kwik reports its own fatal faults this way (e.g. "Sender thread aborted with exception"): make them visible
+    LOG.log(System.Logger.Level.WARNING, "kwik error: " + message, error);
   }
 }
