@@ -406,7 +406,8 @@ public final class WebRtcConnection extends AbstractConnection {
       return;
     }
     if (!usable) {
-      LOG.log(System.Logger.Level.DEBUG, "{0}: refusing an unordered or partially reliable data channel", this);
+      LOG.log(System.Logger.Level.WARNING, "{0}: refusing a data channel that is not ordered and reliable (ordered={1}, "
+          + "reliable={2})", this, ch.isOrdered(), ch.isReliable());
     }
     boolean accepted = usable && addStream(s);
     transport.onSignaling(() -> {

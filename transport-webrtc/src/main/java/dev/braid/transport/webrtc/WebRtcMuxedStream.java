@@ -324,6 +324,9 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
         resetOnWire(early);
         return;
       }
+      if (state().isTerminal()) {
+        return; // reset or refused before its channel opened: never handed to the application
+      }
       opened();
       if (openFuture != null) {
         openFuture.complete(this);

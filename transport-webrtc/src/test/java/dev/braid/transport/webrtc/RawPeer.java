@@ -193,9 +193,10 @@ final class RawPeer implements AutoCloseable {
         @Override
         public void onStateChange() {
           RTCDataChannelState s = channel.getState();
-          if (s == RTCDataChannelState.OPEN) {
-            opened.complete(null);
-          } else if (s == RTCDataChannelState.CLOSED) {
+          if (s != RTCDataChannelState.CONNECTING) {
+            opened.complete(null); // open, or already past it (a peer that refuses closes at once)
+          }
+          if (s == RTCDataChannelState.CLOSED) {
             closed.complete(null);
           }
         }
@@ -210,7 +211,7 @@ final class RawPeer implements AutoCloseable {
     }
 
     void awaitOpen() throws Exception {
-      if (channel.getState() != RTCDataChannelState.OPEN) {
+      if (channel.getState() == RTCDataChannelState.CONNECTING) {
         opened.get(15, TimeUnit.SECONDS);
       }
     }
