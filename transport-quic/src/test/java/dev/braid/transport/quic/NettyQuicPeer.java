@@ -17,7 +17,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.nio.NioDatagramChannel;
-import io.netty.handler.codec.quic.NoQuicTokenHandler;
+import io.netty.handler.codec.quic.QuicTokenHandler;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicClientCodecBuilder;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
@@ -48,6 +48,23 @@ import javax.net.ssl.TrustManager;
  */
 final class NettyQuicPeer implements AutoCloseable {
   static final String ALPN = "braid";
+  /** Issues no tokens, so the server never sends Retry (as Netty's package-private NoQuicTokenHandler). */
+  private static final QuicTokenHandler NO_RETRY = new QuicTokenHandler() {
+    @Override
+    public boolean writeToken(io.netty.buffer.ByteBuf out, io.netty.buffer.ByteBuf dcid, InetSocketAddress address) {
+      return false;
+    }
+
+    @Override
+    public int validateToken(io.netty.buffer.ByteBuf token, InetSocketAddress address) {
+      return -1;
+    }
+
+    @Override
+    public int maxTokenLength() {
+      return 0;
+    }
+  };
   private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
   private final BlockingQueue<PeerStream> accepted = new LinkedBlockingQueue<>();
   private final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
@@ -65,7 +82,7 @@ final class NettyQuicPeer implements AutoCloseable {
         .applicationProtocols(ALPN).build();
     ChannelHandler codec = tune(new QuicServerCodecBuilder())
         .sslContext(ssl)
-        .tokenHandler(NoQuicTokenHandler.INSTANCE) // no Retry: kwik 0.10.8 sometimes NPEs on a Retry (README)
+        .tokenHandler(NO_RETRY) // kwik 0.10.8 sometimes NPEs on a Retry (README)
         .streamOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .handler(new ChannelInboundHandlerAdapter() {
           @Override
