@@ -367,6 +367,28 @@ public final class QuicConnection extends AbstractConnection {
     return pings;
   }
 
+  /**
+   * Until the stream has sent data of its own, repeat the zero-length announcement now and then (a duplicate is
+   * harmless): kwik's loss detection on loopback does not always notice that the first one was lost.
+   */
+  private void reannounceLater(QuicStream ks, StreamSignals sig, int attempt) {
+    if (attempt > 8) {
+      return;
+    }
+    try {
+      transport.scheduler().schedule(() -> {
+        QuicMuxedStream s = sig.stream;
+        if (sig.anySent || !isOpen() || s == null || s.state().isTerminal()) {
+          return;
+        }
+        announce(ks, sig);
+        reannounceLater(ks, sig, attempt + 1);
+      }, 50L << attempt, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      LOG.log(System.Logger.Level.DEBUG, "transport closing; stream {0} not re-announced", sig.streamId);
+    }
+  }
+
   /** Sends RESET_STREAM ourselves: kwik's resetStream is a no-op once its FIN is queued. */
   void sendResetFrame(int streamId, long code, long finalSize) {
     if (kwik instanceof QuicConnectionImpl) {
@@ -513,6 +535,7 @@ public final class QuicConnection extends AbstractConnection {
       sig.stream = s;
       try {
         announce(ks, sig);
+        reannounceLater(ks, sig, 1);
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.DEBUG, "could not announce stream " + sig.streamId + " early; the first byte will", e);
       }
