@@ -247,6 +247,49 @@ class WebRtcBadInputTest {
   }
 
   @Test
+  void aConnectionFloodOnTheSignalingEndpointIsCapped() throws Exception {
+    List<java.net.Socket> flood = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 300; i++) {
+        java.net.Socket so = new java.net.Socket();
+        so.connect(new java.net.InetSocketAddress(listener.address().getHost(), listener.address().getPort()), 5000);
+        so.setSoTimeout(5000);
+        flood.add(so);
+      }
+      // Sockets beyond the cap are closed by the server at once: their read sees end-of-stream.
+      int closedByServer = 0;
+      for (java.net.Socket so : flood.subList(260, 300)) {
+        so.setSoTimeout(2000);
+        try {
+          if (so.getInputStream().read() < 0) {
+            closedByServer++;
+          }
+        } catch (java.net.SocketTimeoutException stillOpen) {
+          // the server kept it: not refused
+        } catch (IOException e) {
+          closedByServer++; // reset by the server
+        }
+      }
+      assertTrue(closedByServer >= 30, closedByServer + " of the 40 sockets beyond the cap were closed");
+    } finally {
+      for (java.net.Socket so : flood) {
+        so.close();
+      }
+    }
+    // Once the flood is gone the endpoint answers again.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    int status = 0;
+    while (System.nanoTime() < deadline && status != 415) {
+      try {
+        status = post(endpoint, "POST", "text/plain", TOKEN, ascii("x")).status();
+      } catch (IOException e) {
+        Thread.sleep(50);
+      }
+    }
+    assertEquals(415, status);
+  }
+
+  @Test
   void dialingNowhereOrTheWrongSchemeFailsClearly() throws Exception {
     try (Transport dialer = provider.create(TransportOptions.DEFAULTS)) {
       URI nowhere = URI.create("webrtc://" + listener.address().getHost() + ":1");

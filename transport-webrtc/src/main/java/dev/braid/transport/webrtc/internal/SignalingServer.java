@@ -45,7 +45,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * something that is not an SDP offer with a data channel section, or an offer libwebrtc rejects, 400;
  * other paths 404 and other methods 405. {@code OPTIONS} answers CORS preflights when a CORS origin is
  * configured (a browser page served elsewhere can then dial). Connections idle for 30 s are dropped,
- * and every response closes the HTTP connection.
+ * at most {@value #MAX_CONNECTIONS} are open at once, and every response closes the HTTP connection.
  *
  * <p><b>Thread safety.</b> Thread-safe; requests are handled on the Netty event loop, offers are
  * handed to the {@link OfferHandler}, and the answer is written from whichever thread completes it.
@@ -53,6 +53,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class SignalingServer implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(SignalingServer.class.getName());
   private static final AtomicLong SESSION_IDS = new AtomicLong();
+  /** Most HTTP connections open at once on one endpoint; more are closed on accept. */
+  static final int MAX_CONNECTIONS = 256;
 
   /** Handles one validated offer. */
   public interface OfferHandler {
@@ -92,12 +94,21 @@ public final class SignalingServer implements AutoCloseable {
   /** Binds the endpoint on {@code address} (port 0 picks one). */
   public static SignalingServer bind(EventLoopGroup group, InetSocketAddress address, Settings settings,
       OfferHandler handler) throws IOException {
+    java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     ServerBootstrap b = new ServerBootstrap()
         .group(group)
         .channel(NioServerSocketChannel.class)
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
+            if (open.incrementAndGet() > MAX_CONNECTIONS) {
+              open.decrementAndGet();
+              LOG.log(System.Logger.Level.DEBUG, "webrtc: signaling connection from {0} refused: {1} already open",
+                  ch.remoteAddress(), MAX_CONNECTIONS);
+              ch.close();
+              return;
+            }
+            ch.closeFuture().addListener(f -> open.decrementAndGet());
             ch.pipeline()
                 .addLast(new ReadTimeoutHandler(30))
                 .addLast(new HttpServerCodec(4096, 8192, 8192))
