@@ -43,6 +43,8 @@ public abstract class AbstractConnection implements Connection {
   private final Set<Capability> capabilities;
   private final TransportOptions options;
   private final Map<Long, AbstractMuxedStream> streams = new ConcurrentHashMap<>();
+  /** CLOSED streams still sending writes made before close(): a connection failure must fail those writes. */
+  private final Set<AbstractMuxedStream> flushing = ConcurrentHashMap.newKeySet();
   private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
   private final SerialExecutor handlerExecutor = new SerialExecutor(BraidThreads.events());
   private final Object lock = new Object();
@@ -160,6 +162,10 @@ public abstract class AbstractConnection implements Connection {
     for (AbstractMuxedStream s : toFail) {
       s.fail(reason);
     }
+    for (AbstractMuxedStream s : new ArrayList<>(flushing)) {
+      s.fail(reason); // a CLOSED stream keeps its state; its unsent writes fail with the reason
+    }
+    flushing.clear();
     for (CompletableFuture<MuxedStream> f : waiting) {
       f.completeExceptionally(reason);
     }
@@ -183,6 +189,22 @@ public abstract class AbstractConnection implements Connection {
   /** A process-wide unique number for logs and JFR events. */
   public final long connectionId() {
     return connectionId;
+  }
+
+  /** Called by a CLOSED stream that still has writes to send. */
+  final void flushingStarted(AbstractMuxedStream stream) {
+    flushing.add(stream);
+    if (!stream.hasPendingOutbound()) {
+      flushing.remove(stream); // its FIN went out before we got here
+    } else if (!isOpen()) {
+      ConnectionFailedException reason = endCause();
+      stream.fail(reason); // the connection ended meanwhile: fail what is left
+    }
+  }
+
+  /** Called when such a stream sent its FIN, or its writes failed. */
+  final void flushingEnded(AbstractMuxedStream stream) {
+    flushing.remove(stream);
   }
 
   /** Called by a stream once it reached a terminal state. */
@@ -340,6 +362,9 @@ public abstract class AbstractConnection implements Connection {
     ConnectionFailedException reason = reasonFor(cause, false);
     if (markEnding(reason)) {
       failLiveStreams(reason);
+      for (AbstractMuxedStream s : new ArrayList<>(flushing)) {
+        s.fail(reason); // nothing is flushed on abort
+      }
       try {
         doAbort(cause);
       } catch (RuntimeException e) {

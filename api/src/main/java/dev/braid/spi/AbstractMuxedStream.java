@@ -38,7 +38,8 @@ import java.util.concurrent.ExecutionException;
  *
  * <p><b>Outbound contract.</b> Calls to {@link #transmit}, {@link #transmitFin()},
  * {@link #transmitStopSending(long)} and {@link #transmitReset(long)} for one stream are never
- * concurrent. No {@code transmit} is called before {@link #opened()}. {@code transmit} is called again
+ * concurrent. No {@code transmit}, {@code transmitFin} or {@code transmitStopSending} is called before
+ * {@link #opened()}; {@code transmitReset} may be (a stream reset while OPENING). {@code transmit} is called again
  * only after the future of the previous one completed; {@code transmitFin()} only after every
  * {@code transmit} future completed; nothing is called after {@code transmitReset}.
  * {@code transmitReset} and {@code transmitStopSending} may come while a {@code transmit} future is still
@@ -253,6 +254,13 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   protected final int bufferedInboundBytes() {
     synchronized (lock) {
       return inboundBytes;
+    }
+  }
+
+  /** Whether writes or a FIN are still waiting to go out (a CLOSED stream may still be flushing). */
+  final boolean hasPendingOutbound() {
+    synchronized (lock) {
+      return !outboundDead && (inFlight != null || !writeQueue.isEmpty() || (finQueued && !finSent));
     }
   }
 
@@ -482,6 +490,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
           failWritesLocked(d, error);
           failCloseWriteLocked(d, error);
           outboundDead = true;
+          d.add(() -> connection.flushingEnded(this));
         }
       } else {
         terminalFailureState = target;
@@ -609,6 +618,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
           case 1:
             transmitFin();
             completeCloseWrite();
+            connection.flushingEnded(this);
             break;
           case 2:
             transmitStopSending(code);
@@ -702,6 +712,9 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     long written = bytesWritten;
     // Enqueued under the lock so that listeners see transitions in order; the serial executor runs
     // no user code on this thread.
+    if (next == StreamState.CLOSED && (inFlight != null || !writeQueue.isEmpty() || (finQueued && !finSent))) {
+      d.add(() -> connection.flushingStarted(this)); // writes made before close() still going out
+    }
     if (!listeners.isEmpty()) {
       events.execute(() -> deliver(from, next)); // terminated() completes after the listeners saw it
     } else if (next.isTerminal()) {

@@ -815,6 +815,21 @@ public abstract class ConformanceSuite extends KitHarness {
     assertTrue(p.dialer().isOpen() && p.listener().isOpen(), "the connection stays usable");
   }
 
+  @ParameterizedTest(name = "{0} is killed")
+  @EnumSource(Side.class)
+  @DisplayName("N5 a connection that ends while a CLOSED stream still flushes fails those writes; nothing hangs")
+  void N5_flushingWritesFailWhenTheConnectionEnds(Side side) throws Exception {
+    StreamPair s = open(pair(), Side.DIALER);
+    CompletableFuture<Void> held = Kit.holdWriter(s.local(), Math.max(16L << 20, 8L * window()));
+    s.local().close(); // CLOSED at once; the held write and the FIN are still to go out
+    assertEquals(StreamState.CLOSED, s.local().state());
+    assertFalse(pair().dialer().streams().contains(s.local()), "a CLOSED stream has left the list");
+    fixture().kill(side == Side.DIALER ? pair().dialer() : pair().listener());
+    Throwable t = awaitFailure(held, "a write still flushing when the connection died");
+    assertInstanceOf(ConnectionFailedException.class, t, "it fails with the connection's cause");
+    assertEquals(StreamState.CLOSED, s.local().state(), "the stream's own state stays CLOSED");
+  }
+
   // ================================================================== E: events and errors
 
   @ParameterizedTest(name = "{0} opens")
