@@ -185,10 +185,21 @@ final class YamuxSession extends ChannelDuplexHandler {
     } finally {
       frame.release();
     }
-    if (endCause == null && ctx.channel().bytesBeforeWritable() > MAX_OUTBOUND_BACKLOG) {
+    long backlog = outboundBacklog(ctx);
+    if (endCause == null && backlog > MAX_OUTBOUND_BACKLOG) {
       protocolError(new ProtocolException("yamux: the peer keeps sending but does not read: "
-          + ctx.channel().bytesBeforeWritable() + " bytes of answers are queued for it"));
+          + backlog + " bytes of answers are queued for it"));
     }
+  }
+
+  /**
+   * Bytes queued for the peer and not yet written to the socket. Not {@code bytesBeforeWritable()}: that
+   * is {@code Long.MAX_VALUE} once the channel is closing and its outbound buffer is gone, which made a
+   * closing connection look like a peer that never reads.
+   */
+  static long outboundBacklog(ChannelHandlerContext ctx) {
+    io.netty.channel.ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+    return out == null ? 0 : out.totalPendingWriteBytes();
   }
 
   @Override
