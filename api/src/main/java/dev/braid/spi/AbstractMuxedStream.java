@@ -514,10 +514,10 @@ public abstract class AbstractMuxedStream implements MuxedStream {
         updateStateLocked(d);
       }
     }
-    d.run();
     if (send) {
-      pumpOutbound();
+      pumpOutbound(); // the reset goes on the wire before onTerminated() lets the transport clean up
     }
+    d.run();
   }
 
   private void failCloseWriteLocked(Deferred d, IOException error) {
