@@ -45,6 +45,11 @@ public abstract class KitHarness {
 
   @BeforeEach
   final void kitSetUp(TestInfo info) throws Exception {
+    String method = info.getTestMethod().map(java.lang.reflect.Method::getName).orElse("");
+    String rule = method.contains("_") ? method.substring(0, method.indexOf('_')) : method;
+    String known = knownFailures().get(rule);
+    Assumptions.assumeTrue(known == null, () -> "KNOWN FAILURE of transport under test, declared by its test class: "
+        + known);
     threadsBefore = new HashSet<>(Thread.getAllStackTraces().keySet());
     previousHandler = Thread.getDefaultUncaughtExceptionHandler();
     Thread.setDefaultUncaughtExceptionHandler((t, e) -> {
@@ -63,6 +68,9 @@ public abstract class KitHarness {
 
   @AfterEach
   final void kitTearDown() throws Exception {
+    if (fixture == null) {
+      return; // skipped before set-up (a declared known failure)
+    }
     Throwable failure = null;
     try {
       for (ConnectionPair p : pairs) {
@@ -145,6 +153,15 @@ public abstract class KitHarness {
       }
     } while (System.nanoTime() < deadline);
     throw new AssertionError("leak: threads started during the test still run 15 s after the fixture closed: " + leaked);
+  }
+
+  /**
+   * Rules this transport is known to fail today, by rule id, each with the reason: they are reported as
+   * skipped with "KNOWN FAILURE: reason", never run as a pass. For bugs being worked on; an empty map is the
+   * goal (and the default).
+   */
+  protected java.util.Map<String, String> knownFailures() {
+    return java.util.Map.of();
   }
 
   /** The connected pair of this test, made on first use. */
