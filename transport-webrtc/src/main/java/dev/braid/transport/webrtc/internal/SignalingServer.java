@@ -109,11 +109,8 @@ public final class SignalingServer implements AutoCloseable {
               return;
             }
             ch.closeFuture().addListener(f -> open.decrementAndGet());
-            ch.pipeline()
-                .addLast(new ReadTimeoutHandler(30))
-                .addLast(new HttpServerCodec(4096, 8192, 8192))
-                .addLast(new HttpObjectAggregator(settings.maxBodyBytes()))
-                .addLast(new Handler(settings, handler));
+            ch.pipeline().addLast(new ReadTimeoutHandler(30));
+            addHttpHandlers(ch.pipeline(), settings, handler);
           }
         });
     try {
@@ -127,6 +124,16 @@ public final class SignalingServer implements AutoCloseable {
     } catch (Exception e) {
       throw new IOException("webrtc: cannot bind the signaling endpoint on " + address + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Adds the request handling of one signaling connection (HTTP decoding with size limits, then the
+   * endpoint itself) to {@code pipeline}: what every accepted connection runs, and what the fuzz test feeds.
+   */
+  public static void addHttpHandlers(io.netty.channel.ChannelPipeline pipeline, Settings settings, OfferHandler handler) {
+    pipeline.addLast(new HttpServerCodec(4096, 8192, 8192))
+        .addLast(new HttpObjectAggregator(settings.maxBodyBytes()))
+        .addLast(new Handler(settings, handler));
   }
 
   /** The bound address. */
