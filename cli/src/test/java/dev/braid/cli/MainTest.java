@@ -57,7 +57,7 @@ class MainTest {
     Run kit = run(loader, "conformance", "--transport", "third-party", "--reports", tmp.resolve("r").toString());
     assertEquals(0, kit.status(), kit.out() + kit.err());
     assertTrue(kit.out().contains("third-party"), kit.out());
-    assertTrue(kit.out().matches("(?s).*third-party\\s+66 passed, 0 failed, 0 skipped.*"), kit.out());
+    assertTrue(kit.out().matches("(?s).*third-party\\s+\\d+ passed, 0 failed, 0 skipped.*"), kit.out());
     String md = Files.readString(tmp.resolve("r/conformance.md"));
     assertTrue(md.contains("| H6 |") && md.contains("third-party"), md);
     assertTrue(Files.exists(tmp.resolve("r/conformance.html")));
