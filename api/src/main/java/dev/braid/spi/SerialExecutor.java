@@ -3,13 +3,16 @@ package dev.braid.spi;
 import java.util.ArrayDeque;
 import java.util.Objects;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Runs tasks one at a time, in submission order, on a shared executor: the usual way for a transport
  * to keep frames of one connection, or callbacks of one stream, in order without a thread of its own.
  *
  * <p><b>Thread safety.</b> Thread-safe. {@link #execute} never runs the task on the calling thread. A
- * task that throws is logged and the next task still runs.
+ * task that throws is logged and the next task still runs (a {@link VirtualMachineError} other than
+ * {@link OutOfMemoryError} is rethrown). Tasks submitted after the shared executor shut down are dropped
+ * with a debug log: whatever they belonged to (a closed transport) is gone.
  */
 public final class SerialExecutor implements Executor {
   private static final System.Logger LOG = System.getLogger(SerialExecutor.class.getName());
@@ -33,7 +36,15 @@ public final class SerialExecutor implements Executor {
       }
       running = true;
     }
-    delegate.execute(this::drain);
+    try {
+      delegate.execute(this::drain);
+    } catch (RejectedExecutionException e) {
+      synchronized (this) {
+        tasks.clear();
+        running = false;
+      }
+      LOG.log(System.Logger.Level.DEBUG, "task dropped: the executor behind it is shut down");
+    }
   }
 
   private void drain() {
@@ -49,6 +60,9 @@ public final class SerialExecutor implements Executor {
       try {
         next.run();
       } catch (RuntimeException | Error e) {
+        if (e instanceof VirtualMachineError && !(e instanceof OutOfMemoryError)) {
+          throw e;
+        }
         LOG.log(System.Logger.Level.WARNING, "a Braid callback threw; it was isolated and the next one runs", e);
       }
     }

@@ -5,7 +5,7 @@ import dev.braid.MuxedStream;
 import dev.braid.StreamRefusedException;
 import dev.braid.StreamStateListener;
 import dev.braid.spi.AbstractConnection;
-import dev.braid.transport.webrtc.internal.OrderedExecutor;
+import dev.braid.spi.SerialExecutor;
 import dev.braid.transport.webrtc.internal.SdpCheck;
 import dev.braid.transport.webrtc.internal.SignalingServer;
 import dev.onvoid.webrtc.CreateSessionDescriptionObserver;
@@ -67,7 +67,7 @@ public final class WebRtcConnection extends AbstractConnection {
   static final int MAX_LOCAL_CHANNELS = 511;
 
   private final WebRtcTransport transport;
-  private final OrderedExecutor serial;
+  private final SerialExecutor serial;
   private final AtomicLong nextStreamId = new AtomicLong();
   private final java.util.concurrent.atomic.AtomicInteger localChannels = new java.util.concurrent.atomic.AtomicInteger();
   private final Set<WebRtcMuxedStream> channels = ConcurrentHashMap.newKeySet();
@@ -85,10 +85,10 @@ public final class WebRtcConnection extends AbstractConnection {
     super(WebRtcTransportProvider.ID, dialer, localAddress, remoteAddress, WebRtcTransportProvider.CAPABILITIES,
         transport.options());
     this.transport = transport;
-    this.serial = new OrderedExecutor(transport.ioPool());
+    this.serial = new SerialExecutor(transport.ioPool());
   }
 
-  OrderedExecutor serial() {
+  SerialExecutor serial() {
     return serial;
   }
 
