@@ -1,6 +1,7 @@
 package dev.braid.transport.quic;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,6 +28,21 @@ class QuicTransportTest {
   private Listener listener;
   private Connection dialer;
   private Connection accepted;
+
+  /**
+   * Surefire runs with {@code -ea}; kwik 0.10.8's loss detector asserts a loss delay above 0 ms, which loopback RTTs
+   * of 0 ms break at random, aborting the connection. The transport must have turned that assertion off before kwik
+   * initialized the class.
+   */
+  @Test
+  void kwikLossDetectorRunsWithoutItsLoopbackBreakingAssertion() throws Exception {
+    assertTrue(QuicTransportTest.class.desiredAssertionStatus(), "the test JVM runs with -ea, as Surefire's default");
+    ClassLoader kwik = tech.kwik.core.QuicClientConnection.class.getClassLoader();
+    Class<?> lossDetector = Class.forName("tech.kwik.core.recovery.LossDetector", false, kwik);
+    assertFalse(lossDetector.desiredAssertionStatus());
+    Class<?> other = Class.forName("tech.kwik.core.stream.StreamManager", false, kwik);
+    assertTrue(other.desiredAssertionStatus(), "kwik's other assertions stay as the JVM was told");
+  }
 
   @BeforeEach
   void connect() throws Exception {
