@@ -3,7 +3,6 @@ package dev.braid.transport.quic;
 import dev.braid.conformance.FaultProxy;
 import dev.braid.conformance.FaultSuite;
 import dev.braid.conformance.TransportFixture;
-import java.util.Map;
 
 /**
  * The kit's fault rules against the QUIC transport: reset storm, kill mid-transfer, stopped reader, open
@@ -19,12 +18,5 @@ class QuicFaultTest extends FaultSuite {
   @Override
   protected FaultProxy.Kind faultyPath() {
     return FaultProxy.Kind.UDP;
-  }
-
-  @Override
-  protected Map<String, String> knownFailures() {
-    return Map.of("F1", "the reset storm (1,000 streams, 500 reset mid-transfer) stalls a graceful stream until the"
-        + " 30 s bound: suspected connection-level flow-control credit not returned for bytes discarded with reset"
-        + " streams (kwik 0.10.8 or the stream bridge); open bug, reproduced in every run");
   }
 }

@@ -20,6 +20,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import tech.kwik.core.ConnectionTerminatedEvent;
 import tech.kwik.core.QuicConstants;
 import tech.kwik.core.QuicStream;
@@ -286,8 +287,8 @@ public final class QuicConnection extends AbstractConnection {
         }
       }
       LOG.log(System.Logger.Level.DEBUG, "{0}: refusing peer stream {1}: stream limit or connection ending", this, id);
+      sig.stream = s; // it drains what the peer still sends, so the connection window gets it back
       s.refuse();
-      signals.remove(id, sig);
       return;
     }
     sig.stream = s;
@@ -396,6 +397,22 @@ public final class QuicConnection extends AbstractConnection {
       ((QuicConnectionImpl) kwik).send(frame, lost -> {
         if (isOpen()) {
           sendResetFrame(streamId, code, finalSize);
+        }
+      }, true);
+    }
+  }
+
+  /**
+   * Queues a STOP_SENDING frame for {@code streamId} with {@code code}, sent again if lost while
+   * {@code stillNeeded} holds. Braid sends it itself instead of kwik's {@code abortReading}, which would also drop
+   * the stream's connection-level flow-control credit (see {@link QuicMuxedStream}).
+   */
+  void sendStopSendingFrame(int streamId, long code, BooleanSupplier stillNeeded) {
+    if (kwik instanceof QuicConnectionImpl) {
+      StopSendingFrame frame = new StopSendingFrame(null, streamId, code); // kwik ignores the version argument
+      ((QuicConnectionImpl) kwik).send(frame, lost -> {
+        if (isOpen() && stillNeeded.getAsBoolean()) {
+          sendStopSendingFrame(streamId, code, stillNeeded);
         }
       }, true);
     }

@@ -31,7 +31,8 @@ import tech.kwik.core.stream.FlowControlUpdateListener;
  * <tr><td>recv: Size Known → Data Recvd → Data Read (STREAM frame with FIN; every byte up to the final size read)</td>
  *     <td>{@code receiveFin()}, then kwik's read returns -1 (frees kwik's stream)</td>
  *     <td>OPEN → READ_CLOSED, WRITE_CLOSED → CLOSED</td></tr>
- * <tr><td>recv: we send STOP_SENDING ({@code abortReading(0)})</td><td>{@code closeRead()}: buffered bytes dropped</td>
+ * <tr><td>recv: we send STOP_SENDING (Braid queues the frame; see "Dropped bytes" below)</td>
+ *     <td>{@code closeRead()}: buffered bytes dropped, later ones drained and dropped</td>
  *     <td>OPEN → READ_CLOSED, WRITE_CLOSED → CLOSED</td></tr>
  * <tr><td>recv: Reset Recvd caused by our own STOP_SENDING (the peer's answer, RESET_STREAM alone)</td>
  *     <td>ignored: the read side was already closed by us</td><td>unchanged</td></tr>
@@ -40,7 +41,7 @@ import tech.kwik.core.stream.FlowControlUpdateListener;
  *     <td>OPEN → WRITE_CLOSED, READ_CLOSED → CLOSED</td></tr>
  * <tr><td>recv: Reset Recvd (peer's RESET_STREAM, or RESET_STREAM + STOP_SENDING in one packet after our closeRead)</td>
  *     <td>{@code receiveReset(code)}; the code is read from the RESET_STREAM frame itself</td><td>RESET (remote)</td></tr>
- * <tr><td>send: Reset Sent + recv: STOP_SENDING sent ({@code resetStream(code)}, {@code abortReading(code)};
+ * <tr><td>send: Reset Sent + recv: STOP_SENDING sent ({@code resetStream(code)}, then Braid's STOP_SENDING;
  *     after our FIN, where kwik's resetStream is a no-op, Braid queues the RESET_STREAM frame itself)</td>
  *     <td>{@code reset(code)}</td><td>RESET (local)</td></tr>
  * <tr><td>kwik ConnectionTerminatedEvent: ImmediateClose without error (CONNECTION_CLOSE, NO_ERROR)</td>
@@ -55,6 +56,14 @@ import tech.kwik.core.stream.FlowControlUpdateListener;
  * ({@code StreamInputStreamImpl.terminate} drops it; the reader only sees {@code StreamClosedException("Stream
  * reset by peer")}). Braid reads it from the RESET_STREAM frame, which kwik passes to its logger before
  * processing the packet ({@link QuicFrameTap}).
+ *
+ * <p><b>Dropped bytes keep their credit.</b> Every byte the peer sends counts against the connection's window
+ * whether or not anyone reads it (RFC 9000 §4.5). kwik 0.10.8's {@code abortReading} discards the bytes it buffered
+ * and every byte that still arrives without returning their connection-level credit, so each stream closed for
+ * reading while data flowed would shrink the window for good, until the connection stalls (the reset storm, kit
+ * rule F1). Braid therefore never calls it: it queues the STOP_SENDING frame itself and keeps reading and dropping
+ * what arrives until the peer's FIN (every byte read: credited) or RESET_STREAM (kwik credits the rest up to the
+ * final size). Either ends kwik's receiving part, which lets kwik free the stream.
  *
  * <p><b>No thread per stream.</b> Inbound bytes move from kwik to Braid in a {@link SerialPump} on the
  * transport's small I/O pool, poked when a STREAM frame for this stream is parsed; it reads only what
@@ -111,7 +120,14 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private final AtomicBoolean stallCheckArmed = new AtomicBoolean();
   private volatile long stallCheckSentUpTo = -1;
   private volatile int kicks;
+  /** kwik's receiving part is finished: end of stream read (or being read), reset processed, or failed. */
   private final AtomicBoolean kwikInputDone = new AtomicBoolean();
+  /** Braid reads no more: what kwik still receives is drained and dropped (see "Dropped bytes" above). */
+  private final AtomicBoolean discarding = new AtomicBoolean();
+  /** Refused before Braid registered it (stream limit, connection ending): no Braid state, only kwik's. */
+  private volatile boolean refused;
+  /** CLOSED while bytes written before close() still flow to kwik, with FIN after them. */
+  private volatile boolean flushing;
 
   // send pump
   private final Object txLock = new Object();
@@ -147,10 +163,11 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
 
   /** Refuses a stream that was never registered: both directions aborted at once. */
   void refuse() {
+    refused = true;
     localReset = true;
-    kwikInputDone.set(true);
+    terminal = true;
     kwik.resetStream(QuicConnection.REFUSED_STREAM_CODE);
-    kwik.abortReading(QuicConnection.REFUSED_STREAM_CODE);
+    discardInbound(QuicConnection.REFUSED_STREAM_CODE);
   }
 
   // ---------------------------------------------------------------- receive side
@@ -165,15 +182,20 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     }
     return this + " " + state() + " rxHighestUpTo=" + sig.rxHighestUpTo + " consumedFromKwik=" + consumedFromKwik
         + " kwikAvailable=" + avail + " braidBuffered=" + bufferedInboundBytes() + " finalSize=" + sig.rxFinalSize
-        + " written=" + writtenToKwik + " sentUpTo=" + sig.sentUpTo + " txWaiting=" + txWaiting + " kicks=" + kicks + " pings=" + quic.pings();
+        + " written=" + writtenToKwik + " sentUpTo=" + sig.sentUpTo + " finQueued=" + finQueued + " finSent=" + sig.finSent + " txWaiting=" + txWaiting + " kicks=" + kicks + " pings=" + quic.pings();
   }
 
   private void drainInbound() {
+    if (refused) {
+      dropInbound(); // never a Braid stream: only give the peer's bytes back to the connection window
+      return;
+    }
     int resetSeq = sig.rxResetSeq;
     if (resetSeq != resetSeqHandled) {
       resetSeqHandled = resetSeq;
       long resetCode = sig.rxResetCode;
-      kwikInputDone.set(true); // kwik terminated its input itself
+      kwikInputDone.set(true); // kwik terminated its input itself (and credited the bytes it dropped)
+      forgetWhenDone();
       // After our closeRead, the peer answers our STOP_SENDING with RESET_STREAM carrying our code (RFC 9000
       // §3.5: it SHOULD copy it). closeRead uses CLOSE_READ_CODE, outside Braid's 32-bit reset codes, so that
       // answer is never mistaken for the peer's own reset(code).
@@ -186,6 +208,10 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     }
     if (sig.rxStopSendingCode >= 0) {
       handlePeerStopSending();
+    }
+    if (discarding.get()) {
+      dropInbound();
+      return;
     }
     if (localStopSent || resetHandled || resetSeqHandled != 0 || finDelivered || localReset || state().isTerminal()) {
       return;
@@ -228,26 +254,90 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
       return;
     }
     if (bufferedInboundBytes() < window && consumedFromKwik < sig.rxHighestUpTo) {
-      // The tap sees a packet just before kwik processes it, so the bytes may not be readable yet (or a gap
-      // waits for a retransmission): look again shortly, backing off while nothing moves.
-      if (progressed || quickRetries < QUICK_RETRIES) {
-        // kwik's receiver thread usually finishes the packet within microseconds: look again at once, a few times
-        quickRetries = progressed ? 0 : quickRetries + 1;
-        receiver.poke();
-        return;
-      }
-      long delay = retryMicros;
-      retryMicros = Math.min(retryMicros * 2, MAX_RETRY_MICROS);
-      if (retryPending.compareAndSet(false, true)) {
-        try {
-          quic.transport().scheduler().schedule(() -> {
-            retryPending.set(false);
-            receiver.poke();
-          }, delay, TimeUnit.MICROSECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
+      retryLater(progressed);
+    }
+  }
+
+  /**
+   * The tap sees a packet just before kwik processes it, so its bytes may not be readable yet (or a gap waits for
+   * a retransmission): look again shortly, backing off while nothing moves.
+   */
+  private void retryLater(boolean progressed) {
+    if (progressed || quickRetries < QUICK_RETRIES) {
+      // kwik's receiver thread usually finishes the packet within microseconds: look again at once, a few times
+      quickRetries = progressed ? 0 : quickRetries + 1;
+      receiver.poke();
+      return;
+    }
+    long delay = retryMicros;
+    retryMicros = Math.min(retryMicros * 2, MAX_RETRY_MICROS);
+    if (retryPending.compareAndSet(false, true)) {
+      try {
+        quic.transport().scheduler().schedule(() -> {
           retryPending.set(false);
-        }
+          receiver.poke();
+        }, delay, TimeUnit.MICROSECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException closing) {
+        retryPending.set(false);
       }
+    }
+  }
+
+  /**
+   * Stops reading: queues STOP_SENDING (unless the peer already sent FIN or RESET_STREAM) and from then on drains
+   * and drops what kwik receives, so that its connection-level credit comes back (see "Dropped bytes" above).
+   */
+  private void discardInbound(long code) {
+    if (!discarding.compareAndSet(false, true)) {
+      return;
+    }
+    if (!kwikInputDone.get() && sig.rxFinalSize < 0 && sig.rxResetSeq == 0) {
+      quic.sendStopSendingFrame(sig.streamId, code,
+          () -> !kwikInputDone.get() && sig.rxFinalSize < 0 && sig.rxResetSeq == 0);
+    }
+    receiver.poke();
+  }
+
+  /** Receive pump, after Braid stopped reading: read and drop what kwik has, until its end of stream or reset. */
+  private void dropInbound() {
+    if (kwikInputDone.get()) {
+      forgetWhenDone();
+      return;
+    }
+    boolean progressed = false;
+    try {
+      int available;
+      byte[] scratch = null;
+      while ((available = in.available()) > 0) {
+        if (scratch == null) {
+          scratch = new byte[Math.min(available, MAX_CHUNK)];
+        }
+        int n = in.read(scratch, 0, Math.min(available, scratch.length));
+        if (n <= 0) {
+          break;
+        }
+        consumedFromKwik += n; // kwik credits the connection window for every byte read
+        progressed = true;
+      }
+    } catch (IOException e) {
+      // "Stream reset by peer" (kwik credited the rest up to the final size) or the connection ended
+      kwikInputDone.set(true);
+      forgetWhenDone();
+      return;
+    }
+    long finalSize = sig.rxFinalSize;
+    if (finalSize >= 0 && consumedFromKwik >= finalSize) {
+      readEndOfStream();
+      forgetWhenDone();
+    } else if (consumedFromKwik < sig.rxHighestUpTo) {
+      retryLater(progressed);
+    }
+  }
+
+  /** Drops this stream's entry in the frame tap once nothing more is expected from kwik for it in either direction. */
+  private void forgetWhenDone() {
+    if (terminal && !flushing && (kwikInputDone.get() || finDelivered || !quic.isOpen())) {
+      quic.forget(sig);
     }
   }
 
@@ -372,8 +462,9 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
    */
   private void armStallCheck() {
     if (!unsent()) {
-      if (terminal && finQueued) {
-        quic.forget(sig); // the flush after close() is done
+      if (terminal && finQueued && flushing) {
+        flushing = false; // the flush after close() is done
+        forgetWhenDone();
       }
       return;
     }
@@ -449,9 +540,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   }
 
   private void stopReading(long code) {
-    if (kwikInputDone.compareAndSet(false, true)) {
-      kwik.abortReading(code); // STOP_SENDING, unless every byte has arrived already
-    }
+    discardInbound(code); // STOP_SENDING, unless every byte has arrived already
   }
 
   private void sendOwnReset(long code, int attempt) {
@@ -477,22 +566,20 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   @Override
   protected void transmitStopSending(long code) {
     localStopSent = true;
-    if (kwikInputDone.compareAndSet(false, true)) {
-      kwik.abortReading(CLOSE_READ_CODE + code);
-    }
+    discardInbound(CLOSE_READ_CODE + code);
   }
 
   @Override
   protected void onTerminated(StreamState finalState) {
     // CLOSED can be reached while bytes written before close() still flow to kwik, with FIN after them.
-    boolean flushing = finalState == StreamState.CLOSED && !finQueued && sig.rxStopSendingCode < 0;
+    flushing = finalState == StreamState.CLOSED && !finQueued && sig.rxStopSendingCode < 0;
     // A local reset() reaches its terminal state before transmitReset(code) runs: that call cleans up.
     boolean localResetPending = finalState == StreamState.RESET && !remoteReset;
     try {
       if (quic.isOpen() && !localResetPending) {
         // Hand kwik back what it still holds, so that it frees the stream and grants the peer another.
-        if (!finDelivered && kwikInputDone.compareAndSet(false, true)) {
-          kwik.abortReading(finalState == StreamState.RESET ? Math.max(0, sig.rxResetCode) : 0);
+        if (!finDelivered) {
+          discardInbound(finalState == StreamState.RESET ? Math.max(0, sig.rxResetCode) : 0);
         }
         if (finalState != StreamState.CLOSED && !finQueued && !localReset && sig.rxStopSendingCode < 0) {
           kwik.resetStream(Math.max(0, sig.rxResetCode));
@@ -500,9 +587,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
       }
     } finally {
       terminal = true;
-      if (!flushing) {
-        quic.forget(sig);
-      }
+      forgetWhenDone();
     }
   }
 
