@@ -6,9 +6,9 @@ import dev.braid.ConnectionClosedException;
 import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.spi.AcceptQueue;
 import java.io.IOException;
 import java.net.URI;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -164,8 +164,8 @@ final class MemTransport implements Transport {
   static final class MemListener implements Listener {
     final MemTransport transport;
     private final URI address;
-    private final ArrayDeque<Connection> ready = new ArrayDeque<>(); // guarded by this
-    private final ArrayDeque<CompletableFuture<Connection>> waiting = new ArrayDeque<>(); // guarded by this
+    /** Unbounded: a mem:// dial cannot be refused once the listener took it. */
+    private final AcceptQueue<Connection> accepts = new AcceptQueue<>(Integer.MAX_VALUE, Connection::close);
     volatile boolean closed;
 
     MemListener(MemTransport transport, URI address) {
@@ -173,16 +173,9 @@ final class MemTransport implements Transport {
       this.address = address;
     }
 
+    /** Hands {@code c} to a waiting accept or queues it; closes it if the listener is closed. */
     void offer(Connection c) {
-      CompletableFuture<Connection> w;
-      synchronized (this) {
-        w = waiting.poll();
-        if (w == null) {
-          ready.add(c);
-          return;
-        }
-      }
-      w.complete(c);
+      accepts.offer(c);
     }
 
     @Override
@@ -192,34 +185,15 @@ final class MemTransport implements Transport {
 
     @Override
     public CompletableFuture<Connection> accept() {
-      synchronized (this) {
-        Connection c = ready.poll();
-        if (c != null) {
-          return CompletableFuture.completedFuture(c);
-        }
-        if (closed) {
-          return CompletableFuture.failedFuture(new ConnectionClosedException("listener closed", false));
-        }
-        CompletableFuture<Connection> f = new CompletableFuture<>();
-        waiting.add(f);
-        return f;
-      }
+      return accepts.accept();
     }
 
     @Override
     public void close() {
-      List<CompletableFuture<Connection>> w;
-      synchronized (this) {
-        if (closed) {
-          return;
-        }
+      accepts.close(() -> new ConnectionClosedException("listener closed", false), () -> {
         closed = true;
-        w = new ArrayList<>(waiting);
-        waiting.clear();
-      }
-      LISTENERS.remove(key(address), this);
-      ConnectionClosedException e = new ConnectionClosedException("listener closed", false);
-      w.forEach(f -> f.completeExceptionally(e));
+        LISTENERS.remove(key(address), this);
+      });
     }
   }
 }

@@ -4,12 +4,12 @@ import dev.braid.Connection;
 import dev.braid.ConnectionClosedException;
 import dev.braid.ConnectionFailedException;
 import dev.braid.Listener;
+import dev.braid.spi.AcceptQueue;
 import dev.braid.transport.webrtc.internal.SignalingServer;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -32,10 +32,9 @@ public final class WebRtcListener implements Listener {
   private final WebRtcTransport transport;
   private final SignalingServer server;
   private final URI address;
+  private final AcceptQueue<Connection> backlog = new AcceptQueue<>(MAX_BACKLOG, WebRtcListener::abortUnaccepted);
   private final Object lock = new Object();
   // guarded by lock
-  private final ArrayDeque<WebRtcConnection> backlog = new ArrayDeque<>();
-  private final ArrayDeque<CompletableFuture<Connection>> acceptors = new ArrayDeque<>();
   private final Set<WebRtcConnection> handshaking = new HashSet<>();
   private boolean closed;
 
@@ -77,28 +76,22 @@ public final class WebRtcListener implements Listener {
   }
 
   private void finishHandshake(WebRtcConnection c, Throwable err) {
-    CompletableFuture<Connection> acceptor = null;
-    boolean abort = false;
     synchronized (lock) {
       if (!handshaking.remove(c)) {
         return;
       }
-      if (err != null || closed) {
-        abort = true;
-      } else if ((acceptor = acceptors.poll()) == null) {
-        if (backlog.size() >= MAX_BACKLOG) {
-          abort = true;
-        } else {
-          backlog.add(c);
-        }
-      }
     }
-    if (abort) {
-      c.abort(err != null ? new ConnectionFailedException("webrtc: handshake failed: " + err, err)
-          : new ConnectionClosedException("the listener closed before the connection was accepted", false));
-    } else if (acceptor != null) {
-      acceptor.complete(c);
+    if (err != null) {
+      c.abort(new ConnectionFailedException("webrtc: handshake failed: " + err, err));
+    } else {
+      backlog.offer(c); // handed to a waiting accept, queued, or (backlog full, listener closed) aborted
     }
+  }
+
+  /** A connection that will never be accepted: the backlog is full or the listener closed. */
+  private static void abortUnaccepted(Connection c) {
+    ((WebRtcConnection) c).abort(
+        new ConnectionClosedException("the listener closed before the connection was accepted", false));
   }
 
   @Override
@@ -108,45 +101,26 @@ public final class WebRtcListener implements Listener {
 
   @Override
   public CompletableFuture<Connection> accept() {
-    CompletableFuture<Connection> f = new CompletableFuture<>();
-    WebRtcConnection ready;
-    synchronized (lock) {
-      ready = backlog.poll();
-      if (ready == null) {
-        if (closed) {
-          return CompletableFuture.failedFuture(new ConnectionClosedException("the listener is closed", false));
-        }
-        acceptors.add(f);
-        return f;
-      }
-    }
-    f.complete(ready);
-    return f;
+    return backlog.accept();
   }
 
   @Override
   public void close() {
-    List<CompletableFuture<Connection>> waiting;
-    List<WebRtcConnection> pending;
-    synchronized (lock) {
-      if (closed) {
-        return;
+    List<WebRtcConnection> handshakes = new ArrayList<>();
+    // accept() fails from now on; waiting accepts fail, and the backlog is aborted, once signaling stopped.
+    boolean first = backlog.close(() -> new ConnectionClosedException("the listener is closed", false), () -> {
+      synchronized (lock) {
+        closed = true;
+        handshakes.addAll(handshaking);
+        handshaking.clear();
       }
-      closed = true;
-      waiting = new ArrayList<>(acceptors);
-      acceptors.clear();
-      pending = new ArrayList<>(backlog);
-      backlog.clear();
-      pending.addAll(handshaking);
-      handshaking.clear();
+      server.close();
+    });
+    if (!first) {
+      return;
     }
-    server.close();
-    ConnectionClosedException e = new ConnectionClosedException("the listener is closed", false);
-    for (CompletableFuture<Connection> f : waiting) {
-      f.completeExceptionally(e);
-    }
-    for (WebRtcConnection c : pending) {
-      c.abort(new ConnectionClosedException("the listener closed before the connection was accepted", false));
+    for (WebRtcConnection c : handshakes) {
+      abortUnaccepted(c);
     }
     transport.listenerClosed(this);
   }

@@ -3,11 +3,9 @@ package dev.braid.transport.tcp.internal;
 import dev.braid.Connection;
 import dev.braid.ConnectionClosedException;
 import dev.braid.Listener;
+import dev.braid.spi.AcceptQueue;
 import io.netty.channel.Channel;
 import java.net.URI;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -23,11 +21,8 @@ final class TcpListener implements Listener {
 
   private final TcpTransport transport;
   private volatile URI address; // set once, when bound
-  private final Object lock = new Object();
-  private Channel serverChannel; // set once after bind
-  private final ArrayDeque<TcpConnection> ready = new ArrayDeque<>(); // guarded by lock
-  private final ArrayDeque<CompletableFuture<Connection>> waiting = new ArrayDeque<>(); // guarded by lock
-  private boolean closed; // guarded by lock
+  private volatile Channel serverChannel; // set once after bind
+  private final AcceptQueue<Connection> accepts = new AcceptQueue<>(MAX_UNACCEPTED, Connection::close);
   /** Connections accepted but still in their setup (TLS handshake); more are closed at once. */
   static final int MAX_IN_SETUP = 512;
   private final java.util.concurrent.atomic.AtomicInteger inSetup = new java.util.concurrent.atomic.AtomicInteger();
@@ -60,26 +55,15 @@ final class TcpListener implements Listener {
     inSetup.decrementAndGet();
   }
 
-  /** A new inbound connection finished its setup. */
+  /** A new inbound connection finished its setup: handed to a waiting accept, queued, or closed. */
   void offer(TcpConnection c) {
-    CompletableFuture<Connection> w;
-    boolean reject = false;
-    synchronized (lock) {
-      w = waiting.poll();
-      if (w == null) {
-        if (closed || ready.size() >= MAX_UNACCEPTED) {
-          reject = true;
-        } else {
-          ready.add(c);
-        }
+    if (!accepts.offer(c)) {
+      if (accepts.isClosed()) {
+        LOG.log(System.Logger.Level.DEBUG, "{0}: closed inbound connection {1}: the listener is closed", address, c);
+      } else {
+        LOG.log(System.Logger.Level.WARNING, "{0}: closed inbound connection {1}: not accepted in time "
+            + "({2} waiting)", address, c, MAX_UNACCEPTED);
       }
-    }
-    if (reject) {
-      LOG.log(System.Logger.Level.WARNING, "{0}: closing inbound connection {1}: not accepted in time "
-          + "({2} waiting)", address, c, MAX_UNACCEPTED);
-      c.close();
-    } else if (w != null) {
-      w.complete(c);
     }
   }
 
@@ -90,49 +74,26 @@ final class TcpListener implements Listener {
 
   @Override
   public CompletableFuture<Connection> accept() {
-    CompletableFuture<Connection> f = new CompletableFuture<>();
-    TcpConnection c;
-    synchronized (lock) {
-      c = ready.poll();
-      if (c == null) {
-        if (closed) {
-          return CompletableFuture.failedFuture(new ConnectionClosedException("listener " + address + " is closed", false));
-        }
-        waiting.add(f);
-        return f;
-      }
-    }
-    f.complete(c);
-    return f;
+    return accepts.accept();
   }
 
   @Override
   public void close() {
-    List<CompletableFuture<Connection>> w;
-    List<TcpConnection> unaccepted;
-    synchronized (lock) {
-      if (closed) {
-        return;
-      }
-      closed = true;
-      w = new ArrayList<>(waiting);
-      waiting.clear();
-      unaccepted = new ArrayList<>(ready);
-      ready.clear();
+    // accept() fails from now on; waiting accepts fail, and unaccepted connections close, once the port is free.
+    if (accepts.close(() -> new ConnectionClosedException("listener " + address + " is closed", false),
+        this::closeServerChannel)) {
+      transport.listenerClosed(this);
     }
-    if (serverChannel != null) {
-      io.netty.channel.ChannelFuture closing = serverChannel.close();
-      if (!serverChannel.eventLoop().inEventLoop()) {
+  }
+
+  private void closeServerChannel() {
+    Channel channel = serverChannel;
+    if (channel != null) {
+      io.netty.channel.ChannelFuture closing = channel.close();
+      if (!channel.eventLoop().inEventLoop()) {
         closing.awaitUninterruptibly(5, TimeUnit.SECONDS);
       }
     }
-    for (CompletableFuture<Connection> f : w) {
-      f.completeExceptionally(new ConnectionClosedException("listener " + address + " is closed", false));
-    }
-    for (TcpConnection c : unaccepted) {
-      c.close();
-    }
-    transport.listenerClosed(this);
   }
 
   @Override
