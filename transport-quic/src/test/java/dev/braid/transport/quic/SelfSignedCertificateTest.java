@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.braid.transport.quic.internal.CertificatePin;
 import dev.braid.transport.quic.internal.SelfSignedCertificate;
+import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
@@ -31,9 +32,18 @@ class SelfSignedCertificateTest {
     assertTrue(sans.contains(List.of(2, "localhost")), sans.toString());
     assertTrue(sans.contains(List.of(2, "10.0.0.7")), sans.toString());
     assertTrue(sans.contains(List.of(7, "127.0.0.1")), sans.toString());
+    assertTrue(sans.contains(List.of(2, "::1")), sans.toString());
+    assertTrue(sans.contains(List.of(7, "0:0:0:0:0:0:0:1")), sans.toString());
     KeyStore ks = c.toKeyStore("a", "pw".toCharArray());
     assertEquals(cert, ks.getCertificate("a"));
     assertTrue(ks.isKeyEntry("a"));
+  }
+
+  @Test
+  void aHostNameTheCertificateCannotCarryFailsAsASecurityException() {
+    GeneralSecurityException e = assertThrows(GeneralSecurityException.class,
+        () -> SelfSignedCertificate.generate("braid", Duration.ofDays(1), List.of("bücher.example")));
+    assertTrue(e.getMessage().contains("bücher.example"), e.getMessage());
   }
 
   @Test

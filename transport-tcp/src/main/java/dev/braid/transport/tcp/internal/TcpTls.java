@@ -1,28 +1,18 @@
 package dev.braid.transport.tcp.internal;
 
+import dev.braid.spi.SelfSignedCertificates;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.math.BigInteger;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
-import java.security.Signature;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.HexFormat;
 import java.util.Locale;
 import javax.net.ssl.SSLEngine;
@@ -31,8 +21,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * TLS for the TCP transport, with the JDK's TLS in Netty's {@code SslHandler}. A listener generates an
- * EC P-256 key pair and a self-signed certificate at run time (the DER is built here: no BouncyCastle, no
- * keytool, no JDK-internal classes), and publishes the certificate's SHA-256 in its address
+ * EC P-256 key pair and a self-signed certificate at run time ({@link SelfSignedCertificates}: JDK only), and
+ * publishes the certificate's SHA-256 in its address
  * ({@code tcp+tls://host:port?certhash=HEX}); a dialer given that hash accepts exactly that certificate.
  * A dialer without a hash verifies the server against the JDK's default trust store and host name.
  *
@@ -52,10 +42,8 @@ public final class TcpTls {
   /** A server side with a freshly generated self-signed certificate. */
   public static TcpTls selfSigned() throws IOException {
     try {
-      KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-      g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
-      KeyPair keys = g.generateKeyPair();
-      X509Certificate cert = selfSignedCertificate(keys, "braid-tcp", Duration.ofDays(30));
+      KeyPair keys = SelfSignedCertificates.newEcKeyPair();
+      X509Certificate cert = SelfSignedCertificates.create(keys, "braid-tcp", Duration.ofDays(30));
       SslContext ctx = SslContextBuilder.forServer(keys.getPrivate(), cert)
           .sslProvider(SslProvider.JDK)
           .protocols(PROTOCOLS)
@@ -139,99 +127,6 @@ public final class TcpTls {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("SHA-256 is missing from this JDK", e);
     }
-  }
-
-  // ---------------------------------------------------------------- certificate, in DER
-
-  static X509Certificate selfSignedCertificate(KeyPair keys, String commonName, Duration validity)
-      throws GeneralSecurityException {
-    byte[] sigAlg = seq(oid("1.2.840.10045.4.3.2")); // ecdsa-with-SHA256, no parameters
-    byte[] name = seq(set(seq(oid("2.5.4.3"), tlv(0x0C, commonName.getBytes(StandardCharsets.UTF_8)))));
-    Instant now = Instant.now();
-    byte[] serial = new byte[16];
-    new SecureRandom().nextBytes(serial);
-    byte[] tbs = seq(
-        tlv(0xA0, integer(BigInteger.TWO)), // version v3
-        integer(new BigInteger(1, serial)),
-        sigAlg,
-        name,
-        seq(utcTime(now.minus(Duration.ofHours(1))), utcTime(now.plus(validity))),
-        name,
-        keys.getPublic().getEncoded()); // SubjectPublicKeyInfo, already DER
-    Signature signer = Signature.getInstance("SHA256withECDSA");
-    signer.initSign(keys.getPrivate());
-    signer.update(tbs);
-    byte[] signature = signer.sign();
-    byte[] bits = new byte[signature.length + 1];
-    System.arraycopy(signature, 0, bits, 1, signature.length);
-    byte[] der = seq(tbs, sigAlg, tlv(0x03, bits));
-    return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(der));
-  }
-
-  private static byte[] tlv(int tag, byte[] value) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(value.length + 6);
-    out.write(tag);
-    int n = value.length;
-    if (n < 0x80) {
-      out.write(n);
-    } else if (n < 0x100) {
-      out.write(0x81);
-      out.write(n);
-    } else if (n < 0x10000) {
-      out.write(0x82);
-      out.write(n >> 8);
-      out.write(n);
-    } else {
-      out.write(0x83);
-      out.write(n >> 16);
-      out.write(n >> 8);
-      out.write(n);
-    }
-    out.writeBytes(value);
-    return out.toByteArray();
-  }
-
-  private static byte[] seq(byte[]... parts) {
-    return tlv(0x30, concat(parts));
-  }
-
-  private static byte[] set(byte[]... parts) {
-    return tlv(0x31, concat(parts));
-  }
-
-  private static byte[] integer(BigInteger v) {
-    return tlv(0x02, v.toByteArray());
-  }
-
-  private static byte[] utcTime(Instant t) {
-    String s = DateTimeFormatter.ofPattern("yyMMddHHmmss'Z'", Locale.ROOT).withZone(ZoneOffset.UTC).format(t);
-    return tlv(0x17, s.getBytes(StandardCharsets.US_ASCII));
-  }
-
-  private static byte[] oid(String dotted) {
-    String[] p = dotted.split("\\.");
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    out.write(Integer.parseInt(p[0]) * 40 + Integer.parseInt(p[1]));
-    for (int i = 2; i < p.length; i++) {
-      long v = Long.parseLong(p[i]);
-      int groups = 1;
-      for (long t = v >>> 7; t != 0; t >>>= 7) {
-        groups++;
-      }
-      for (int g = groups - 1; g >= 0; g--) {
-        int b = (int) ((v >>> (7 * g)) & 0x7F);
-        out.write(g == 0 ? b : b | 0x80);
-      }
-    }
-    return tlv(0x06, out.toByteArray());
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
   }
 
   /** Accepts exactly one server certificate, by the SHA-256 of its DER encoding. */

@@ -8,6 +8,7 @@ import dev.braid.Connection;
 import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.spi.SelfSignedCertificates;
 import dev.braid.transport.tcp.TcpTransportProvider;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -15,30 +16,26 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The run-time certificate (DER built by hand) and keystore-based TLS listeners. */
+/** The run-time certificate (from {@link SelfSignedCertificates}) and keystore-based TLS listeners. */
 class TcpTlsTest {
 
   private static KeyPair ecKeys() throws Exception {
-    KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
-    g.initialize(new ECGenParameterSpec("secp256r1"));
-    return g.generateKeyPair();
+    return SelfSignedCertificates.newEcKeyPair();
   }
 
   @Test
   void theGeneratedCertificateIsAValidSelfSignedX509() throws Exception {
     KeyPair keys = ecKeys();
-    X509Certificate cert = TcpTls.selfSignedCertificate(keys, "braid-test", Duration.ofDays(2));
+    X509Certificate cert = SelfSignedCertificates.create(keys, "braid-test", Duration.ofDays(2));
     cert.verify(keys.getPublic()); // the signature over the TBS bytes we encoded
     cert.checkValidity();
     assertEquals(3, cert.getVersion());
@@ -52,7 +49,7 @@ class TcpTlsTest {
   @Test
   void aListenerCanUseAKeyStore(@TempDir Path dir) throws Exception {
     KeyPair keys = ecKeys();
-    X509Certificate cert = TcpTls.selfSignedCertificate(keys, "braid-keystore", Duration.ofDays(2));
+    X509Certificate cert = SelfSignedCertificates.create(keys, "braid-keystore", Duration.ofDays(2));
     char[] password = "changeit-at-run-time".toCharArray();
     KeyStore ks = KeyStore.getInstance("PKCS12");
     ks.load(null, null);
