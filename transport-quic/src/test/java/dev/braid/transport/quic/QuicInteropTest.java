@@ -251,10 +251,15 @@ class QuicInteropTest {
             + pairs.get(i).netty().received + " bytes, fin=" + pairs.get(i).netty().fin.isDone(), e);
       }
       assertArrayEquals(expectedAtNetty(role, msg), got, "echo on stream " + i);
+      CompletableFuture<Integer> eof = pairs.get(i).braid().read(ByteBuffer.allocate(1));
       try {
-        assertEquals(-1, pairs.get(i).braid().read(ByteBuffer.allocate(1)).get(20, TimeUnit.SECONDS));
+        assertEquals(-1, eof.get(20, TimeUnit.SECONDS));
       } catch (java.util.concurrent.TimeoutException e) {
-        throw new AssertionError("no EOF on echo stream " + i + ": " + describe(pairs.get(i).braid()), e);
+        throw new AssertionError("no EOF on echo stream " + i + ": " + describe(pairs.get(i).braid())
+            + "; Netty received " + pairs.get(i).netty().received + " bytes, fin=" + pairs.get(i).netty().fin.isDone()
+            + ", Netty's echo FIN: " + pairs.get(i).netty().echoFin + ", Netty stream output shutdown: "
+            + pairs.get(i).netty().ch().isOutputShutdown() + ", Netty connection: "
+            + pairs.get(i).netty().ch().parent().collectStats().get(5, TimeUnit.SECONDS), e);
       }
     }
   }
