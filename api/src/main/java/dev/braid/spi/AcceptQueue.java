@@ -161,6 +161,18 @@ public final class AcceptQueue<T> {
     return true;
   }
 
+  /**
+   * Takes {@code item} out of the queue if it is still waiting for {@code accept()} (for example a
+   * connection that ended before anyone accepted it), without discarding it.
+   *
+   * @return true if the item was queued and is no longer
+   */
+  public boolean remove(T item) {
+    synchronized (lock) {
+      return ready.remove(item);
+    }
+  }
+
   /** Whether {@link #close} was called. */
   public boolean isClosed() {
     synchronized (lock) {

@@ -12,7 +12,9 @@ import java.util.concurrent.RejectedExecutionException;
  * <p><b>Thread safety.</b> Thread-safe. {@link #execute} never runs the task on the calling thread. A
  * task that throws is logged and the next task still runs (a {@link VirtualMachineError} other than
  * {@link OutOfMemoryError} is rethrown). Tasks submitted after the shared executor shut down are dropped
- * with a debug log: whatever they belonged to (a closed transport) is gone.
+ * with a debug log: whatever they belonged to (a closed transport) is gone. The running thread's interrupt
+ * flag is cleared before and after each task: some libraries (kwik) wake blocked threads with
+ * {@link Thread#interrupt()}, and a flag left by one task must not reach the next task on a pooled thread.
  */
 public final class SerialExecutor implements Executor {
   private static final System.Logger LOG = System.getLogger(SerialExecutor.class.getName());
@@ -57,6 +59,7 @@ public final class SerialExecutor implements Executor {
           return;
         }
       }
+      Thread.interrupted();
       try {
         next.run();
       } catch (RuntimeException | Error e) {
@@ -64,6 +67,8 @@ public final class SerialExecutor implements Executor {
           throw e;
         }
         LOG.log(System.Logger.Level.WARNING, "a Braid callback threw; it was isolated and the next one runs", e);
+      } finally {
+        Thread.interrupted();
       }
     }
   }

@@ -50,6 +50,19 @@ class AcceptQueueTest {
   }
 
   @Test
+  void aRemovedItemIsNeverAcceptedNorDiscarded() {
+    AcceptQueue<String> q = queue(4);
+    q.offer("a");
+    q.offer("b");
+    assertTrue(q.remove("a"));
+    assertFalse(q.remove("a"), "only once");
+    assertEquals("b", q.accept().join());
+    assertFalse(q.accept().isDone());
+    q.close(AcceptQueueTest::closedCause);
+    assertEquals(List.of(), discarded);
+  }
+
+  @Test
   void aPendingAcceptGetsTheNextOfferInOrder() {
     AcceptQueue<String> q = queue(4);
     CompletableFuture<String> first = q.accept();

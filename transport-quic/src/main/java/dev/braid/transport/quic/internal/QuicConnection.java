@@ -8,6 +8,7 @@ import dev.braid.StreamRefusedException;
 import dev.braid.StreamStateListener;
 import dev.braid.TransportOptions;
 import dev.braid.spi.AbstractConnection;
+import dev.braid.spi.SerialExecutor;
 import java.net.URI;
 import java.util.HashSet;
 import java.util.List;
@@ -55,9 +56,9 @@ public final class QuicConnection extends AbstractConnection {
   private final QuicTransport transport;
   private final tech.kwik.core.QuicConnection kwik;
   private final Map<Integer, StreamSignals> signals = new ConcurrentHashMap<>();
-  private final SerialQueue inbound;
+  private final SerialExecutor inbound;
   /** Opens run one at a time: at most one thread per connection waits in kwik's createStream for stream credit. */
-  private final SerialQueue opener;
+  private final SerialExecutor opener;
   private final List<Runnable> terminationHooks = new CopyOnWriteArrayList<>();
   private final CompletableFuture<Void> kwikEnded = new CompletableFuture<>();
   private final AtomicBoolean endHandled = new AtomicBoolean();
@@ -75,8 +76,8 @@ public final class QuicConnection extends AbstractConnection {
     super(QuicTransport.ID, dialer, local, remote, capabilities, options);
     this.transport = transport;
     this.kwik = kwik;
-    this.inbound = new SerialQueue(transport.io());
-    this.opener = new SerialQueue(transport.blocking());
+    this.inbound = new SerialExecutor(transport.io());
+    this.opener = new SerialExecutor(transport.blocking());
   }
 
   QuicTransport transport() {

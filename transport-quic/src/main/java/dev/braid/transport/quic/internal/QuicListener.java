@@ -4,6 +4,7 @@ import dev.braid.Connection;
 import dev.braid.ConnectionClosedException;
 import dev.braid.Listener;
 import dev.braid.TransportOptions;
+import dev.braid.spi.AcceptQueue;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.DatagramSocket;
@@ -16,7 +17,6 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -48,9 +48,8 @@ final class QuicListener implements Listener {
   private final URI address;
   private final Set<QuicConnection> live = ConcurrentHashMap.newKeySet();
   private final Object lock = new Object();
-  private final ArrayDeque<QuicConnection> ready = new ArrayDeque<>(); // guarded by lock
-  private final ArrayDeque<CompletableFuture<Connection>> waiting = new ArrayDeque<>(); // guarded by lock
-  private boolean closed; // guarded by lock
+  private final AcceptQueue<Connection> accepts = new AcceptQueue<>(MAX_UNACCEPTED, this::refuse);
+  private boolean closed; // guarded by lock: no new connections; the connector stops once the last one ends
   private CompletableFuture<Void> connectorStopped; // guarded by lock
 
   QuicListener(QuicTransport transport, QuicAddress local) throws IOException {
@@ -197,32 +196,21 @@ final class QuicListener implements Listener {
   }
 
   private void offer(QuicConnection c) {
-    CompletableFuture<Connection> taker;
-    synchronized (lock) {
-      if (closed || (waiting.isEmpty() && ready.size() >= MAX_UNACCEPTED)) {
-        taker = null;
-      } else {
-        taker = waiting.poll();
-        if (taker == null) {
-          ready.add(c);
-          return;
-        }
-      }
-    }
-    if (taker == null) {
-      LOG.log(System.Logger.Level.DEBUG, "{0}: refusing {1}: listener closed or {2} connections unaccepted", this, c,
-          MAX_UNACCEPTED);
-      c.abort(new ConnectionClosedException("the listener is closed or its accept queue is full", false));
-    } else {
-      taker.complete(c);
-    }
+    accepts.offer(c);
+  }
+
+  /** A connection that will never be accepted: the listener closed, or {@code MAX_UNACCEPTED} already wait. */
+  private void refuse(Connection c) {
+    LOG.log(System.Logger.Level.DEBUG, "{0}: refusing {1}: listener closed or {2} connections unaccepted", this, c,
+        MAX_UNACCEPTED);
+    c.abort(new ConnectionClosedException("the listener is closed or its accept queue is full", false));
   }
 
   private void connectionEnded(QuicConnection c) {
     live.remove(c);
+    accepts.remove(c); // ended before anyone accepted it
     boolean stop;
     synchronized (lock) {
-      ready.remove(c);
       stop = closed && live.isEmpty();
     }
     if (stop) {
@@ -237,40 +225,15 @@ final class QuicListener implements Listener {
 
   @Override
   public CompletableFuture<Connection> accept() {
-    synchronized (lock) {
-      QuicConnection c = ready.poll();
-      if (c != null) {
-        return CompletableFuture.completedFuture(c);
-      }
-      if (closed) {
-        return CompletableFuture.failedFuture(new ConnectionClosedException("the QUIC listener is closed", false));
-      }
-      CompletableFuture<Connection> f = new CompletableFuture<>();
-      waiting.add(f);
-      return f;
-    }
+    return accepts.accept();
   }
 
   @Override
   public void close() {
-    ArrayDeque<CompletableFuture<Connection>> toFail;
-    ArrayDeque<QuicConnection> unaccepted;
     synchronized (lock) {
-      if (closed) {
-        return;
-      }
       closed = true;
-      toFail = new ArrayDeque<>(waiting);
-      waiting.clear();
-      unaccepted = new ArrayDeque<>(ready);
-      ready.clear();
     }
-    for (CompletableFuture<Connection> f : toFail) {
-      f.completeExceptionally(new ConnectionClosedException("the QUIC listener is closed", false));
-    }
-    for (QuicConnection c : unaccepted) {
-      c.close();
-    }
+    accepts.close(() -> new ConnectionClosedException("the QUIC listener is closed", false));
     if (live.isEmpty()) {
       shutdownConnector();
     }
