@@ -3,13 +3,9 @@ package dev.braid.transport.quic;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.braid.Connection;
-import dev.braid.Listener;
 import dev.braid.MuxedStream;
-import dev.braid.Transport;
 import dev.braid.TransportOptions;
-import java.net.URI;
 import java.nio.ByteBuffer;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -31,9 +27,7 @@ class QuicFlowControlTest {
   /** How the receiving end abandons a stream after its first byte arrived. */
   enum Abandon { CLOSE_READ, RESET }
 
-  private Transport server;
-  private Transport client;
-  private Listener listener;
+  private QuicPair pair;
   private Connection dialer;
   private Connection accepted;
 
@@ -43,19 +37,14 @@ class QuicFlowControlTest {
         .receiveWindow(STREAM_WINDOW)
         .property("connectionWindow", Integer.toString(CONNECTION_WINDOW))
         .build();
-    QuicTransportProvider p = new QuicTransportProvider();
-    server = p.create(options);
-    client = p.create(options);
-    listener = server.listen(URI.create("quic://127.0.0.1:0"));
-    CompletableFuture<Connection> a = listener.accept();
-    dialer = client.dial(listener.address()).get(20, TimeUnit.SECONDS);
-    accepted = a.get(20, TimeUnit.SECONDS);
+    pair = QuicPair.connect(options);
+    dialer = pair.dialer;
+    accepted = pair.accepted;
   }
 
   @AfterEach
   void close() {
-    client.close();
-    server.close();
+    pair.close();
   }
 
   @ParameterizedTest

@@ -6,15 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.braid.Connection;
-import dev.braid.Listener;
 import dev.braid.MuxedStream;
 import dev.braid.StreamResetException;
 import dev.braid.StreamState;
-import dev.braid.Transport;
 import dev.braid.TransportOptions;
 import java.net.URI;
 import java.nio.ByteBuffer;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -23,9 +20,7 @@ import org.junit.jupiter.api.Test;
 
 /** End-to-end behaviour of the QUIC transport between two Braid ends on loopback. */
 class QuicTransportTest {
-  private Transport server;
-  private Transport client;
-  private Listener listener;
+  private QuicPair pair;
   private Connection dialer;
   private Connection accepted;
 
@@ -46,19 +41,14 @@ class QuicTransportTest {
 
   @BeforeEach
   void connect() throws Exception {
-    QuicTransportProvider p = new QuicTransportProvider();
-    server = p.create(TransportOptions.DEFAULTS);
-    client = p.create(TransportOptions.DEFAULTS);
-    listener = server.listen(URI.create("quic://127.0.0.1:0"));
-    CompletableFuture<Connection> a = listener.accept();
-    dialer = client.dial(listener.address()).get(20, TimeUnit.SECONDS);
-    accepted = a.get(20, TimeUnit.SECONDS);
+    pair = QuicPair.connect(TransportOptions.DEFAULTS);
+    dialer = pair.dialer;
+    accepted = pair.accepted;
   }
 
   @AfterEach
   void close() {
-    client.close();
-    server.close();
+    pair.close();
   }
 
   @Test
@@ -115,16 +105,16 @@ class QuicTransportTest {
 
   @Test
   void dialWithAWrongCertHashFails() throws Exception {
-    URI a = listener.address();
+    URI a = pair.listener.address();
     URI wrong = URI.create("quic://" + a.getHost() + ":" + a.getPort() + "?certhash=" + "00".repeat(32));
     ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
-        () -> client.dial(wrong).get(20, TimeUnit.SECONDS));
+        () -> pair.client.dial(wrong).get(20, TimeUnit.SECONDS));
     assertInstanceOf(dev.braid.ConnectionFailedException.class, e.getCause());
   }
 
   @Test
   void listenerAddressCarriesTheCertificateHash() {
-    URI a = listener.address();
+    URI a = pair.listener.address();
     assertEquals("quic", a.getScheme());
     assertTrue(a.getQuery().matches("certhash=[0-9a-f]{64}"), a.toString());
   }
