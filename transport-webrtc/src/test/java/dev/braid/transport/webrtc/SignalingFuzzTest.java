@@ -12,18 +12,28 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Arbitrary bytes into the signaling endpoint's request handling (the same handlers every accepted
  * connection runs): no exception reaches the end of the pipeline, every response is a well-formed 2xx/4xx/5xx,
- * and the offer handler only ever sees bodies that passed the endpoint's checks. The seeds run in every
- * build; {@code JAZZER_FUZZ=1} fuzzes.
+ * and the offer handler only ever sees bodies that passed the endpoint's checks.
+ *
+ * <p>Every build replays the saved inputs ({@code SignalingFuzzTestInputs/arbitraryRequests/}) in the normal
+ * test run (where {@code @Timeout} bounds each), then fuzzes in the pom's {@code fuzz} Surefire execution
+ * ({@code JAZZER_FUZZ=1}) up to {@code maxExecutions} inputs or {@code maxDuration}, whichever comes first;
+ * {@code -Pfuzz} fuzzes 10 minutes. A finding fails the build and is saved to that directory.
+ * {@code @Timeout} is also the per-input hang bound while fuzzing: Jazzer hands it to libFuzzer
+ * ({@code -timeout}), and the fuzz execution turns JUnit's own timeouts off so that it does not bound the
+ * whole run.
  */
 class SignalingFuzzTest {
   private static final SignalingServer.Settings SETTINGS =
       new SignalingServer.Settings("/braid", 64 * 1024, "secret-token", null);
 
-  @FuzzTest(maxDuration = "30s")
+  @Timeout(value = 10, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  @FuzzTest(maxExecutions = 200_000, maxDuration = "30s")
   void arbitraryRequests(byte[] input) {
     runOne(input);
     // The same bytes behind a valid request line and headers, so the fuzzer also reaches the endpoint's own

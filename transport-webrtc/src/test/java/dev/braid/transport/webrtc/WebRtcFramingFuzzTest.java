@@ -10,14 +10,24 @@ import dev.braid.transport.webrtc.internal.WebRtcFraming.Frame;
 import dev.braid.transport.webrtc.internal.WebRtcFraming.FramingException;
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Arbitrary bytes into the framing decoder: it returns records or throws {@link FramingException},
- * nothing else, and whatever it accepts re-encodes to records it decodes the same way. The seeds run in
- * every build; {@code JAZZER_FUZZ=1} fuzzes.
+ * nothing else, and whatever it accepts re-encodes to records it decodes the same way.
+ *
+ * <p>Every build replays the saved inputs ({@code WebRtcFramingFuzzTestInputs/arbitraryMessages/}) in the
+ * normal test run (where {@code @Timeout} bounds each), then fuzzes in the pom's {@code fuzz} Surefire
+ * execution ({@code JAZZER_FUZZ=1}) up to {@code maxExecutions} inputs or {@code maxDuration}, whichever
+ * comes first; {@code -Pfuzz} fuzzes 10 minutes. A finding fails the build and is saved to that directory.
+ * {@code @Timeout} is also the per-input hang bound while fuzzing: Jazzer hands it to libFuzzer
+ * ({@code -timeout}), and the fuzz execution turns JUnit's own timeouts off so that it does not bound the
+ * whole run.
  */
 class WebRtcFramingFuzzTest {
-  @FuzzTest(maxDuration = "30s")
+  @Timeout(value = 10, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  @FuzzTest(maxExecutions = 1_500_000, maxDuration = "30s")
   void arbitraryMessages(byte[] input) {
     List<Frame> frames;
     try {

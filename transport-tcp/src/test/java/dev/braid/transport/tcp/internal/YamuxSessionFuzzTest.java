@@ -12,20 +12,31 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * Arbitrary bytes into the decoder and session of one connection ({@link EmbeddedChannel}): whatever
  * arrives, no exception escapes the pipeline, the session either keeps the connection or ends it (with a
- * go-away when it blames the peer), and nothing is left half-done. {@code @FuzzTest} runs its seeds in
- * every build and fuzzes with {@code JAZZER_FUZZ=1}; the seeded loop below adds structured inputs.
+ * go-away when it blames the peer), and nothing is left half-done. The seeded loop below adds structured
+ * inputs.
+ *
+ * <p>Every build replays the saved inputs ({@code YamuxSessionFuzzTestInputs/arbitraryBytes/}) in the normal
+ * test run (where {@code @Timeout} bounds each), then fuzzes in the pom's {@code fuzz} Surefire execution
+ * ({@code JAZZER_FUZZ=1}) up to {@code maxExecutions} inputs or {@code maxDuration}, whichever comes first;
+ * {@code -Pfuzz} fuzzes 10 minutes. A finding fails the build and is saved to that directory.
+ * {@code @Timeout} is also the per-input hang bound while fuzzing: Jazzer hands it to libFuzzer
+ * ({@code -timeout}), and the fuzz execution turns JUnit's own timeouts off so that it does not bound the
+ * whole run.
  */
 class YamuxSessionFuzzTest {
   private static final TransportOptions OPTIONS = TransportOptions.builder()
       .keepAliveInterval(Duration.ZERO).maxStreams(64).maxPendingInboundStreams(16).build();
 
-  @FuzzTest(maxDuration = "30s")
+  @Timeout(value = 10, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  @FuzzTest(maxExecutions = 200_000, maxDuration = "30s")
   void arbitraryBytes(byte[] input) {
     feed(input, input.length > 0 && (input[0] & 1) == 1);
   }
