@@ -54,8 +54,11 @@ import tech.kwik.core.server.ServerConnector;
  * on a pool of 64 threads, started with their 64 KiB read buffers at {@link #start()} (streams beyond 64
  * wait in the pool's queue, so an idle stream costs kwik's state on both ends and a queued task, no read
  * buffer); the client's concurrent writers run on a cached pool.
- * Every measurement is bounded; when kwik stops making progress (its bulk-send stall, brief §7) the
- * measurement fails after {@value #OP_TIMEOUT_SECONDS} s instead of hanging.
+ * Every measurement is bounded; when kwik stops making progress (its bulk-send stall, brief §7: writers
+ * blocked in {@code SendBuffer.write} while kwik's sender idles) the measurement fails after its bound
+ * ({@value #OP_TIMEOUT_SECONDS} s by default) instead of hanging. A failed measurement leaves its connection
+ * unusable (its streams are stuck, or kwik closed it), so the baseline then closes it and dials a new one to
+ * the same server: the next measurement, or a retry of the failed one, starts on a clean connection.
  *
  * <p><b>Thread safety.</b> Not thread-safe: {@code Bench} calls one method at a time.
  */
@@ -85,10 +88,26 @@ public final class KwikBaseline implements BenchBaseline {
   private ServerConnector connector;
   private ExecutorService serverThreads;
   private ExecutorService clientThreads;
-  private QuicClientConnection connection;
+  private volatile QuicClientConnection connection;
+  private X509Certificate certificate;
+  private int serverPort;
+  private final Duration opTimeout;
+  private int replacedConnections;
+  /** When set, the server holds every new stream until it opens: a stall made on purpose, for tests. */
+  private volatile java.util.concurrent.CountDownLatch serverGate;
 
   /** Creates the baseline; {@link #start()} does the work. */
-  public KwikBaseline() {}
+  public KwikBaseline() {
+    this(Duration.ofSeconds(OP_TIMEOUT_SECONDS));
+  }
+
+  /** A baseline whose measurements fail after {@code opTimeout} without a result. */
+  KwikBaseline(Duration opTimeout) {
+    if (opTimeout.isNegative() || opTimeout.isZero()) {
+      throw new IllegalArgumentException("opTimeout must be positive: " + opTimeout);
+    }
+    this.opTimeout = opTimeout;
+  }
 
   @Override
   public String transportId() {
@@ -112,7 +131,7 @@ public final class KwikBaseline implements BenchBaseline {
       try (InputStream in = Files.newInputStream(store)) {
         ks.load(in, password);
       }
-      X509Certificate cert = (X509Certificate) ks.getCertificate(ALIAS);
+      certificate = (X509Certificate) ks.getCertificate(ALIAS);
       serverThreads = Measures.daemonPool("braid-bench-kwik-server", SERVER_THREADS);
       clientThreads = Measures.daemonPool("braid-bench-kwik-client", 0);
       startServerThreads();
@@ -140,19 +159,8 @@ public final class KwikBaseline implements BenchBaseline {
       }
       connector.registerApplicationProtocol(ALPN, new ServerSide());
       connector.start();
-      connection = QuicClientConnection.newBuilder()
-          .host(loopback.getHostAddress())
-          .port(socket.getLocalPort())
-          .applicationProtocol(ALPN)
-          .connectTimeout(Duration.ofSeconds(10))
-          .maxIdleTimeout(IDLE_TIMEOUT)
-          .defaultStreamReceiveBufferSize((long) STREAM_WINDOW)
-          .maxOpenPeerInitiatedBidirectionalStreams(0)
-          .maxOpenPeerInitiatedUnidirectionalStreams(0)
-          .logger(new NullLogger())
-          .customTrustManager(new PinnedCertificate(cert))
-          .build();
-      connection.connect();
+      serverPort = socket.getLocalPort();
+      connection = dial();
     } catch (Exception | Error e) {
       try {
         stop();
@@ -161,6 +169,57 @@ public final class KwikBaseline implements BenchBaseline {
       }
       throw e;
     }
+  }
+
+  /** A new client connection to this baseline's server, trusting exactly its certificate. */
+  private QuicClientConnection dial() throws Exception {
+    QuicClientConnection c = QuicClientConnection.newBuilder()
+        .host(InetAddress.getLoopbackAddress().getHostAddress())
+        .port(serverPort)
+        .applicationProtocol(ALPN)
+        .connectTimeout(Duration.ofSeconds(10))
+        .maxIdleTimeout(IDLE_TIMEOUT)
+        .defaultStreamReceiveBufferSize((long) STREAM_WINDOW)
+        .maxOpenPeerInitiatedBidirectionalStreams(0)
+        .maxOpenPeerInitiatedUnidirectionalStreams(0)
+        .logger(new NullLogger())
+        .customTrustManager(new PinnedCertificate(certificate))
+        .build();
+    c.connect();
+    return c;
+  }
+
+  /**
+   * After a failed measurement: closes the connection it used (bounded; its streams may be stuck) and dials a
+   * new one. If that dial fails, the baseline has no connection and every later measurement fails at once.
+   */
+  private void replaceConnection(Exception cause) {
+    QuicClientConnection old = connection;
+    connection = null;
+    if (old != null) {
+      try {
+        old.closeAndWait(Duration.ofSeconds(2));
+      } catch (RuntimeException e) {
+        cause.addSuppressed(e);
+      }
+    }
+    try {
+      connection = dial();
+      replacedConnections++;
+      LOG.log(System.Logger.Level.INFO, "kwik baseline: dialed a new connection after a failed measurement: " + cause);
+    } catch (Exception e) {
+      cause.addSuppressed(e);
+    }
+  }
+
+  /** How many times a failed measurement made the baseline dial a new connection. */
+  int replacedConnections() {
+    return replacedConnections;
+  }
+
+  /** For tests: while {@code gate} is closed, the server neither reads nor answers new streams. */
+  void holdServerStreams(java.util.concurrent.CountDownLatch gate) {
+    serverGate = gate;
   }
 
   /**
@@ -268,7 +327,7 @@ public final class KwikBaseline implements BenchBaseline {
         @Override
         public void acceptPeerInitiatedStream(QuicStream stream) {
           try {
-            serverThreads.execute(() -> serve(stream));
+            serverThreads.execute(() -> serve(stream, serverGate));
           } catch (java.util.concurrent.RejectedExecutionException e) {
             stream.abortReading(1); // stopping
           }
@@ -288,9 +347,12 @@ public final class KwikBaseline implements BenchBaseline {
   }
 
   /** Echoes a stream whose first byte is 'E', reads any other to its end; then sends FIN. */
-  private static void serve(QuicStream stream) {
+  private static void serve(QuicStream stream, java.util.concurrent.CountDownLatch gate) {
     Thread.interrupted(); // kwik wakes readers with interrupt(): never inherit a stale flag
     try {
+      if (gate != null && !gate.await(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+        throw new IOException("the test's gate stayed closed");
+      }
       InputStream in = stream.getInputStream();
       OutputStream out = stream.getOutputStream();
       byte[] buf = SERVER_BUFFER.get();
@@ -306,25 +368,50 @@ public final class KwikBaseline implements BenchBaseline {
       out.close();
     } catch (IOException e) {
       LOG.log(System.Logger.Level.DEBUG, "kwik baseline server stream " + stream.getStreamId() + " ended: " + e);
+    } catch (InterruptedException e) {
+      LOG.log(System.Logger.Level.DEBUG, "kwik baseline server stream " + stream.getStreamId() + " interrupted (stop)");
     } finally {
       Thread.interrupted();
     }
   }
 
-  /** Runs {@code work} on a client thread, bounded by {@link #OP_TIMEOUT_SECONDS}. */
+  /** The client connection, or a clear error when the last attempt to replace it failed. */
+  private QuicClientConnection connection() throws IOException {
+    QuicClientConnection c = connection;
+    if (c == null) {
+      throw new IOException("kwik baseline: no connection (not started, stopped, or the last redial failed)");
+    }
+    return c;
+  }
+
+  private TimeoutException stalled(String what) {
+    return new TimeoutException("kwik baseline: " + what + " did not finish within " + opTimeout.toSeconds()
+        + " s (kwik 0.10.8's bulk-send stall? brief §7)");
+  }
+
+  /**
+   * Runs {@code work} on a client thread, bounded by the baseline's timeout. On any failure the connection is
+   * replaced before the failure is thrown.
+   */
   private <T> T bounded(String what, Callable<T> work) throws Exception {
+    QuicClientConnection c = connection();
     Future<T> f = clientThreads.submit(() -> {
       Thread.interrupted();
       return work.call();
     });
     try {
-      return f.get(OP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      return f.get(opTimeout.toNanos(), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
       f.cancel(true);
-      throw new TimeoutException("kwik baseline: " + what + " made no progress for " + OP_TIMEOUT_SECONDS
-          + " s (kwik 0.10.8's bulk-send stall? brief §7)");
+      TimeoutException t = stalled(what);
+      replaceConnection(t);
+      throw t;
     } catch (ExecutionException e) {
-      throw e.getCause() instanceof Exception ? (Exception) e.getCause() : e;
+      Exception cause = e.getCause() instanceof Exception ? (Exception) e.getCause() : e;
+      if (connection == c) {
+        replaceConnection(cause);
+      }
+      throw cause;
     }
   }
 
@@ -351,7 +438,7 @@ public final class KwikBaseline implements BenchBaseline {
   @Override
   public double oneStreamThroughput(long bytes) throws Exception {
     return bounded("one stream of " + bytes + " bytes", () -> {
-      QuicStream s = connection.createStream(true);
+      QuicStream s = connection().createStream(true);
       byte[] chunk = new byte[256 * 1024];
       Arrays.fill(chunk, (byte) 'S');
       long t0 = System.nanoTime();
@@ -368,7 +455,7 @@ public final class KwikBaseline implements BenchBaseline {
     List<QuicStream> streams = bounded("opening " + n + " streams", () -> {
       List<QuicStream> l = new ArrayList<>();
       for (int i = 0; i < n; i++) {
-        l.add(connection.createStream(true));
+        l.add(connection().createStream(true));
       }
       return l;
     });
@@ -386,17 +473,20 @@ public final class KwikBaseline implements BenchBaseline {
         return null;
       }));
     }
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(OP_TIMEOUT_SECONDS);
+    long deadline = System.nanoTime() + opTimeout.toNanos();
     for (Future<?> f : done) {
       try {
         f.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       } catch (TimeoutException e) {
         done.forEach(d -> d.cancel(true));
-        throw new TimeoutException("kwik baseline: " + n + " streams of " + perStream + " bytes made no progress for "
-            + OP_TIMEOUT_SECONDS + " s (kwik 0.10.8's bulk-send stall? brief §7)");
+        TimeoutException t = stalled(n + " streams of " + perStream + " bytes");
+        replaceConnection(t);
+        throw t;
       } catch (ExecutionException e) {
         done.forEach(d -> d.cancel(true));
-        throw e.getCause() instanceof Exception ? (Exception) e.getCause() : e;
+        Exception cause = e.getCause() instanceof Exception ? (Exception) e.getCause() : e;
+        replaceConnection(cause);
+        throw cause;
       }
     }
     return n * perStream / 1e6 / ((System.nanoTime() - t0) / 1e9);
@@ -408,7 +498,7 @@ public final class KwikBaseline implements BenchBaseline {
       double[] us = new double[samples];
       for (int i = 0; i < samples; i++) {
         long t0 = System.nanoTime();
-        QuicStream s = connection.createStream(true);
+        QuicStream s = connection().createStream(true);
         OutputStream out = s.getOutputStream();
         out.write('E');
         out.flush();
@@ -425,7 +515,7 @@ public final class KwikBaseline implements BenchBaseline {
   @Override
   public double roundTripMicros(int samples) throws Exception {
     return bounded(samples + " round trips", () -> {
-      QuicStream s = connection.createStream(true);
+      QuicStream s = connection().createStream(true);
       OutputStream out = s.getOutputStream();
       InputStream in = s.getInputStream();
       byte[] msg = new byte[64];
@@ -452,7 +542,7 @@ public final class KwikBaseline implements BenchBaseline {
       long before = Measures.settledHeap();
       List<QuicStream> streams = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
-        QuicStream s = connection.createStream(true);
+        QuicStream s = connection().createStream(true);
         s.getOutputStream().write('S'); // make it exist on both ends
         s.getOutputStream().flush();
         streams.add(s);
