@@ -65,6 +65,8 @@ import java.util.function.Consumer;
 final class YamuxSession extends ChannelDuplexHandler {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.tcp");
   private static final long CLOSE_FLUSH_TIMEOUT_MILLIS = 5_000;
+  /** How long a closing connection reads, discarding, while it waits for the peer to close its side. */
+  static final long LINGER_MILLIS = 2_000;
   /** Largest transmit sent on the caller's thread; bounds what one writer can add past the high-water mark. */
   private static final int FAST_PATH_MAX = 1024 * 1024;
   /** How many of the peer's ended stream ids are remembered to detect a reused id. */
@@ -174,7 +176,7 @@ final class YamuxSession extends ChannelDuplexHandler {
     }
     YamuxFrame frame = (YamuxFrame) msg;
     try {
-      if (endCause == null && connection != null) {
+      if (endCause == null && connection != null && !goAwaySent) { // after go-away: read and discard (linger)
         handleFrame(frame);
       }
     } catch (ProtocolException e) {
@@ -186,7 +188,7 @@ final class YamuxSession extends ChannelDuplexHandler {
       frame.release();
     }
     long backlog = outboundBacklog(ctx);
-    if (endCause == null && backlog > MAX_OUTBOUND_BACKLOG) {
+    if (endCause == null && !goAwaySent && backlog > MAX_OUTBOUND_BACKLOG) {
       protocolError(new ProtocolException("yamux: the peer keeps sending but does not read: "
           + backlog + " bytes of answers are queued for it"));
     }
@@ -218,6 +220,12 @@ final class YamuxSession extends ChannelDuplexHandler {
 
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    if (goAwaySent) {
+      // lingering after our go-away: the peer's last bytes are discarded, and so are its errors
+      LOG.log(System.Logger.Level.DEBUG, "{0}: error while lingering after go-away, closing: {1}", connection, cause);
+      ctx.close();
+      return;
+    }
     for (Throwable t = cause; t != null; t = t.getCause()) {
       if (t instanceof ProtocolException) {
         protocolError((ProtocolException) t);
@@ -598,10 +606,11 @@ final class YamuxSession extends ChannelDuplexHandler {
       drain();
       flushIfNeeded();
       ctx.executor().schedule(guarded(() -> {
-        if (ctx.channel().isActive()) {
+        if (ctx.channel().isActive() && !goAwaySent) {
           LOG.log(System.Logger.Level.DEBUG, "{0}: close did not finish within {1} ms; closing the socket",
               connection, CLOSE_FLUSH_TIMEOUT_MILLIS);
-          sendGoAwayAndClose();
+          goAwaySent = true;
+          ctx.writeAndFlush(YamuxFrame.control(ctx.alloc(), TYPE_GO_AWAY, 0, 0, YamuxFrame.GO_AWAY_NORMAL));
           ctx.close();
         }
       }), CLOSE_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
@@ -628,7 +637,45 @@ final class YamuxSession extends ChannelDuplexHandler {
     goAwaySent = true;
     ByteBuf goAway = YamuxFrame.control(ctx.alloc(), TYPE_GO_AWAY, 0, 0, YamuxFrame.GO_AWAY_NORMAL);
     flushNeeded = false;
-    ctx.writeAndFlush(goAway).addListener(ChannelFutureListener.CLOSE);
+    writeLastAndLinger(goAway);
+  }
+
+  /**
+   * Writes the connection's last frame, then closes without a TCP reset: half-closes the socket (after TLS's
+   * close_notify), reads and discards until the peer closes its side (Netty then closes the channel), and
+   * closes anyway after {@link #LINGER_MILLIS}. A socket closed outright while the peer's bytes are unread, or
+   * still arriving (a window update, the peer's own go-away), is answered by the kernel with a RST, and a RST
+   * can make the peer's kernel drop what it had not yet read, our go-away and last data included (the peer saw
+   * {@code ECONNRESET} instead of a graceful close).
+   */
+  private void writeLastAndLinger(ByteBuf last) {
+    ctx.writeAndFlush(last).addListener(written -> {
+      io.netty.channel.Channel ch = ctx.channel();
+      if (!written.isSuccess() || !ch.isActive() || !(ch instanceof io.netty.channel.socket.DuplexChannel)) {
+        ctx.close();
+        return;
+      }
+      ctx.executor().schedule(guarded(() -> {
+        if (ch.isOpen()) {
+          LOG.log(System.Logger.Level.DEBUG, "{0}: the peer did not close within {1} ms of our go-away; closing",
+              connection, LINGER_MILLIS);
+          ctx.close();
+        }
+      }), LINGER_MILLIS, TimeUnit.MILLISECONDS);
+      io.netty.handler.ssl.SslHandler tls = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+      io.netty.channel.ChannelFuture closeNotify = tls == null ? ctx.newSucceededFuture() : tls.closeOutbound();
+      closeNotify.addListener(sent -> {
+        if (!sent.isSuccess()) {
+          ctx.close();
+          return;
+        }
+        ((io.netty.channel.socket.DuplexChannel) ch).shutdownOutput().addListener(shut -> {
+          if (!shut.isSuccess()) {
+            ctx.close();
+          }
+        });
+      });
+    });
   }
 
   void abort(Throwable cause) {
@@ -784,7 +831,7 @@ final class YamuxSession extends ChannelDuplexHandler {
     closing = true;
     if (ctx.channel().isActive()) {
       ByteBuf goAway = YamuxFrame.control(ctx.alloc(), TYPE_GO_AWAY, 0, 0, YamuxFrame.GO_AWAY_PROTOCOL_ERROR);
-      ctx.writeAndFlush(goAway).addListener(ChannelFutureListener.CLOSE);
+      ctx.writeAndFlush(goAway).addListener(ChannelFutureListener.CLOSE); // then aborted: a protocol error is abrupt
       ctx.executor().schedule(guarded(() -> {
         ctx.close();
       }), CLOSE_FLUSH_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
