@@ -830,6 +830,40 @@ public abstract class ConformanceSuite extends KitHarness {
     assertEquals(StreamState.CLOSED, s.local().state(), "the stream's own state stays CLOSED");
   }
 
+  @ParameterizedTest(name = "{0} closes")
+  @EnumSource(Side.class)
+  @DisplayName("N6 a graceful close ends both ends gracefully, even while the peer is still writing")
+  void N6_gracefulCloseIsGracefulOnBothEnds(Side side) throws Exception {
+    ConnectionPair p = pair();
+    Connection closing = p.opener(side);
+    Connection other = p.acceptor(side);
+    StreamPair s = open(p, side);
+    // the peer keeps writing towards the closing end until its write fails: bytes still arrive during the close
+    AtomicInteger written = new AtomicInteger();
+    CompletableFuture<Throwable> writer = CompletableFuture.supplyAsync(() -> {
+      byte[] chunk = bytes(16 * 1024, 6);
+      while (true) {
+        try {
+          s.remote().write(ByteBuffer.wrap(chunk)).get(Kit.waitLimit().toMillis(), TimeUnit.MILLISECONDS);
+          written.incrementAndGet();
+        } catch (java.util.concurrent.ExecutionException e) {
+          return e.getCause();
+        } catch (Exception e) {
+          return e;
+        }
+      }
+    }, pool);
+    readExactly(s.local(), 64 * 1024); // the peer is writing
+    closing.close();
+    await(closing.closeFuture(), "the closing end's closeFuture (completes normally after close())");
+    await(other.closeFuture(), "the peer's closeFuture (completes normally: the peer closed gracefully)");
+    Throwable t = await(writer, "the peer's writer, released by the close");
+    assertInstanceOf(ConnectionFailedException.class, t, "the peer's write fails with the connection's end");
+    assertEquals(StreamState.FAILED, await(s.local().terminated(), "stream terminated"));
+    assertEquals(StreamState.FAILED, await(s.remote().terminated(), "stream terminated"));
+    assertFalse(other.isOpen());
+  }
+
   // ================================================================== E: events and errors
 
   @ParameterizedTest(name = "{0} opens")

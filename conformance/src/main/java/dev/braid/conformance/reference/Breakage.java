@@ -23,5 +23,7 @@ public enum Breakage {
   /** Closing a connection does not end the streams on the peer's side. */
   CLOSE_NOT_PROPAGATED,
   /** A peer's reset arrives as a graceful FIN. */
-  RESET_AS_FIN
+  RESET_AS_FIN,
+  /** A graceful close reaches the peer as an abort: the peer's connection fails (as a TCP reset would make it). */
+  CLOSE_SEEN_AS_CRASH
 }

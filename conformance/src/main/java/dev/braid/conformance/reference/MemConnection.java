@@ -74,7 +74,9 @@ final class MemConnection extends AbstractConnection {
 
   @Override
   protected void doClose() {
-    if (breakage() != Breakage.CLOSE_NOT_PROPAGATED) {
+    if (breakage() == Breakage.CLOSE_SEEN_AS_CRASH) {
+      post(new Frame(Frame.ABORT, 0, 0, null));
+    } else if (breakage() != Breakage.CLOSE_NOT_PROPAGATED) {
       post(new Frame(Frame.GOAWAY, 0, 0, null));
     }
     // Our own inbox runs after every frame already queued for us: end there.
