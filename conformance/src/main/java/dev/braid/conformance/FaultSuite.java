@@ -152,7 +152,7 @@ public abstract class FaultSuite extends KitHarness {
       throw new IllegalStateException(e);
     }
     ByteBuffer buf = ByteBuffer.allocate(8192);
-    int[] header = {-1, 0};
+    int[] header = {-1, 0, 0}; // kind, stream index, header bytes seen (a read may return fewer than 3)
     readLoop(st, buf, md, header, digests, resets);
   }
 
@@ -168,14 +168,18 @@ public abstract class FaultSuite extends KitHarness {
         st.close();
         return;
       }
-      if (header[0] < 0) {
-        header[0] = buf.get(0);
-        header[1] = ((buf.get(1) & 0xff) << 8) | (buf.get(2) & 0xff);
-        if (header[0] == 'A') {
-          st.reset(2);
-          resets.incrementAndGet();
-          return;
+      boolean headerDone = header[2] == 3;
+      for (int i = 0; i < n && header[2] < 3; i++, header[2]++) {
+        if (header[2] == 0) {
+          header[0] = buf.get(i);
+        } else {
+          header[1] = (header[1] << 8) | (buf.get(i) & 0xff);
         }
+      }
+      if (!headerDone && header[2] == 3 && header[0] == 'A') { // once, when the header is complete
+        st.reset(2);
+        resets.incrementAndGet();
+        return;
       }
       md.update(buf.array(), 0, n);
       readLoop(st, buf, md, header, digests, resets);

@@ -159,15 +159,16 @@ public final class Kit {
   }
 
   /**
-   * Writes 64 KiB chunks until one stays pending for 300 ms (flow control holds the writer because the peer
-   * reads nothing) and returns that write; fails the rule if more than {@code bound} bytes are accepted first.
+   * Writes 64 KiB chunks until one stays pending for 300 ms and, to tell a held write from a merely slow one on
+   * a loaded machine, 500 ms more (flow control holds the writer because the peer reads nothing); returns that
+   * write. Fails the rule if more than {@code bound} bytes are accepted first.
    */
   public static CompletableFuture<Void> holdWriter(MuxedStream s, long bound) {
     byte[] chunk = bytes(64 * 1024, 42);
     long accepted = 0;
     while (accepted <= bound) {
       CompletableFuture<Void> w = s.write(ByteBuffer.wrap(chunk));
-      if (stillPendingAfter(w, Duration.ofMillis(300))) {
+      if (stillPendingAfter(w, Duration.ofMillis(300)) && stillPendingAfter(w, Duration.ofMillis(500))) {
         return w;
       }
       await(w, "write");

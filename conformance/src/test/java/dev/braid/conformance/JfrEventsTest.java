@@ -32,6 +32,7 @@ class JfrEventsTest {
     MemTransportProvider p = new MemTransportProvider();
     Path file = tmp.resolve("braid.jfr");
     long streamId;
+    long connectionId;
     try (Recording rec = new Recording()) {
       rec.enable("dev.braid.StreamOpen");
       rec.enable("dev.braid.StreamTransition");
@@ -44,6 +45,7 @@ class JfrEventsTest {
         CompletableFuture<MuxedStream> in = s.acceptStream();
         MuxedStream out = c.openStream().get(10, TimeUnit.SECONDS);
         streamId = out.id();
+        connectionId = ((dev.braid.spi.AbstractConnection) c).connectionId();
         out.write(ByteBuffer.wrap(new byte[1234])).get(10, TimeUnit.SECONDS);
         out.closeWrite().get(10, TimeUnit.SECONDS);
         MuxedStream peer = in.get(10, TimeUnit.SECONDS);
@@ -58,7 +60,8 @@ class JfrEventsTest {
       rec.dump(file);
     }
     List<RecordedEvent> events = RecordingFile.readAllEvents(file).stream()
-        .filter(e -> e.getEventType().getName().startsWith("dev.braid.") && e.getLong("stream") == streamId)
+        .filter(e -> e.getEventType().getName().startsWith("dev.braid.") && e.getLong("stream") == streamId
+            && e.getLong("connection") == connectionId) // not a stream of another connection in this JVM
         .collect(Collectors.toList());
     List<String> names = events.stream().map(e -> e.getEventType().getName()).collect(Collectors.toList());
     assertTrue(names.contains("dev.braid.StreamOpen"), names.toString());

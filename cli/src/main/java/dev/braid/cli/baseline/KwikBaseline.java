@@ -191,7 +191,8 @@ public final class KwikBaseline implements BenchBaseline {
 
   /**
    * After a failed measurement: closes the connection it used (bounded; its streams may be stuck) and dials a
-   * new one. If that dial fails, the baseline has no connection and every later measurement fails at once.
+   * new one (up to 3 tries). If no dial succeeds, the baseline has no connection and every later measurement
+   * fails at once.
    */
   private void replaceConnection(Exception cause) {
     QuicClientConnection old = connection;
@@ -203,12 +204,15 @@ public final class KwikBaseline implements BenchBaseline {
         cause.addSuppressed(e);
       }
     }
-    try {
-      connection = dial();
-      replacedConnections++;
-      LOG.log(System.Logger.Level.INFO, "kwik baseline: dialed a new connection after a failed measurement: " + cause);
-    } catch (Exception e) {
-      cause.addSuppressed(e);
+    for (int attempt = 1; attempt <= 3 && connection == null; attempt++) { // a handshake can fail under load
+      try {
+        connection = dial();
+        replacedConnections++;
+        LOG.log(System.Logger.Level.INFO, "kwik baseline: dialed a new connection after a failed measurement: "
+            + cause);
+      } catch (Exception e) {
+        cause.addSuppressed(e);
+      }
     }
   }
 

@@ -63,7 +63,7 @@ class QuicTransportTest {
     local.reset(0xBEEF);
     assertEquals(StreamState.RESET, remote.terminated().get(10, TimeUnit.SECONDS));
     ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
-        () -> remote.read(ByteBuffer.allocate(1)).get(5, TimeUnit.SECONDS));
+        () -> remote.read(ByteBuffer.allocate(1)).get(30, TimeUnit.SECONDS));
     StreamResetException r = assertInstanceOf(StreamResetException.class, e.getCause());
     assertTrue(r.isRemote());
     assertEquals(0xBEEF, r.code());
@@ -91,7 +91,7 @@ class QuicTransportTest {
     ByteBuffer buf = ByteBuffer.allocate(n);
     while (buf.hasRemaining()) {
       try {
-        if (s.read(buf).get(5, TimeUnit.SECONDS) < 0) {
+        if (s.read(buf).get(30, TimeUnit.SECONDS) < 0) {
           throw new AssertionError("EOF");
         }
       } catch (java.util.concurrent.TimeoutException e) {

@@ -297,6 +297,9 @@ class YamuxProtocolErrorTest {
       braid = acc.get(T, TimeUnit.SECONDS);
       s.getOutputStream().write(frame(1, 1, 1, 0));
       s.getOutputStream().write(new byte[] {0, 0, 0}); // a partial header, then EOF
+      s.shutdownOutput(); // a FIN, whatever Braid sent us (its ACK of the SYN): a close with unread bytes is a RST
+      s.setSoTimeout(20_000);
+      s.getInputStream().readAllBytes(); // until Braid closes too
     } catch (IOException e) {
       throw e;
     }

@@ -66,7 +66,7 @@ final class YamuxSession extends ChannelDuplexHandler {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.tcp");
   private static final long CLOSE_FLUSH_TIMEOUT_MILLIS = 5_000;
   /** How long a closing connection reads, discarding, while it waits for the peer to close its side. */
-  static final long LINGER_MILLIS = 2_000;
+  static final long LINGER_MILLIS = 5_000;
   /** Largest transmit sent on the caller's thread; bounds what one writer can add past the high-water mark. */
   private static final int FAST_PATH_MAX = 1024 * 1024;
   /** How many of the peer's ended stream ids are remembered to detect a reused id. */
