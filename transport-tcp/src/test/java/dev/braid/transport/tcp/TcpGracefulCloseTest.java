@@ -144,4 +144,33 @@ class TcpGracefulCloseTest {
       assertFalse(braid.isOpen());
     }
   }
+
+  @Test
+  void aPeerThatStopsReadingCannotHoldAClosingConnectionOpen() throws Exception {
+    CompletableFuture<Connection> accepted = listener.accept();
+    try (Socket s = new Socket()) {
+      s.setReceiveBufferSize(64 * 1024);
+      s.connect(new InetSocketAddress("127.0.0.1", listener.address().getPort()), 10_000);
+      Connection braid = accepted.get(T, TimeUnit.SECONDS);
+      dev.braid.MuxedStream st = braid.openStream().get(T, TimeUnit.SECONDS);
+      // the peer grants 64 MiB of window on that stream (SYN|ACK with a window update), then never reads
+      OutputStream out = s.getOutputStream();
+      out.write(ByteBuffer.allocate(12).put((byte) 0).put((byte) 1).putShort((short) 2).putInt((int) st.id())
+          .putInt(64 << 20).array());
+      out.flush();
+      byte[] chunk = new byte[256 * 1024];
+      List<CompletableFuture<Void>> writes = new ArrayList<>();
+      for (int i = 0; i < 16; i++) {
+        writes.add(st.write(ByteBuffer.wrap(chunk))); // 4 MiB: more than the sockets and Netty's buffer hold
+      }
+      st.close(); // CLOSED: the data and the FIN are still to go out
+      braid.close();
+      // the go-away can never be written: the flush timeout and the backstop still end the connection
+      braid.closeFuture().handle((v, e) -> null).get(T, TimeUnit.SECONDS);
+      assertFalse(braid.isOpen());
+      for (CompletableFuture<Void> w : writes) {
+        w.handle((v, e) -> null).get(T, TimeUnit.SECONDS); // each write settled, one way or the other
+      }
+    }
+  }
 }

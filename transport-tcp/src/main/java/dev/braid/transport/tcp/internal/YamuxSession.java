@@ -161,7 +161,7 @@ final class YamuxSession extends ChannelDuplexHandler {
       } else {
         failConnection(new ConnectionFailedException("TLS handshake failed: " + e.cause().getMessage(), e.cause()));
       }
-    } else if (evt instanceof IdleStateEvent) {
+    } else if (evt instanceof IdleStateEvent && !goAwaySent) { // while lingering, the linger timer bounds it
       failConnection(new ConnectionFailedException("idle timeout: nothing received for "
           + options.idleTimeout().toMillis() + " ms", null));
     }
@@ -221,9 +221,10 @@ final class YamuxSession extends ChannelDuplexHandler {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (goAwaySent) {
-      // lingering after our go-away: the peer's last bytes are discarded, and so are its errors
-      LOG.log(System.Logger.Level.DEBUG, "{0}: error while lingering after go-away, closing: {1}", connection, cause);
-      ctx.close();
+      // After our go-away: a late write (an application thread's fast-path write, a timer's) fails on the
+      // half-closed socket; closing now would bring back the reset the linger avoids. A read error closes the
+      // channel by itself; the linger and backstop timers bound the rest.
+      LOG.log(System.Logger.Level.DEBUG, "{0}: error after go-away, ignored while lingering: {1}", connection, cause);
       return;
     }
     for (Throwable t = cause; t != null; t = t.getCause()) {
@@ -638,6 +639,15 @@ final class YamuxSession extends ChannelDuplexHandler {
     ByteBuf goAway = YamuxFrame.control(ctx.alloc(), TYPE_GO_AWAY, 0, 0, YamuxFrame.GO_AWAY_NORMAL);
     flushNeeded = false;
     writeLastAndLinger(goAway);
+    // Backstop: if the go-away itself is never written (a peer that stops reading, its window at 0), the
+    // linger timer is never armed; close anyway.
+    ctx.executor().schedule(guarded(() -> {
+      if (ctx.channel().isOpen()) {
+        LOG.log(System.Logger.Level.DEBUG, "{0}: go-away not written within {1} ms; closing", connection,
+            CLOSE_FLUSH_TIMEOUT_MILLIS + LINGER_MILLIS);
+        ctx.close();
+      }
+    }), CLOSE_FLUSH_TIMEOUT_MILLIS + LINGER_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   /**
@@ -754,7 +764,7 @@ final class YamuxSession extends ChannelDuplexHandler {
   }
 
   private void writeControl(int type, int flags, long streamId, long length) {
-    if (ctx.channel().isActive()) {
+    if (ctx.channel().isActive() && !goAwaySent) { // nothing follows our go-away: the output is shut down
       ctx.write(YamuxFrame.control(ctx.alloc(), type, flags, streamId, length), ctx.voidPromise());
       flushNeeded = true;
     }
