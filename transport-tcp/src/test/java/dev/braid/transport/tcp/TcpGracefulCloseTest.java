@@ -50,6 +50,14 @@ class TcpGracefulCloseTest {
     server.close();
   }
 
+  /** Connects the raw peer {@code s} to Braid's listener; returns Braid's side of the connection. */
+  private Connection connect(Socket s) throws Exception {
+    CompletableFuture<Connection> accepted = listener.accept();
+    s.connect(new InetSocketAddress("127.0.0.1", listener.address().getPort()), 10_000);
+    s.setSoTimeout(20_000);
+    return accepted.get(T, TimeUnit.SECONDS);
+  }
+
   private static byte[] pingSyn(int opaque) {
     return ByteBuffer.allocate(12).put((byte) 0).put((byte) 2).putShort((short) 1).putInt(0).putInt(opaque).array();
   }
@@ -79,11 +87,8 @@ class TcpGracefulCloseTest {
 
   @Test
   void aPeerStillSendingSeesGoAwayAndAnEndOfStreamNeverAReset() throws Exception {
-    CompletableFuture<Connection> accepted = listener.accept();
     try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", listener.address().getPort()), 10_000);
-      s.setSoTimeout(20_000);
-      Connection braid = accepted.get(T, TimeUnit.SECONDS);
+      Connection braid = connect(s);
       OutputStream out = s.getOutputStream();
       AtomicReference<IOException> writeFailure = new AtomicReference<>();
       CountDownLatch stop = new CountDownLatch(1);
@@ -131,11 +136,8 @@ class TcpGracefulCloseTest {
 
   @Test
   void aPeerThatNeverClosesIsClosedAfterTheLinger() throws Exception {
-    CompletableFuture<Connection> accepted = listener.accept();
     try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", listener.address().getPort()), 10_000);
-      s.setSoTimeout(20_000);
-      Connection braid = accepted.get(T, TimeUnit.SECONDS);
+      Connection braid = connect(s);
       braid.close();
       List<Integer> types = readUntilEnd(s);
       assertEquals(List.of(3), types, "a go-away, then the end of stream");
@@ -147,11 +149,9 @@ class TcpGracefulCloseTest {
 
   @Test
   void aPeerThatStopsReadingCannotHoldAClosingConnectionOpen() throws Exception {
-    CompletableFuture<Connection> accepted = listener.accept();
     try (Socket s = new Socket()) {
       s.setReceiveBufferSize(64 * 1024);
-      s.connect(new InetSocketAddress("127.0.0.1", listener.address().getPort()), 10_000);
-      Connection braid = accepted.get(T, TimeUnit.SECONDS);
+      Connection braid = connect(s);
       dev.braid.MuxedStream st = braid.openStream().get(T, TimeUnit.SECONDS);
       // the peer grants 64 MiB of window on that stream (SYN|ACK with a window update), then never reads
       OutputStream out = s.getOutputStream();
