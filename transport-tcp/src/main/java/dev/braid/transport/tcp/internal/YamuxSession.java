@@ -21,10 +21,14 @@ import dev.braid.StreamState;
 import dev.braid.StreamStateListener;
 import dev.braid.TransportOptions;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -660,8 +664,8 @@ final class YamuxSession extends ChannelDuplexHandler {
    */
   private void writeLastAndLinger(ByteBuf last) {
     ctx.writeAndFlush(last).addListener(written -> {
-      io.netty.channel.Channel ch = ctx.channel();
-      if (!written.isSuccess() || !ch.isActive() || !(ch instanceof io.netty.channel.socket.DuplexChannel)) {
+      Channel ch = ctx.channel();
+      if (!written.isSuccess() || !ch.isActive() || !(ch instanceof DuplexChannel)) {
         ctx.close();
         return;
       }
@@ -672,14 +676,14 @@ final class YamuxSession extends ChannelDuplexHandler {
           ctx.close();
         }
       }), LINGER_MILLIS, TimeUnit.MILLISECONDS);
-      io.netty.handler.ssl.SslHandler tls = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
-      io.netty.channel.ChannelFuture closeNotify = tls == null ? ctx.newSucceededFuture() : tls.closeOutbound();
+      SslHandler tls = ctx.pipeline().get(SslHandler.class);
+      ChannelFuture closeNotify = tls == null ? ctx.newSucceededFuture() : tls.closeOutbound();
       closeNotify.addListener(sent -> {
         if (!sent.isSuccess()) {
           ctx.close();
           return;
         }
-        ((io.netty.channel.socket.DuplexChannel) ch).shutdownOutput().addListener(shut -> {
+        ((DuplexChannel) ch).shutdownOutput().addListener(shut -> {
           if (!shut.isSuccess()) {
             ctx.close();
           }
