@@ -108,6 +108,17 @@ public abstract class AbstractConnection implements Connection {
   }
 
   /**
+   * Whether {@link #addStream} would refuse a stream now (the connection has ended, or holds
+   * {@link TransportOptions#maxStreams()} live streams). For a transport to check before it spends native
+   * resources on an open that would be refused; {@link #addStream} stays the authority.
+   */
+  protected final boolean streamLimitReached() {
+    synchronized (lock) {
+      return endCause != null || liveStreams >= options.maxStreams();
+    }
+  }
+
+  /**
    * Offers an inbound stream (already registered with {@link #addStream}) to the handler or the accept
    * queue. Returns {@code false} when the accept queue is full: the transport then resets the stream.
    */

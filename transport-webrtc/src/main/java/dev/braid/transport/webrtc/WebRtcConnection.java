@@ -348,6 +348,14 @@ public final class WebRtcConnection extends AbstractConnection {
         result.completeExceptionally(new ConnectionFailedException("webrtc: the peer connection is closed", null));
         return;
       }
+      if (streamLimitReached()) {
+        // Refused before a native channel exists: a refused channel's SCTP id stays taken until libwebrtc's
+        // close handshake with the peer ends, so a flood of refused opens could exhaust the ids.
+        ConnectionFailedException end = endCause();
+        result.completeExceptionally(end != null ? end
+            : new StreamRefusedException("stream limit reached (maxStreams=" + options().maxStreams() + ")"));
+        return;
+      }
       RTCDataChannelInit init = new RTCDataChannelInit();
       init.ordered = true; // reliable: no maxRetransmits / maxPacketLifeTime; negotiated in-band
       localChannels.incrementAndGet();
