@@ -8,6 +8,9 @@
 //   echo                 echo every byte; after Braid's FIN, send FIN
 //   sha                  read to FIN, answer "<sha256 hex>\n" and FIN
 //   slow-sha             as sha, but pause reading for 30 ms after every 64 KiB (window-limited transfer)
+//   check N SEED         read to FIN, checking every byte against pattern(SEED) (below); report the first
+//                        byte out of place and the count, close (js-yamux drops data after a FIN silently:
+//                        only a count and a check of every byte can show a FIN that overtook data)
 //   source N             send N random bytes then FIN at once; keep reading to Braid's FIN; report both
 //   source-after-fin N   wait for Braid's FIN, then send N random bytes and FIN
 //   reset                reset the stream at once (RST)
@@ -77,6 +80,24 @@ function readStream (stream, { onLine, onData, onEnd }) {
   stream.addEventListener('end', () => onEnd())
 }
 
+/**
+ * The byte pattern of 'check', shared with YamuxInteropTest: 32-bit words of the LCG
+ * x = x * 1664525 + 1013904223 (mod 2^32) starting from SEED, each word's bytes little-endian.
+ */
+function pattern (seed) {
+  let x = seed >>> 0
+  let word = 0
+  let k = 4
+  return () => {
+    if (k === 4) {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0
+      word = x
+      k = 0
+    }
+    return (word >>> (8 * k++)) & 0xff
+  }
+}
+
 function handleInbound (muxer, stream) {
   const id = stream.streamId ?? stream.id
   stream.addEventListener('close', evt => {
@@ -89,12 +110,24 @@ function handleInbound (muxer, stream) {
   let finSeen = false
   let pauses = 0
   const afterFin = Promise.withResolvers()
+  let next = null
+  let firstBad = -1
   readStream(stream, {
     onLine: line => {
       [mode, ...args] = line.split(' ')
+      if (mode === 'check') {
+        next = pattern(Number(args[1]))
+      }
       start().catch(err => report({ event: 'error', stream: id, mode, error: String(err) }))
     },
     onData: buf => {
+      if (mode === 'check') {
+        for (let i = 0; i < buf.length; i++) {
+          if (buf[i] !== next() && firstBad < 0) {
+            firstBad = received + i
+          }
+        }
+      }
       received += buf.length
       if (mode === 'echo') {
         sendAll(stream, buf).catch(err => report({ event: 'error', stream: id, mode, error: String(err) }))
@@ -127,6 +160,13 @@ function handleInbound (muxer, stream) {
         await sendAll(stream, Buffer.from(digest + '\n'))
         await stream.close()
         report({ event: 'sha-done', stream: id, bytes: received, sha256: digest, pauses })
+        break
+      }
+      case 'check': {
+        await afterFin.promise
+        await stream.close()
+        const expected = Number(args[0])
+        report({ event: 'check-done', stream: id, expected, bytes: received, firstBad, ok: received === expected && firstBad < 0 })
         break
       }
       case 'source': {

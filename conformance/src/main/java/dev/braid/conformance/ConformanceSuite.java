@@ -413,6 +413,24 @@ public abstract class ConformanceSuite extends KitHarness {
     awaitState(s.local(), StreamState.READ_CLOSED);
   }
 
+  @ParameterizedTest(name = "seed {0}")
+  @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.CloseWriteAtScale#seeds")
+  @DisplayName("H8 closeWrite at scale: thousands of streams several windows long, written blocking and "
+      + "asynchronously, arrive whole: FIN never overtakes queued data")
+  void H8_closeWriteAtScaleLosesNothing(long seed) throws Exception {
+    // The smallest window the transport accepts, so that every stream waits for credit several times cheaply.
+    TransportFixture small = fixture().withOptions(TransportOptions.builder().receiveWindow(16 * 1024).build());
+    ConnectionPair p;
+    if (small != null) {
+      extraFixtures.add(small);
+      p = small.connect();
+      pairs.add(p);
+    } else {
+      p = newPair();
+    }
+    new CloseWriteAtScale(seed, p, pool).run(getClass().getSimpleName());
+  }
+
   // ================================================================== C: close and reset
 
   @ParameterizedTest(name = "{0} opens")

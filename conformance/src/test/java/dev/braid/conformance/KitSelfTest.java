@@ -2,13 +2,16 @@ package dev.braid.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
 
 import dev.braid.conformance.reference.Breakage;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -46,6 +49,43 @@ class KitSelfTest {
       BrokenTransportTarget.breakage = Breakage.NONE;
       Kit.setWaitLimit(normal);
     }
+  }
+
+  /**
+   * A FIN that overtakes queued data now and then (as TCP's did before its fix) is caught by H8, which writes
+   * thousands of streams, and not by H1, which writes a few: H8 is the rule that finds this class of defect.
+   */
+  @Test
+  @Timeout(value = 5, unit = TimeUnit.MINUTES)
+  void aFinOvertakingQueuedDataNowAndThenIsCaughtByH8AndMissedByH1() {
+    BrokenTransportTarget.breakage = Breakage.FIN_OVERTAKES_QUEUED_DATA;
+    try {
+      Map<String, int[]> h1 = runMethod("H1_closeWriteDeliversEveryByteBeforeEof", Side.class.getName());
+      Map<String, int[]> h8 = runMethod("H8_closeWriteAtScaleLosesNothing", "long");
+      assertTrue(h1.get("passed")[0] == 2 && h1.get("failed")[0] == 0,
+          "H1 runs too few streams to meet this defect (the reason H8 exists), yet it passed "
+              + h1.get("passed")[0] + " and failed " + h1.get("failed")[0] + " of its tests");
+      assertTrue(h8.get("failed")[0] >= 1, "H8 did not catch a FIN that overtakes queued data now and then");
+    } finally {
+      BrokenTransportTarget.breakage = Breakage.NONE;
+    }
+  }
+
+  private static Map<String, int[]> runMethod(String method, String parameterTypes) {
+    Map<String, int[]> counts = Map.of("passed", new int[1], "failed", new int[1]);
+    LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
+        .selectors(selectMethod(BrokenTransportTarget.class.getName(), method, parameterTypes))
+        .build();
+    LauncherFactory.create().execute(request, new TestExecutionListener() {
+      @Override
+      public void executionFinished(TestIdentifier id, TestExecutionResult result) {
+        if (id.isTest()) {
+          counts.get(result.getStatus() == TestExecutionResult.Status.SUCCESSFUL ? "passed" : "failed")[0]++;
+          result.getThrowable().ifPresent(t -> System.out.println("kit self-test: " + id.getDisplayName() + ": " + t));
+        }
+      }
+    });
+    return counts;
   }
 
   private static List<String> run() {

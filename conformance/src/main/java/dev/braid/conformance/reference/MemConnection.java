@@ -55,6 +55,18 @@ final class MemConnection extends AbstractConnection {
     p.inbox.execute(() -> p.onFrame(f));
   }
 
+  /**
+   * For {@link Breakage#FIN_OVERTAKES_QUEUED_DATA}: hands {@code f} to the peer at once, on this thread, ahead of
+   * the frames still queued on its inbox (the stream's lifecycle is thread-safe; only the order is wrong).
+   */
+  void postOvertaking(Frame f) {
+    MemConnection p = peer;
+    if (p == null || p.ended.get()) {
+      return;
+    }
+    p.onFrame(f);
+  }
+
   // ------------------------------------------------------------ AbstractConnection
 
   @Override

@@ -99,7 +99,12 @@ final class MemMuxedStream extends AbstractMuxedStream {
       }
       sendEnded = conn.breakage() != Breakage.EOF_BEFORE_DATA; // the broken one keeps sending after FIN
     }
-    conn.post(new Frame(Frame.FIN, id(), 0, null));
+    Frame fin = new Frame(Frame.FIN, id(), 0, null);
+    if (conn.breakage() == Breakage.FIN_OVERTAKES_QUEUED_DATA && id() >= 400 && (id() / 2) % 16 == 7) {
+      conn.postOvertaking(fin);
+    } else {
+      conn.post(fin);
+    }
     maybeForget();
   }
 

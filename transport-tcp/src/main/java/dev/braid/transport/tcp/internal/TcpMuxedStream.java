@@ -6,6 +6,7 @@ import dev.braid.spi.AbstractMuxedStream;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -55,6 +56,11 @@ public final class TcpMuxedStream extends AbstractMuxedStream {
    * sends: the event loop's drain or a caller's fast path, never both at once (one transmit at a time).
    */
   final AtomicLong sendWindow = new AtomicLong(YamuxFrame.INITIAL_WINDOW);
+  /**
+   * This stream's outbound operations (data, FIN, RST) handed to the event loop's task queue and not yet run
+   * there; while any are queued, later ones queue behind them instead of running inline on the loop.
+   */
+  final AtomicInteger queuedOps = new AtomicInteger();
   /** Cleared by the event loop once the stream left the session: no more fast-path sends. */
   volatile boolean fastPathOpen = true;
 

@@ -62,9 +62,12 @@ import java.util.function.Consumer;
  * are handed to the stream, which grants the window back as the application consumes them (batched:
  * an update goes out once half the window was consumed).
  *
- * <p><b>Thread safety.</b> Confined to the channel's event loop: every entry point from other threads
- * hops onto it. It holds no locks, so the {@code AbstractMuxedStream} callbacks it makes are never under
- * one.
+ * <p><b>Thread safety.</b> Its state is confined to the channel's event loop: every entry point from other
+ * threads hops onto it, with one exception, the transmit fast path, which reserves window (atomically) and
+ * hands its frames to Netty from the caller's thread. <b>Frame order.</b> The frames of one stream reach the
+ * channel in the order of the stream's operations: an operation runs inline only on the event loop and only
+ * when none of the stream's earlier operations is still queued for it ({@code runOrdered}). It holds no
+ * locks, so the {@code AbstractMuxedStream} callbacks it makes are never under one.
  */
 final class YamuxSession extends ChannelDuplexHandler {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.tcp");
@@ -143,8 +146,11 @@ final class YamuxSession extends ChannelDuplexHandler {
   @Override
   public void channelActive(ChannelHandlerContext ctx) {
     String scheme = tls ? "tcp+tls" : "tcp";
+    // The connection reports the window yamux really grants (never below its 256 KiB initial window).
+    TransportOptions effective = options.receiveWindow() == receiveWindow ? options
+        : options.toBuilder().receiveWindow((int) receiveWindow).build();
     connection = new TcpConnection(this, dialer, uri(scheme, ctx.channel().localAddress()),
-        uri(scheme, ctx.channel().remoteAddress()), capabilities, options);
+        uri(scheme, ctx.channel().remoteAddress()), capabilities, effective);
     Duration interval = options.keepAliveInterval();
     if (!interval.isZero()) {
       long millis = Math.max(1, interval.toMillis());
@@ -469,7 +475,9 @@ final class YamuxSession extends ChannelDuplexHandler {
    */
   CompletableFuture<Void> transmit(TcpMuxedStream s, ByteBuffer data) {
     int n = data.remaining();
-    if (n <= FAST_PATH_MAX && s.fastPathOpen && ctx.channel().bytesBeforeUnwritable() >= n && reserve(s, n)) {
+    boolean onLoop = ctx.executor().inEventLoop();
+    if (n <= FAST_PATH_MAX && s.fastPathOpen && (!onLoop || s.queuedOps.get() == 0)
+        && ctx.channel().bytesBeforeUnwritable() >= n && reserve(s, n)) {
       ByteBuf frames = ctx.alloc().ioBuffer(n + YamuxFrame.HEADER_LENGTH * ((n + outboundFrameSize - 1) / outboundFrameSize));
       ByteBuffer src = data.duplicate();
       while (src.hasRemaining()) {
@@ -480,11 +488,23 @@ final class YamuxSession extends ChannelDuplexHandler {
         frames.writeBytes(chunk);
         src.position(src.position() + k);
       }
-      ctx.writeAndFlush(frames, ctx.voidPromise());
+      if (onLoop) {
+        ctx.writeAndFlush(frames, ctx.voidPromise());
+      } else {
+        // Off the loop Netty queues the write as a task; until it has run, the stream's later operations must
+        // queue behind it (runOrdered), never be written inline by the loop ahead of it.
+        s.queuedOps.incrementAndGet();
+        ctx.writeAndFlush(frames, ctx.voidPromise());
+        try {
+          ctx.executor().execute(s.queuedOps::decrementAndGet);
+        } catch (RejectedExecutionException e) {
+          s.queuedOps.decrementAndGet(); // the loop is gone: nothing more will be written anyway
+        }
+      }
       return CompletableFuture.completedFuture(null);
     }
     CompletableFuture<Void> future = new CompletableFuture<>();
-    run(() -> {
+    runOrdered(s, () -> {
       if (s.removed) {
         future.completeExceptionally(new ConnectionFailedException("stream " + s + " has ended on the wire", null));
         return;
@@ -516,7 +536,7 @@ final class YamuxSession extends ChannelDuplexHandler {
   }
 
   void transmitFin(TcpMuxedStream s) {
-    run(() -> {
+    runOrdered(s, () -> {
       if (s.removed || s.finSent) {
         return;
       }
@@ -529,7 +549,7 @@ final class YamuxSession extends ChannelDuplexHandler {
   }
 
   void transmitReset(TcpMuxedStream s, long code) {
-    run(() -> {
+    runOrdered(s, () -> {
       if (s.removed) {
         return;
       }
@@ -562,7 +582,7 @@ final class YamuxSession extends ChannelDuplexHandler {
   }
 
   void streamTerminated(TcpMuxedStream s, StreamState state) {
-    run(() -> {
+    runOrdered(s, () -> {
       if (s.removed) {
         return;
       }
@@ -867,6 +887,34 @@ final class YamuxSession extends ChannelDuplexHandler {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /**
+   * Runs an outbound operation of {@code s} (data, FIN, RST) on the event loop so that the stream's frames
+   * reach the channel in the order of the stream's operations, by construction: inline only when called on
+   * the loop and none of the stream's earlier operations still waits in the loop's task queue; otherwise
+   * queued behind them (the task queue is FIFO, and an operation is issued only after the previous one
+   * was handed over). Before this, a FIN sent inline by the loop (after a write that waited for credit
+   * completed there) could overtake the last data frames an application thread had just queued: the
+   * peer saw end-of-stream early, then data after FIN.
+   */
+  private void runOrdered(TcpMuxedStream s, Runnable task, CompletableFuture<?> onReject) {
+    if (ctx.executor().inEventLoop() && s.queuedOps.get() == 0) {
+      run(task, onReject);
+      return;
+    }
+    s.queuedOps.incrementAndGet();
+    try {
+      ctx.executor().execute(() -> {
+        s.queuedOps.decrementAndGet();
+        run(task, onReject);
+      });
+    } catch (RejectedExecutionException e) {
+      s.queuedOps.decrementAndGet();
+      if (onReject != null) {
+        onReject.completeExceptionally(new ConnectionFailedException("the transport is shut down", e));
+      }
+    }
+  }
 
   /** Runs {@code task} on the event loop; if the loop is gone, fails {@code onReject} (when given). */
   private void run(Runnable task, CompletableFuture<?> onReject) {
