@@ -894,16 +894,27 @@ public abstract class ConformanceSuite extends KitHarness {
       for (int i = 0; i < 16; i++) {
         writes.add(s.local().write(ByteBuffer.wrap(bytes(window() / 2, i))));
       }
+      int r = round;
       CompletableFuture<Void> drain = CompletableFuture.runAsync(() -> {
         ByteBuffer buf = ByteBuffer.allocate(8192);
         for (int i = 0; i < 20; i++) {
           buf.clear();
           try {
-            if (s.remote().read(buf).get(Kit.waitLimit().toSeconds(), TimeUnit.SECONDS) < 0) {
+            if (s.remote().read(buf).get(Kit.waitLimit().toMillis(), TimeUnit.MILLISECONDS) < 0) {
               return;
             }
-          } catch (Exception e) {
-            return; // reset or failed: expected in this race
+          } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof StreamResetException) {
+              return; // the reset this round makes: the one outcome expected besides data and EOF
+            }
+            throw new AssertionError("E1 round " + r + ": a read racing the reset failed with " + e.getCause()
+                + ", not with the reset (StreamResetException)", e.getCause());
+          } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("E1 round " + r + ": a read racing the reset neither returned data, EOF nor "
+                + "the reset within " + Kit.waitLimit().toSeconds() + " s: check that a reset wakes pending reads");
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("E1: interrupted", e);
           }
         }
       }, pool);
@@ -916,7 +927,13 @@ public abstract class ConformanceSuite extends KitHarness {
         s.remote().reset(round);
       }
       for (CompletableFuture<Void> w : writes) {
-        await(w.handle((v, e) -> null), "a write racing the reset completes one way or the other");
+        Throwable failed = await(w.handle((v, e) -> e), "a write racing the reset completes one way or the other");
+        if (failed != null) {
+          Throwable cause = failed instanceof java.util.concurrent.CompletionException && failed.getCause() != null
+              ? failed.getCause() : failed;
+          assertInstanceOf(StreamResetException.class, cause, "E1 round " + round + ": a write racing the reset "
+              + "either completes or fails with the reset");
+        }
       }
       await(drain, "the reader");
       await(s.local().terminated(), "terminated");
@@ -957,13 +974,19 @@ public abstract class ConformanceSuite extends KitHarness {
       }
     }, pool);
     InputStream in = s.remote().inputStream();
-    assertArrayEquals(data, in.readAllBytes());
-    assertEquals(-1, in.read());
+    assertArrayEquals(data, Kit.blocking(pool, in::readAllBytes, "E3: readAllBytes on the blocking view until the "
+        + "writer's closeWrite (a lost FIN hangs here)"), "E3: the blocking view reads every byte written, in order");
+    int after = Kit.blocking(pool, () -> in.read(), "E3: read after EOF");
+    assertEquals(-1, after, "E3: EOF is sticky on the blocking view");
     await(writer, "blocking writer");
-    assertThrows(WriteClosedException.class, () -> s.local().outputStream().write(1));
+    assertThrows(WriteClosedException.class, () -> Kit.blocking(pool, () -> {
+      s.local().outputStream().write(1);
+      return null;
+    }, "E3: a blocking write after closeWrite"));
     s.remote().reset(8);
     awaitState(s.local(), StreamState.RESET);
-    assertThrows(StreamResetException.class, () -> s.local().inputStream().read());
+    assertThrows(StreamResetException.class, () -> Kit.blocking(pool, () -> s.local().inputStream().read(),
+        "E3: a blocking read after the peer's reset"));
   }
 
   // ================================================================== M: the reference model
@@ -973,6 +996,53 @@ public abstract class ConformanceSuite extends KitHarness {
   @DisplayName("M1 random operation sequences from both ends match the reference model of the lifecycle")
   void M1_randomizedRunMatchesModel(long seed) throws Exception {
     new RandomizedRun(seed, fixture(), this::newPair).run();
+  }
+
+  // ================================================================== R: races
+
+  @ParameterizedTest(name = "seed {0}")
+  @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.RaceRun#seeds")
+  @org.junit.jupiter.api.Tag("stochastic")
+  @DisplayName("R1 threads on both ends race write, closeWrite, closeRead, close and reset on one stream: both ends "
+      + "end, nothing is left pending, bytes arrive whole and in order")
+  void R1_operationsRaceOnOneStream(long seed) throws Exception {
+    new RaceRun("R1", seed, this::pairOrFail, pool, fixture().capabilities(), window(), getClass().getSimpleName())
+        .operations();
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.RaceRun#seeds")
+  @org.junit.jupiter.api.Tag("stochastic")
+  @DisplayName("R2 a reset racing a FIN queued behind a full window reaches the peer: both ends end RESET with the code")
+  void R2_resetRacesQueuedFin(long seed) throws Exception {
+    new RaceRun("R2", seed, this::pairOrFail, pool, fixture().capabilities(), window(), getClass().getSimpleName())
+        .resetAgainstQueuedFin();
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.RaceRun#seeds")
+  @org.junit.jupiter.api.Tag("stochastic")
+  @DisplayName("R3 a connection closed or aborted in the middle of racing stream operations ends everything, "
+      + "on both ends, within a bound")
+  void R3_connectionClosedMidRace(long seed) throws Exception {
+    new RaceRun("R3", seed, this::newPairOrFail, pool, fixture().capabilities(), window(), getClass().getSimpleName())
+        .connectionCloseMidRace();
+  }
+
+  private ConnectionPair pairOrFail() {
+    try {
+      return pair();
+    } catch (Exception e) {
+      throw new AssertionError("the fixture could not connect a pair: " + e, e);
+    }
+  }
+
+  private ConnectionPair newPairOrFail() {
+    try {
+      return newPair();
+    } catch (Exception e) {
+      throw new AssertionError("the fixture could not connect a pair: " + e, e);
+    }
   }
 
   // ================================================================== helpers

@@ -422,18 +422,32 @@ public abstract class FaultSuite extends KitHarness {
         report(fixture().transportId() + " F6: 8 MiB + 50 echoes over a UDP path with 2% loss and 0-5 ms jitter: intact; "
             + proxy.get().dropped() + " of " + (proxy.get().dropped() + proxy.get().forwarded()) + " datagrams dropped");
       } else {
-        CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
-          try {
-            Kit.writeRandom(s.local(), 1L << 30, 3);
-          } catch (AssertionError expected) {
-            // the cut fails the write: expected
+        // The writer writes until a write fails; each write is bounded, so a writer left hanging fails the rule.
+        CompletableFuture<Throwable> writing = CompletableFuture.supplyAsync(() -> {
+          byte[] chunk = Kit.bytes(64 * 1024, 3);
+          for (long sent = 0; sent < 1L << 30; sent += chunk.length) {
+            CompletableFuture<Void> w = s.local().write(ByteBuffer.wrap(chunk));
+            try {
+              w.get(Kit.waitLimit().toMillis(), TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.ExecutionException e) {
+              return e.getCause();
+            } catch (java.util.concurrent.TimeoutException e) {
+              throw new AssertionError("F6: a write neither completed nor failed within " + Kit.waitLimit().toSeconds()
+                  + " s after the path was cut: the writer is left hanging");
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+              throw new AssertionError("F6: interrupted", e);
+            }
           }
+          return null;
         }, pool);
         await(s.remote().read(ByteBuffer.allocate(1024)), "transfer under way");
         proxy.get().cutAll();
         assertEquals(StreamState.FAILED, await(s.local().terminated(), "dialer stream ends after the cut"));
         assertEquals(StreamState.FAILED, await(s.remote().terminated(), "listener stream ends after the cut"));
-        await(writing, "the writer is released");
+        Throwable released = await(writing, "the writer is released");
+        assertInstanceOf(ConnectionFailedException.class, released, "F6: the writer is released by the cut with "
+            + "ConnectionFailedException (null: 1 GiB went out although the path was cut)");
         report(fixture().transportId() + " F6: TCP path cut with RST mid-transfer: both ends FAILED, writer released");
       }
     } finally {

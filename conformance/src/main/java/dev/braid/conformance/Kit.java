@@ -76,6 +76,31 @@ public final class Kit {
     }
   }
 
+  /**
+   * Runs a blocking call (the blocking views' {@code read}, {@code readAllBytes}, {@code write}) on {@code pool}
+   * and waits for it, bounded by {@link #waitLimit()}: a call that never returns fails the rule naming
+   * {@code what} instead of hanging it. Exceptions the call throws are rethrown as they are.
+   */
+  public static <T> T blocking(java.util.concurrent.ExecutorService pool, java.util.concurrent.Callable<T> call,
+      String what) throws Exception {
+    java.util.concurrent.Future<T> f = pool.submit(call);
+    try {
+      return f.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      f.cancel(true);
+      throw new AssertionError("timed out after " + wait.toSeconds() + " s in a blocking call: " + what);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof Exception) {
+        throw (Exception) c;
+      }
+      if (c instanceof Error) {
+        throw (Error) c;
+      }
+      throw new AssertionError(what + " failed: " + c, c);
+    }
+  }
+
   /** Waits for {@code f} to fail and returns the cause; completing normally or timing out fails the rule. */
   public static Throwable awaitFailure(CompletableFuture<?> f, String what) {
     try {

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * What the kit checks around every test, shared by {@link ConformanceSuite} and {@link FaultSuite}: an
@@ -22,7 +23,16 @@ import org.junit.jupiter.api.TestInfo;
  * test, leak checks (rule W2): every connection the test made has ended with no stream left in
  * {@link Connection#streams()}, and every thread the transport started has stopped.
  */
+@ExtendWith(RuleTimeout.class)
 public abstract class KitHarness {
+  /**
+   * How long the leak check waits for the transport's threads to stop after a test: 15 s
+   * ({@code -Dbraid.kit.threadGraceSeconds=N}), and 1 s once a leak has been reported in this JVM, so that one
+   * missing executor shutdown fails every later rule in seconds, not in 15 s each.
+   */
+  private static volatile Duration threadGrace = Duration.ofSeconds(Long.getLong("braid.kit.threadGraceSeconds", 15));
+  private static volatile boolean leakReported;
+
   private static final Set<String> JVM_THREAD_PREFIXES = Set.of("braid-events-", "junit-", "process reaper",
       "ForkJoinPool.commonPool", "Common-Cleaner", "Attach Listener", "JFR ", "Signal Dispatcher",
       "surefire-forkedjvm", "Keep-Alive", "HttpClient-", "Reference Handler", "Finalizer", "Notification Thread",
@@ -128,12 +138,13 @@ public abstract class KitHarness {
 
   private void checkThreadsStopped() {
     Set<String> shared = new HashSet<>(fixture.sharedThreadPrefixes());
-    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    Duration grace = leakReported ? Duration.ofSeconds(1) : threadGrace;
+    long deadline = System.nanoTime() + grace.toNanos();
     List<String> leaked;
     do {
       leaked = new ArrayList<>();
       for (Thread t : Thread.getAllStackTraces().keySet()) {
-        if (!t.isAlive() || threadsBefore.contains(t) || t.getName().startsWith("braid-kit-worker")) {
+        if (!t.isAlive() || threadsBefore.contains(t) || t.getName().startsWith("braid-kit-")) {
           continue;
         }
         String name = t.getName();
@@ -152,7 +163,12 @@ public abstract class KitHarness {
         return;
       }
     } while (System.nanoTime() < deadline);
-    throw new AssertionError("leak: threads started during the test still run 15 s after the fixture closed: " + leaked);
+    boolean first = !leakReported;
+    leakReported = true;
+    throw new AssertionError("leak: threads started during the test still run " + grace.toSeconds()
+        + " s after the fixture closed: " + leaked + ". Check that the transport's close() shuts down every executor "
+        + "and event loop it started" + (first ? "; later rules in this run wait only 1 s for threads to stop"
+        : " (a leak was reported earlier in this run: waited 1 s)"));
   }
 
   /**

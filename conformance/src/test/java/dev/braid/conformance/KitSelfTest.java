@@ -25,8 +25,9 @@ import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
 /**
- * The kit tests itself: run against each deliberately broken reference transport, at least one rule must
- * fail. A kit that passes a broken transport proves nothing.
+ * The kit tests itself: run against each deliberately broken reference transport, every rule the breakage
+ * names ({@link Breakage#caughtBy()}) must fail. A kit that passes a broken transport proves nothing, and one
+ * that catches it only by accident (a timeout in an unrelated rule) proves little more.
  */
 class KitSelfTest {
 
@@ -43,8 +44,14 @@ class KitSelfTest {
     Kit.setWaitLimit(Duration.ofSeconds(3)); // a broken transport is expected to time out: do not wait 30 s
     try {
       List<String> failed = run();
-      System.out.println("kit self-test: " + breakage + " caught by " + failed.size() + " test(s): " + new TreeSet<>(failed));
-      assertTrue(!failed.isEmpty(), "no rule of the kit caught the broken transport " + breakage);
+      TreeSet<String> rules = new TreeSet<>(failed);
+      System.out.println("kit self-test: " + breakage + " caught by " + failed.size() + " test(s): " + rules
+          + "; required: " + new TreeSet<>(breakage.caughtBy()));
+      assertTrue(!breakage.caughtBy().isEmpty(), breakage + " names no rule that must catch it");
+      TreeSet<String> missed = new TreeSet<>(breakage.caughtBy());
+      missed.removeAll(rules);
+      assertTrue(missed.isEmpty(), "the rules " + missed + " exist to catch " + breakage + " but passed against it"
+          + (rules.isEmpty() ? " (no rule failed at all)" : "; it was caught only by " + rules));
     } finally {
       BrokenTransportTarget.breakage = Breakage.NONE;
       Kit.setWaitLimit(normal);

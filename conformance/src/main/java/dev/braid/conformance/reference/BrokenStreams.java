@@ -20,7 +20,8 @@ import java.util.stream.Collectors;
 
 /**
  * Decorators that give the reference transport the defects a wrapper can show: lost listener events,
- * writes accepted after closeWrite, and a state check separated from the write it guards.
+ * writes accepted after closeWrite, a state check separated from the write it guards, and resets noticed
+ * even when they are no-ops.
  */
 final class BrokenStreams {
   private BrokenStreams() {}
@@ -30,6 +31,7 @@ final class BrokenStreams {
       case LOST_LISTENER_EVENT:
       case WRITE_ALLOWED_AFTER_CLOSE_WRITE:
       case STATE_CHECKED_OUTSIDE_LOCK:
+      case FIN_LOST_WHEN_RESET_RACES:
         return new BrokenConnection(c, b);
       default:
         return c;
@@ -142,7 +144,11 @@ final class BrokenStreams {
     @Override public CompletableFuture<Void> closeWrite() { return delegate.closeWrite(); }
     @Override public void closeRead() { delegate.closeRead(); }
     @Override public void close() { delegate.close(); }
-    @Override public void reset(long code) { delegate.reset(code); }
+    @Override
+    public void reset(long code) {
+      delegate.resetRequested = true;
+      delegate.reset(code);
+    }
     @Override public void removeListener(StreamStateListener listener) { /* wrappers are not tracked */ }
     @Override public CompletableFuture<StreamState> terminated() { return delegate.terminated(); }
     @Override public long bytesRead() { return delegate.bytesRead(); }

@@ -67,6 +67,23 @@ final class MemConnection extends AbstractConnection {
     p.onFrame(f);
   }
 
+  /**
+   * For {@link Breakage#FIN_LOST_WHEN_RESET_RACES}: sends {@code f} a moment later, from the transport's wire
+   * threads, unless {@code drop} holds by then.
+   */
+  void postLater(Frame f, java.util.function.BooleanSupplier drop) {
+    try {
+      transport.wire.execute(() -> {
+        Thread.yield();
+        if (!drop.getAsBoolean()) {
+          post(f);
+        }
+      });
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      post(f); // the transport is closing: send it now
+    }
+  }
+
   // ------------------------------------------------------------ AbstractConnection
 
   @Override

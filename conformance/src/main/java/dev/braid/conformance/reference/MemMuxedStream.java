@@ -102,11 +102,18 @@ final class MemMuxedStream extends AbstractMuxedStream {
     Frame fin = new Frame(Frame.FIN, id(), 0, null);
     if (conn.breakage() == Breakage.FIN_OVERTAKES_QUEUED_DATA && id() >= 400 && (id() / 2) % 16 == 7) {
       conn.postOvertaking(fin);
+    } else if (conn.breakage() == Breakage.FIN_LOST_WHEN_RESET_RACES) {
+      conn.postLater(fin, () -> resetRequested);
     } else {
       conn.post(fin);
     }
+    finPosted = true;
     maybeForget();
   }
+
+  /** For {@link Breakage#FIN_LOST_WHEN_RESET_RACES}: reset() was called on this stream (even as a no-op). */
+  volatile boolean resetRequested;
+  private volatile boolean finPosted;
 
   @Override
   protected void transmitReset(long code) {
@@ -116,7 +123,9 @@ final class MemMuxedStream extends AbstractMuxedStream {
       pendingFuture = null; // abandoned: the lifecycle failed it already
     }
     long sent = conn.breakage() == Breakage.RESET_CODE_DROPPED ? 0 : code;
-    conn.post(new Frame(Frame.RST, id(), sent, null));
+    if (!(conn.breakage() == Breakage.RESET_AFTER_FIN_NOT_SENT && finPosted)) {
+      conn.post(new Frame(Frame.RST, id(), sent, null));
+    }
     synchronized (rxLock) {
       receiveEnded = true;
     }
