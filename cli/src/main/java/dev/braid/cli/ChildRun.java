@@ -31,7 +31,7 @@ final class ChildRun {
         && (providerLoader == ClassLoader.getSystemClassLoader() || providerLoader == null);
   }
 
-  static List<Outcome> run(TransportProvider p, Path reports, PrintStream out, boolean tty)
+  static List<Outcome> run(TransportProvider p, Path reports, PrintStream out, boolean tty, boolean quick)
       throws IOException {
     Path outcomes = reports.resolve("outcomes-" + p.id() + ".tsv");
     Path log = reports.resolve("conformance-" + p.id() + ".log");
@@ -39,11 +39,15 @@ final class ChildRun {
     String java = ProcessHandle.current().info().command().orElseThrow();
     List<String> cmd = new ArrayList<>(List.of(java, "-Xmx2g", "-XX:+HeapDumpOnOutOfMemoryError",
         "-cp", System.getProperty("java.class.path")));
-    for (String prop : List.of("braid.seed", "braid.kit.waitSeconds", "braid.randomized.episodes")) {
+    for (String prop : List.of("braid.seed", "braid.kit.waitSeconds", "braid.randomized.episodes", "braid.race.rounds",
+        "braid.h8.streams", "braid.churn.streams", "braid.kit.ruleTimeoutSeconds", "braid.kit.threadGraceSeconds")) {
       Optional.ofNullable(System.getProperty(prop)).ifPresent(v -> cmd.add("-D" + prop + "=" + v));
     }
     cmd.addAll(List.of(Main.class.getName(), "conformance", "--in-process", "--transport", p.id(),
         "--reports", reports.toString(), "--outcomes", outcomes.toString()));
+    if (quick) {
+      cmd.add("--quick");
+    }
     Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     long deadline = System.nanoTime() + LIMIT.toNanos();
     int seen = 0;
@@ -89,7 +93,7 @@ final class ChildRun {
           : "its JVM ended with exit code " + child.exitValue() + (child.exitValue() == 134 ? " (crashed in native code)" : "");
       result.add(new Outcome(p.id(), "W1", "the transport's run ends cleanly", "run", Status.FAIL,
           "the run for '" + p.id() + "' " + why + " after " + result.size() + " tests; see " + log
-              + File.separator.replace(File.separator, ""), Duration.ZERO));
+              + File.separator.replace(File.separator, ""), Duration.ZERO, "required"));
     }
     return result;
   }

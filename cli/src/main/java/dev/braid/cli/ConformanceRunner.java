@@ -35,7 +35,10 @@ final class ConformanceRunner {
 
   /** The outcome of one test invocation. */
   record Outcome(String transport, String rule, String title, String invocation, Status status, String detail,
-      Duration time) {}
+      Duration time, String kind) {}
+
+  /** JUnit tag of the rules {@code --quick} leaves out (the fault rules, H8, N7 and the race family). */
+  static final String SLOW = "slow";
 
   /** pass, fail or skip. */
   enum Status { PASS, FAIL, SKIP }
@@ -43,11 +46,13 @@ final class ConformanceRunner {
   private final PrintStream out;
   private final boolean progress;
   private final Path reportDir;
+  private final boolean quick;
 
-  ConformanceRunner(PrintStream out, boolean progress, Path reportDir) {
+  ConformanceRunner(PrintStream out, boolean progress, Path reportDir, boolean quick) {
     this.out = out;
     this.progress = progress;
     this.reportDir = reportDir;
+    this.quick = quick;
   }
 
   List<Outcome> run(TransportProvider provider, Path outcomesFile) throws IOException {
@@ -65,6 +70,7 @@ final class ConformanceRunner {
 
   private List<Outcome> run(TransportProvider provider, java.io.Writer sink) throws IOException {
     DiscoveredTransportConformance.current = provider;
+    DiscoveredTransportFaults.current = provider;
     List<Outcome> outcomes = new ArrayList<>() {
       @Override
       public boolean add(Outcome o) {
@@ -80,11 +86,28 @@ final class ConformanceRunner {
       }
     };
     Map<String, String> titles = new LinkedHashMap<>();
-    LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
-        .selectors(selectClass(DiscoveredTransportConformance.class))
-        .configurationParameter("junit.jupiter.execution.timeout.default", "180 s")
-        .build();
+    LauncherDiscoveryRequestBuilder builder = LauncherDiscoveryRequestBuilder.request()
+        .selectors(selectClass(DiscoveredTransportConformance.class), selectClass(DiscoveredTransportFaults.class))
+        .configurationParameter("junit.jupiter.execution.timeout.default", "900 s");
     Launcher launcher = LauncherFactory.create();
+    if (quick) {
+      // Left out, never silently: each slow rule gets a row that says so.
+      TestPlan whole = launcher.discover(builder.build());
+      for (TestIdentifier root : whole.getRoots()) {
+        for (TestIdentifier id : whole.getDescendants(root)) {
+          String uid = id.getUniqueId();
+          String last = uid.substring(uid.lastIndexOf("/[") + 1);
+          Matcher m = RULE.matcher(uid);
+          if ((last.startsWith("[test-template:") || last.startsWith("[method:")) && hasTag(id, SLOW) && m.find()) {
+            titles.putIfAbsent(m.group(1), id.getDisplayName());
+            outcomes.add(new Outcome(provider.id(), m.group(1), id.getDisplayName(), "all", Status.SKIP,
+                "left out by --quick (a slow rule); run without --quick for the whole kit", Duration.ZERO, kindOf(id)));
+          }
+        }
+      }
+      builder.filters(org.junit.platform.launcher.TagFilter.excludeTags(SLOW));
+    }
+    LauncherDiscoveryRequest request = builder.build();
     TestPlan plan = launcher.discover(request);
     long total = plan.countTestIdentifiers(TestIdentifier::isTest);
     Path xmlDir = reportDir.resolve("junit").resolve(provider.id());
@@ -149,7 +172,7 @@ final class ConformanceRunner {
         String rule = m.find() ? m.group(1) : id.getDisplayName();
         String title = titles.getOrDefault(rule, id.getDisplayName());
         String invocation = id.isTest() ? id.getDisplayName() : "all";
-        return new Outcome(provider.id(), rule, title, invocation, status, detail, took);
+        return new Outcome(provider.id(), rule, title, invocation, status, detail, took, kindOf(id));
       }
     };
     launcher.execute(plan, collector, xml);
@@ -163,12 +186,22 @@ final class ConformanceRunner {
   /** One outcome as a line of tab-separated fields (tabs and newlines in text become spaces). */
   static String encode(Outcome o) {
     return String.join("\t", clean(o.transport()), clean(o.rule()), clean(o.title()), clean(o.invocation()),
-        o.status().name(), clean(o.detail()), Long.toString(o.time().toMillis())) + "\n";
+        o.status().name(), clean(o.detail()), Long.toString(o.time().toMillis()), clean(o.kind())) + "\n";
   }
 
   static Outcome decode(String line) {
     String[] f = line.split("\t", -1);
-    return new Outcome(f[0], f[1], f[2], f[3], Status.valueOf(f[4]), f[5], Duration.ofMillis(Long.parseLong(f[6])));
+    return new Outcome(f[0], f[1], f[2], f[3], Status.valueOf(f[4]), f[5], Duration.ofMillis(Long.parseLong(f[6])),
+        f.length > 7 ? f[7] : "required");
+  }
+
+  private static boolean hasTag(TestIdentifier id, String tag) {
+    return id.getTags().stream().anyMatch(t -> t.getName().equals(tag));
+  }
+
+  /** How a rule is to be read: stochastic (seeded, racing), capability (skipped without it), or required. */
+  static String kindOf(TestIdentifier id) {
+    return hasTag(id, "stochastic") ? "stochastic" : hasTag(id, "capability") ? "capability" : "required";
   }
 
   private static String clean(String s) {

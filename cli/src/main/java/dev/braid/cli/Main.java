@@ -94,6 +94,7 @@ public final class Main {
     Path reports = Path.of("reports");
     Path outcomesFile = null;
     boolean inProcess = false;
+    boolean quick = false;
     for (int i = 0; i < a.size(); i++) {
       switch (a.get(i)) {
         case "--transport":
@@ -107,6 +108,9 @@ public final class Main {
           break;
         case "--in-process":
           inProcess = true;
+          break;
+        case "--quick":
+          quick = true;
           break;
         default:
           err.println("unknown option " + a.get(i));
@@ -135,7 +139,7 @@ public final class Main {
         + (unavailable.isEmpty() ? "" : ", unavailable: "
             + unavailable.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList())));
     boolean tty = System.console() != null;
-    ConformanceRunner runner = new ConformanceRunner(out, tty, reports);
+    ConformanceRunner runner = new ConformanceRunner(out, tty, reports, quick);
     List<ConformanceRunner.Outcome> all = new ArrayList<>();
     long t0 = System.nanoTime();
     // Each transport runs in a JVM of its own (native code can crash a JVM), unless asked otherwise or
@@ -143,7 +147,7 @@ public final class Main {
     boolean fork = !inProcess && selected.size() > 1 && ChildRun.canFork(loaderOf(registry));
     for (TransportProvider p : selected) {
       long t = System.nanoTime();
-      List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty) : runner.run(p, outcomesFile);
+      List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty, quick) : runner.run(p, outcomesFile);
       all.addAll(os);
       long fails = os.stream().filter(o -> o.status() == ConformanceRunner.Status.FAIL).count();
       out.printf("%-8s done in %d s: %d tests, %d failed%n", p.id(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t),

@@ -18,7 +18,7 @@ import java.util.TreeMap;
 
 /** The matrix of rules by transport, printed and written as Markdown and HTML. */
 final class Report {
-  private static final String ORDER = "LOHCDBNEMW";
+  private static final String ORDER = "LOHCDBNEMRFW";
 
   private final List<Outcome> outcomes;
   private final List<String> transports;
@@ -47,6 +47,16 @@ final class Report {
     return titles;
   }
 
+  /** How the rule is to be read: required, capability (skipped without it) or stochastic (seeded races). */
+  String kind(String rule) {
+    for (Outcome o : outcomes) {
+      if (o.rule().equals(rule) && o.kind() != null && !o.kind().isEmpty()) {
+        return o.kind();
+      }
+    }
+    return "required";
+  }
+
   /** One cell: PASS if every invocation passed, FAIL if any failed, SKIP if all were skipped. */
   String cell(String rule, String transport) {
     List<Outcome> os = new ArrayList<>();
@@ -72,13 +82,14 @@ final class Report {
   void print(PrintStream out) {
     Map<String, String> rules = rules();
     int w = 14;
-    StringBuilder head = new StringBuilder(String.format("%-5s %-64s", "rule", ""));
+    StringBuilder head = new StringBuilder(String.format("%-5s %-64s %-10s", "rule", "", "kind"));
     for (String t : transports) {
       head.append(String.format(" %-" + w + "s", t));
     }
     out.println(head);
     for (Map.Entry<String, String> r : rules.entrySet()) {
-      StringBuilder line = new StringBuilder(String.format("%-5s %-64.64s", r.getKey(), r.getValue()));
+      StringBuilder line = new StringBuilder(String.format("%-5s %-64.64s %-10s", r.getKey(), r.getValue(),
+          kind(r.getKey())));
       for (String t : transports) {
         line.append(String.format(" %-" + w + "s", cell(r.getKey(), t)));
       }
@@ -120,13 +131,16 @@ final class Report {
   void writeMarkdown(Path file) throws IOException {
     StringBuilder sb = new StringBuilder("# Braid conformance matrix\n\n");
     sb.append("Rules are those of [SPEC.md](../SPEC.md); each runs from both ends (dialer opens, listener opens).\n\n");
-    sb.append("| rule | |");
+    sb.append("Kinds: *required* (every transport), *capability* (skipped, with the reason, without the capability), "
+        + "*stochastic* (seeded races and random runs: a failure prints its seed and replay command).\n\n");
+    sb.append("| rule | | kind |");
     transports.forEach(t -> sb.append(' ').append(t).append(" |"));
-    sb.append("\n|---|---|");
+    sb.append("\n|---|---|---|");
     transports.forEach(t -> sb.append("---|"));
     sb.append('\n');
     for (Map.Entry<String, String> r : rules().entrySet()) {
-      sb.append("| ").append(r.getKey()).append(" | ").append(r.getValue().replace("|", "\\|")).append(" |");
+      sb.append("| ").append(r.getKey()).append(" | ").append(r.getValue().replace("|", "\\|")).append(" | ")
+          .append(kind(r.getKey())).append(" |");
       for (String t : transports) {
         sb.append(' ').append(cell(r.getKey(), t)).append(" |");
       }
@@ -150,11 +164,12 @@ final class Report {
     StringBuilder sb = new StringBuilder("<!doctype html><html><head><meta charset=\"utf-8\"><title>Braid conformance</title>"
         + "<style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px}"
         + ".pass{background:#d8f5d8}.FAIL{background:#f8c8c8}.skip{background:#eee}</style></head><body>"
-        + "<h1>Braid conformance matrix</h1><table><tr><th>rule</th><th></th>");
+        + "<h1>Braid conformance matrix</h1><table><tr><th>rule</th><th></th><th>kind</th>");
     transports.forEach(t -> sb.append("<th>").append(esc(t)).append("</th>"));
     sb.append("</tr>");
     for (Map.Entry<String, String> r : rules().entrySet()) {
-      sb.append("<tr><td>").append(r.getKey()).append("</td><td>").append(esc(r.getValue())).append("</td>");
+      sb.append("<tr><td>").append(r.getKey()).append("</td><td>").append(esc(r.getValue())).append("</td><td>")
+          .append(kind(r.getKey())).append("</td>");
       for (String t : transports) {
         String c = cell(r.getKey(), t);
         sb.append("<td class=\"").append(c.split(" ")[0]).append("\">").append(esc(c)).append("</td>");

@@ -247,6 +247,7 @@ public abstract class ConformanceSuite extends KitHarness {
 
   @ParameterizedTest(name = "{0} opens")
   @EnumSource(Side.class)
+  @org.junit.jupiter.api.Tag("capability")
   @DisplayName("O2 OPENING: the stream passes through OPENING, then OPEN, and writes made meanwhile arrive")
   void O2_openingThenOpen(Side side) throws Exception {
     requires(Capability.OPENING_STATE);
@@ -372,6 +373,7 @@ public abstract class ConformanceSuite extends KitHarness {
 
   @ParameterizedTest(name = "{0} opens")
   @EnumSource(Side.class)
+  @org.junit.jupiter.api.Tag("capability")
   @DisplayName("H6 closeRead tells the peer (STOP_SENDING): its writes fail with STOPPED_BY_PEER, its reads go on")
   void H6_closeReadStopsThePeer(Side side) throws Exception {
     requires(Capability.STOP_SENDING);
@@ -415,6 +417,8 @@ public abstract class ConformanceSuite extends KitHarness {
 
   @ParameterizedTest(name = "seed {0}")
   @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.CloseWriteAtScale#seeds")
+  @org.junit.jupiter.api.Tag("stochastic")
+  @org.junit.jupiter.api.Tag("slow")
   @DisplayName("H8 closeWrite at scale: thousands of streams several windows long, written blocking and "
       + "asynchronously, arrive whole: FIN never overtakes queued data")
   void H8_closeWriteAtScaleLosesNothing(long seed) throws Exception {
@@ -883,6 +887,7 @@ public abstract class ConformanceSuite extends KitHarness {
   }
 
   @org.junit.jupiter.api.Test
+  @org.junit.jupiter.api.Tag("slow")
   @DisplayName("N7 churn without leaks: 10,000 streams opened, used and closed leave no heap and no thread behind")
   void N7_churnLeavesNothingBehind() throws Exception {
     new ChurnRun(newPair(), pool, fixture().sharedThreadPrefixes()).run();
@@ -999,6 +1004,7 @@ public abstract class ConformanceSuite extends KitHarness {
 
   @ParameterizedTest(name = "seed {0}")
   @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.RandomizedRun#seeds")
+  @org.junit.jupiter.api.Tag("stochastic")
   @DisplayName("M1 random operation sequences from both ends match the reference model of the lifecycle")
   void M1_randomizedRunMatchesModel(long seed) throws Exception {
     new RandomizedRun(seed, fixture(), this::newPair).run();
@@ -1009,6 +1015,7 @@ public abstract class ConformanceSuite extends KitHarness {
   @ParameterizedTest(name = "seed {0}")
   @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.RaceRun#seeds")
   @org.junit.jupiter.api.Tag("stochastic")
+  @org.junit.jupiter.api.Tag("slow")
   @DisplayName("R1 threads on both ends race write, closeWrite, closeRead, close and reset on one stream: both ends "
       + "end, nothing is left pending, bytes arrive whole and in order")
   void R1_operationsRaceOnOneStream(long seed) throws Exception {
@@ -1019,6 +1026,7 @@ public abstract class ConformanceSuite extends KitHarness {
   @ParameterizedTest(name = "seed {0}")
   @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.RaceRun#seeds")
   @org.junit.jupiter.api.Tag("stochastic")
+  @org.junit.jupiter.api.Tag("slow")
   @DisplayName("R2 a reset racing a FIN queued behind a full window reaches the peer: both ends end RESET with the code")
   void R2_resetRacesQueuedFin(long seed) throws Exception {
     new RaceRun("R2", seed, this::pairOrFail, pool, fixture().capabilities(), window(), getClass().getSimpleName())
@@ -1028,6 +1036,7 @@ public abstract class ConformanceSuite extends KitHarness {
   @ParameterizedTest(name = "seed {0}")
   @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.RaceRun#seeds")
   @org.junit.jupiter.api.Tag("stochastic")
+  @org.junit.jupiter.api.Tag("slow")
   @DisplayName("R3 a connection closed or aborted in the middle of racing stream operations ends everything, "
       + "on both ends, within a bound")
   void R3_connectionClosedMidRace(long seed) throws Exception {

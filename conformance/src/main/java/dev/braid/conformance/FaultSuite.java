@@ -41,6 +41,7 @@ import org.junit.jupiter.api.Test;
  * same fixture as its conformance test; {@link #faultyPath()} says what kind of path the fault proxy can
  * sit on. Each rule prints what it measured.
  */
+@org.junit.jupiter.api.Tag("slow")
 public abstract class FaultSuite extends KitHarness {
   /** Runs the fault rules; see {@link KitHarness} for the checks around each. */
   protected FaultSuite() {}
@@ -391,7 +392,8 @@ public abstract class FaultSuite extends KitHarness {
   void F6_faultyPath() throws Exception {
     FaultProxy.Kind kind = faultyPath();
     Assumptions.assumeTrue(kind != null, "transport '" + fixture().transportId()
-        + "' declares no path a loopback proxy can sit on (ICE chooses its own path); faultyPath() returns null");
+        + "' declares no path a loopback proxy can sit on (faultyPath() returns null: WebRTC's ICE picks its own "
+        + "path, an in-memory transport has none)");
     AtomicReference<FaultProxy> proxy = new AtomicReference<>();
     TransportFixture routed = fixture().withDialRoute(address -> {
       try {
