@@ -103,6 +103,7 @@ public abstract class ConformanceSuite extends KitHarness {
     assertEquals(10, readToEnd(s.local(), 10).length);
     assertEquals(StreamState.CLOSED, await(s.local().terminated(), "local terminated"));
     assertEquals(StreamState.CLOSED, await(s.remote().terminated(), "remote terminated"));
+    assertNoUndeclaredOpening(lr);
     lr.assertChain(has(Capability.OPENING_STATE) ? lr.transitions().get(0)[0] : StreamState.OPEN, StreamState.CLOSED,
         "opener's listener");
     // A terminal state never changes, whatever is called afterwards.
@@ -137,6 +138,7 @@ public abstract class ConformanceSuite extends KitHarness {
       }
       StreamState lEnd = await(s.local().terminated(), "opener reaches a terminal state");
       StreamState rEnd = await(s.remote().terminated(), "acceptor reaches a terminal state");
+      assertNoUndeclaredOpening(lr);
       StreamState lStart = lr.transitions().isEmpty() ? null : lr.transitions().get(0)[0];
       assertTrue(lStart == StreamState.OPEN || (lStart == StreamState.OPENING && has(Capability.OPENING_STATE)),
           "the opener's first transition starts at OPEN (or OPENING): " + lr.describe());
@@ -332,7 +334,10 @@ public abstract class ConformanceSuite extends KitHarness {
     Throwable t = assertFailsWith(s.local().write(ByteBuffer.wrap(new byte[] {1})), WriteClosedException.class,
         "write after closeWrite");
     assertEquals(WriteClosedException.Reason.CLOSED_LOCALLY, ((WriteClosedException) t).reason());
-    assertThrows(IOException.class, () -> s.local().outputStream().write(1), "the blocking view fails the same way");
+    assertThrows(IOException.class, () -> Kit.blocking(pool, () -> {
+      s.local().outputStream().write(1);
+      return null;
+    }, "H3: a blocking write after closeWrite"), "the blocking view fails the same way");
     assertEquals(0, readToEnd(s.remote(), 0).length, "the peer saw exactly one EOF and no data");
     assertEquals(StreamState.WRITE_CLOSED, s.local().state());
   }
@@ -471,8 +476,8 @@ public abstract class ConformanceSuite extends KitHarness {
     }
     StreamResetException local = (StreamResetException) assertFailsWith(s.local().read(ByteBuffer.allocate(1)),
         StreamResetException.class, "local read after reset");
-    assertFalse(local.isRemote());
-    assertEquals(0xBEEF, local.code());
+    assertFalse(local.isRemote(), "our own read reports the reset as local");
+    assertEquals(0xBEEF, local.code(), "our own read carries the code we reset with");
   }
 
   @ParameterizedTest(name = "{0} opens")
@@ -490,10 +495,12 @@ public abstract class ConformanceSuite extends KitHarness {
       assertEquals(r.code(), w.code(), "read and write carry the same code");
       assertEquals(r.isRemote(), w.isRemote(), "read and write carry the same origin");
       assertEquals(st == s.local(), r.isRemote(), "the origin is right on " + st);
-      IOException viaView = assertThrows(IOException.class, () -> st.inputStream().read());
+      IOException viaView = assertThrows(IOException.class, () -> Kit.blocking(pool, () -> st.inputStream().read(),
+          "C3: a blocking read after the reset"), "the blocking view's read fails after the reset on " + st);
       assertInstanceOf(StreamResetException.class, viaView, "the blocking view fails the same way");
       if (st == s.remote() || has(Capability.RESET_CODES)) {
-        assertEquals(77, r.code());
+        assertEquals(77, r.code(), (st == s.remote() ? "the end that reset" : "the peer of the end that reset")
+            + " reports reset code 77" + (st == s.remote() ? "" : " (capability RESET_CODES: the code crosses the wire)"));
       }
     }
   }
@@ -516,10 +523,12 @@ public abstract class ConformanceSuite extends KitHarness {
     CompletableFuture<Integer> peerPending = t.remote().read(ByteBuffer.allocate(10));
     CompletableFuture<Integer> localPending = t.local().read(ByteBuffer.allocate(10));
     t.local().reset(10);
-    StreamResetException remote = (StreamResetException) awaitFailure(peerPending, "the peer's pending read");
-    assertTrue(remote.isRemote());
-    StreamResetException local = (StreamResetException) awaitFailure(localPending, "our pending read");
-    assertFalse(local.isRemote());
+    StreamResetException remote = assertInstanceOf(StreamResetException.class,
+        awaitFailure(peerPending, "the peer's pending read"), "the peer's pending read fails with the reset");
+    assertTrue(remote.isRemote(), "the peer's pending read reports the reset as remote");
+    StreamResetException local = assertInstanceOf(StreamResetException.class,
+        awaitFailure(localPending, "our pending read"), "our pending read fails with our reset");
+    assertFalse(local.isRemote(), "our pending read reports the reset as local");
   }
 
   /** Writes until a write is held by flow control (the peer is not reading) and returns that write. */
@@ -696,6 +705,9 @@ public abstract class ConformanceSuite extends KitHarness {
     long bound = Math.max(16L << 20, 8L * window());
     CompletableFuture<Void> held = holdWriter(s.local());
     byte[] chunk = bytes(64 * 1024, 42);
+    int window = window();
+    eventually(() -> available(s.remote()) >= Math.min(window, bound), "B1: a window's worth of bytes reaches the "
+        + "reader that does not read (it has " + available(s.remote()) + ")");
     int buffered = s.remote().inputStream().available();
     assertTrue(buffered <= bound, "the reader buffers " + buffered + " bytes, over the bound " + bound);
     // The reader resumes: everything arrives, the held write completes. (Read to the end rather than to a count
@@ -1067,6 +1079,15 @@ public abstract class ConformanceSuite extends KitHarness {
       return s.inputStream().available();
     } catch (IOException e) {
       return -1;
+    }
+  }
+
+  /** A stream that passes through OPENING must come from a transport that declares OPENING_STATE. */
+  private void assertNoUndeclaredOpening(Recorder r) {
+    List<StreamState[]> ts = r.transitions();
+    if (!ts.isEmpty() && ts.get(0)[0] == StreamState.OPENING && !has(Capability.OPENING_STATE)) {
+      fail("the stream passed through OPENING (" + r.describe() + "), but transport '" + fixture().transportId()
+          + "' does not declare capability OPENING_STATE: add it to its TransportProvider.capabilities()");
     }
   }
 

@@ -116,21 +116,6 @@ public final class Kit {
     }
   }
 
-  /** Whether {@code f} is still pending after {@code d}: used only to detect a write held by flow control. */
-  public static boolean stillPendingAfter(CompletableFuture<?> f, Duration d) {
-    try {
-      f.get(d.toMillis(), TimeUnit.MILLISECONDS);
-      return false;
-    } catch (TimeoutException e) {
-      return true;
-    } catch (ExecutionException e) {
-      return false;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted");
-    }
-  }
-
   /** Polls {@code condition} until it holds, bounded by {@link #waitLimit()}. */
   public static void eventually(BooleanSupplier condition, String what) {
     long deadline = System.nanoTime() + wait.toNanos();
@@ -184,23 +169,33 @@ public final class Kit {
   }
 
   /**
-   * Writes 64 KiB chunks until one stays pending for 300 ms and, to tell a held write from a merely slow one on
-   * a loaded machine, 500 ms more (flow control holds the writer because the peer reads nothing); returns that
-   * write. Fails the rule if more than {@code bound} bytes are accepted first.
+   * Queues 64 KiB writes on {@code s}, without waiting for them, until more than {@code bound} bytes are queued
+   * while the peer reads nothing, and returns the last one: flow control must hold it (more than the bound
+   * would have to be buffered for it to complete). Fails the rule if the first write is never accepted, or if
+   * every write completed at once.
    */
   public static CompletableFuture<Void> holdWriter(MuxedStream s, long bound) {
+    // No sleeping and guessing: writes are issued, without waiting for them, until more than the bound is queued.
+    // A transport that respects backpressure (rule B1) can accept at most the bound while the peer reads nothing,
+    // so the last write stays pending until the peer reads, the stream is reset or the connection ends.
     byte[] chunk = bytes(64 * 1024, 42);
-    long accepted = 0;
-    while (accepted <= bound) {
-      CompletableFuture<Void> w = s.write(ByteBuffer.wrap(chunk));
-      if (stillPendingAfter(w, Duration.ofMillis(300)) && stillPendingAfter(w, Duration.ofMillis(500))) {
-        return w;
+    CompletableFuture<Void> first = null;
+    CompletableFuture<Void> last = null;
+    for (long issued = 0; issued <= bound + chunk.length; issued += chunk.length) {
+      last = s.write(ByteBuffer.wrap(chunk));
+      if (first == null) {
+        first = last;
       }
-      await(w, "write");
-      accepted += chunk.length;
+      if (last.isCompletedExceptionally()) {
+        await(last, "a write on " + s + " while the peer reads nothing");
+      }
     }
-    throw new AssertionError("the writer was never held back: " + accepted
-        + " bytes accepted while the peer read nothing (bound " + bound + ")");
+    await(first, "the first write on " + s + " (the transport accepts nothing while the peer reads nothing)");
+    if (last.isDone()) {
+      throw new AssertionError("the writer was never held back: more than " + bound + " bytes were accepted at once "
+          + "while the peer read nothing (rule B1: writes wait for the peer's flow-control credit)");
+    }
+    return last;
   }
 
   /** Reads until end-of-stream without blocking a thread; more than {@code limit} bytes fails the future. */

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * test, leak checks (rule W2): every connection the test made has ended with no stream left in
  * {@link Connection#streams()}, and every thread the transport started has stopped.
  */
-@ExtendWith(RuleTimeout.class)
+@ExtendWith({RuleTimeout.class, KitReporting.class})
 public abstract class KitHarness {
   /**
    * How long the leak check waits for the transport's threads to stop after a test: 15 s

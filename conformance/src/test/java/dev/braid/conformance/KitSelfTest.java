@@ -105,7 +105,7 @@ class KitSelfTest {
       @Override
       public void executionFinished(TestIdentifier id, TestExecutionResult result) {
         if (id.isTest() && result.getStatus() == TestExecutionResult.Status.FAILED) {
-          failed.add(id.getUniqueId().replaceAll(".*test-template:([A-Z][0-9])_.*", "$1"));
+          failed.add(id.getUniqueId().replaceAll(".*(?:test-template|method):([A-Z][0-9]+)_.*", "$1"));
         }
       }
     });

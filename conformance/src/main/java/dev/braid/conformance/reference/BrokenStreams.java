@@ -57,7 +57,10 @@ final class BrokenStreams {
     }
 
     MuxedStream wrap(MuxedStream s) {
-      return wrapped.computeIfAbsent(s, k -> new BrokenStream((MemMuxedStream) k, this));
+      return wrapped.computeIfAbsent(s, k -> {
+        k.terminated().whenComplete((end, t) -> wrapped.remove(k)); // no wrapper outlives its stream (rule N7)
+        return new BrokenStream((MemMuxedStream) k, this);
+      });
     }
 
     StreamStateListener wrap(StreamStateListener l) {
