@@ -29,6 +29,8 @@ public enum Breakage {
    * sees a clean end of stream and never learns of the reset.
    */
   RESET_AFTER_FIN_NOT_SENT("R2"),
+  /** closeWrite never sends its FIN: the peer waits for end-of-stream for ever (a hang wherever a rule reads to EOF). */
+  FIN_DROPPED("H1", "E3"),
   /** The stream's listeners miss the transition into READ_CLOSED. */
   LOST_LISTENER_EVENT("L2"),
   /** reset(code) reaches the peer with code 0. */
