@@ -106,8 +106,9 @@ public interface MuxedStream extends AutoCloseable {
    * fail with {@link StreamResetException}, and the peer observes a reset with the same code (where the
    * transport has {@link Capability#RESET_CODES}). Idempotent; a no-op in a terminal state.
    *
-   * @param code an application error code, 0 to 2<sup>32</sup>-1
-   * @throws IllegalArgumentException if {@code code} is out of range
+   * @param code an application error code, 0 to {@link StreamResetException#MAX_APPLICATION_CODE}
+   *     (2<sup>32</sup>-257; the codes above are reserved for Braid's own use on the wire)
+   * @throws IllegalArgumentException if {@code code} is out of range or reserved
    */
   void reset(long code);
 

@@ -3,6 +3,7 @@ package dev.braid.spi;
 import dev.braid.Connection;
 import dev.braid.ConnectionFailedException;
 import dev.braid.MuxedStream;
+import dev.braid.StreamRefusedException;
 import dev.braid.StreamResetException;
 import dev.braid.StreamState;
 import dev.braid.StreamStateListener;
@@ -48,7 +49,6 @@ import java.util.concurrent.ExecutionException;
  */
 public abstract class AbstractMuxedStream implements MuxedStream {
   private static final System.Logger LOG = System.getLogger("dev.braid.stream");
-  private static final long MAX_RESET_CODE = 0xFFFF_FFFFL;
 
   private final AbstractConnection connection;
   private final long id;
@@ -210,9 +210,24 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     d.run();
   }
 
-  /** The peer reset the stream with {@code code}. */
+  /**
+   * The peer reset the stream with {@code code}. The reserved code {@link StreamResetException#REFUSED} is the
+   * peer's refusal: reads and writes then fail with {@link StreamRefusedException}.
+   */
   protected final void receiveReset(long code) {
-    abort(StreamState.RESET, new StreamResetException(code, true), false);
+    abort(StreamState.RESET, code == StreamResetException.REFUSED
+        ? new StreamRefusedException("the peer refused stream " + this + " (its stream limit, its accept backlog, "
+            + "or it is closing)", true)
+        : new StreamResetException(code, true), false);
+  }
+
+  /**
+   * Refuses an inbound stream the transport had already created (its accept backlog is full, say): the stream
+   * ends {@link StreamState#RESET} and the peer receives a reset with the reserved code
+   * {@link StreamResetException#REFUSED}, which it reports as {@link StreamRefusedException}.
+   */
+  protected final void refuse(String why) {
+    abort(StreamState.RESET, new StreamRefusedException(why, false), true);
   }
 
   /**
@@ -423,8 +438,10 @@ public abstract class AbstractMuxedStream implements MuxedStream {
 
   @Override
   public final void reset(long code) {
-    if (code < 0 || code > MAX_RESET_CODE) {
-      throw new IllegalArgumentException("reset code must be between 0 and " + MAX_RESET_CODE + ", was " + code);
+    if (code < 0 || code > StreamResetException.MAX_APPLICATION_CODE) {
+      throw new IllegalArgumentException("reset code must be between 0 and " + StreamResetException.MAX_APPLICATION_CODE
+          + (code > StreamResetException.MAX_APPLICATION_CODE && code <= 0xFFFF_FFFFL
+              ? " (the codes above are reserved for Braid's own use on the wire)" : "") + ", was " + code);
     }
     abort(StreamState.RESET, new StreamResetException(code, false), true);
   }

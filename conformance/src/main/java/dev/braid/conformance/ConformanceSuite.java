@@ -575,15 +575,20 @@ public abstract class ConformanceSuite extends KitHarness {
   @DisplayName("C6 reset rejects codes outside 0..2^32-1 as a caller bug, changing nothing")
   void C6_resetRejectsBadCodes(Side side) throws Exception {
     StreamPair s = open(pair(), side);
-    assertThrows(IllegalArgumentException.class, () -> s.local().reset(-1));
-    assertThrows(IllegalArgumentException.class, () -> s.local().reset(1L << 32));
-    assertEquals(StreamState.OPEN, s.local().state());
-    s.local().reset(0xFFFF_FFFFL);
+    assertThrows(IllegalArgumentException.class, () -> s.local().reset(-1), "a negative code is rejected");
+    assertThrows(IllegalArgumentException.class, () -> s.local().reset(1L << 32), "a code over 32 bits is rejected");
+    assertThrows(IllegalArgumentException.class, () -> s.local().reset(StreamResetException.MAX_APPLICATION_CODE + 1),
+        "a code reserved for Braid is rejected");
+    assertThrows(IllegalArgumentException.class, () -> s.local().reset(StreamResetException.REFUSED),
+        "the reserved refusal code is rejected");
+    assertEquals(StreamState.OPEN, s.local().state(), "a rejected reset changes nothing");
+    s.local().reset(StreamResetException.MAX_APPLICATION_CODE);
     awaitState(s.remote(), StreamState.RESET);
     if (has(Capability.RESET_CODES)) {
       StreamResetException e = (StreamResetException) assertFailsWith(s.remote().read(ByteBuffer.allocate(1)),
           StreamResetException.class, "peer read");
-      assertEquals(0xFFFF_FFFFL, e.code(), "the largest code survives the wire");
+      assertEquals(StreamResetException.MAX_APPLICATION_CODE, e.code(), "the largest application code survives the wire");
+      assertFalse(e instanceof StreamRefusedException, "an application's reset never surfaces as a refusal");
     }
   }
 
@@ -903,6 +908,75 @@ public abstract class ConformanceSuite extends KitHarness {
   @DisplayName("N7 churn without leaks: 10,000 streams opened, used and closed leave no heap and no thread behind")
   void N7_churnLeavesNothingBehind() throws Exception {
     new ChurnRun(newPair(), pool, fixture().sharedThreadPrefixes()).run();
+  }
+
+  @ParameterizedTest(name = "{0} opens")
+  @EnumSource(Side.class)
+  @DisplayName("N8 a refusal by the peer surfaces as StreamRefusedException on every transport; the connection stays usable")
+  void N8_refusalByThePeerIsStreamRefused(Side side) throws Exception {
+    TransportOptions small = TransportOptions.builder().maxStreams(4).build();
+    TransportOptions roomy = TransportOptions.DEFAULTS;
+    TransportFixture f = side == Side.DIALER ? fixture().withOptions(roomy, small) : fixture().withOptions(small, roomy);
+    Assumptions.assumeTrue(f != null, "the fixture cannot give its two ends different options "
+        + "(override TransportFixture.withOptions(dialer, listener))");
+    extraFixtures.add(f);
+    ConnectionPair p = f.connect();
+    pairs.add(p);
+    Connection opener = p.opener(side);
+    Connection acceptor = p.acceptor(side);
+    List<MuxedStream> accepted = Collections.synchronizedList(new ArrayList<>());
+    acceptor.setStreamHandler(st -> {
+      accepted.add(st);
+      st.read(ByteBuffer.allocate(1)).thenCompose(n -> st.write(ByteBuffer.wrap(new byte[] {7})));
+    });
+    List<MuxedStream> usable = new ArrayList<>();
+    int refused = 0;
+    for (int i = 0; i < 8; i++) {
+      Throwable failure;
+      MuxedStream st = null;
+      try {
+        st = opener.openStream().get(Kit.waitLimit().toMillis(), TimeUnit.MILLISECONDS);
+        st.write(ByteBuffer.wrap(new byte[] {1}));
+        ByteBuffer one = ByteBuffer.allocate(1);
+        Integer n = st.read(one).handle((v, t) -> t == null ? v : null).get(Kit.waitLimit().toMillis(), TimeUnit.MILLISECONDS);
+        if (n != null && n == 1) {
+          usable.add(st);
+          continue;
+        }
+        failure = awaitFailure(st.read(ByteBuffer.allocate(1)), "N8: a read on stream " + i + " after its first failed");
+      } catch (java.util.concurrent.ExecutionException e) {
+        failure = e.getCause();
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new AssertionError("N8: open " + i + " was neither accepted (no echo) nor refused within "
+            + Kit.waitLimit().toSeconds() + " s: a refusal by the peer must reach the opener");
+      }
+      StreamRefusedException r = assertInstanceOf(StreamRefusedException.class, failure, "N8: open " + i
+          + " beyond the peer's limit of 4 is refused with StreamRefusedException, not a plain reset or failure");
+      assertTrue(r.isRemote(), "N8: the refusal is marked as the peer's: " + r);
+      assertEquals(StreamResetException.REFUSED, r.code(), "N8: a refusal carries the reserved code REFUSED");
+      if (st != null) {
+        assertEquals(StreamState.RESET, await(st.terminated(), "N8: a refused stream ends"), "N8: a refused stream ends RESET");
+      }
+      refused++;
+    }
+    assertTrue(usable.size() >= 1 && usable.size() <= 4, "N8: " + usable.size() + " of 8 opens were accepted by a "
+        + "peer whose limit is 4 (" + refused + " refused)");
+    assertEquals(8, usable.size() + refused, "N8: every open is accepted or refused");
+    for (MuxedStream st : usable) {
+      st.close();
+    }
+    for (MuxedStream st : new ArrayList<>(accepted)) {
+      st.close();
+    }
+    for (Connection c : List.of(opener, acceptor)) {
+      eventually(() -> c.streams().isEmpty(), "N8: refused and closed streams leave " + c + "'s list (left: "
+          + c.streams() + ")");
+    }
+    MuxedStream again = await(opener.openStream(), "N8: an open after the accepted streams were closed");
+    again.write(ByteBuffer.wrap(new byte[] {2}));
+    assertEquals(1, (int) await(again.read(ByteBuffer.allocate(1)), "N8: the echo on a fresh stream"),
+        "N8: once streams were freed the connection accepts again");
+    again.close();
   }
 
   // ================================================================== E: events and errors

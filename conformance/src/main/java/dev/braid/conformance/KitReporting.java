@@ -69,6 +69,8 @@ public final class KitReporting implements TestExecutionExceptionHandler, TestWa
           + "resetting the socket under the peer's bytes"),
       Map.entry("N7", "what keeps ended streams reachable: a map of stream ids, a per-stream timer, listener or "
           + "observer, the protocol library's own stream table (run with -Dbraid.churn.histograms=DIR)"),
+      Map.entry("N8", "that the peer's refusal (over its maxStreams) goes on the wire with the reserved code REFUSED "
+          + "(over yamux: a RST before the ACK) and is reported through StreamRefusedException, not a plain reset"),
       Map.entry("E1", "that a reset wakes pending reads and writes and that late drain events on an ended stream "
           + "neither throw nor write"),
       Map.entry("E2", "that an exception from a listener is caught and logged, never propagated"),

@@ -58,6 +58,15 @@ public interface TransportFixture extends AutoCloseable {
   }
 
   /**
+   * A new fixture like this one whose dialing side runs with {@code dialer} and listening side with
+   * {@code listener} (rule N8 gives the two ends different stream limits), or {@code null} when the fixture
+   * cannot do that: those rules are then skipped with that reason.
+   */
+  default TransportFixture withOptions(TransportOptions dialer, TransportOptions listener) {
+    return null;
+  }
+
+  /**
    * A new fixture like this one whose dialer reaches the listener at {@code route.apply(listener address)}
    * (a fault proxy, say), or {@code null} when the fixture cannot do that: the rules that need it are then
    * skipped with that reason.
@@ -85,6 +94,7 @@ public interface TransportFixture extends AutoCloseable {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
     private final TransportProvider provider;
     private final TransportOptions options;
+    private final TransportOptions dialerOptions;
     private final java.util.function.UnaryOperator<URI> route;
     private Transport dialSide;
     private Transport listenSide;
@@ -96,8 +106,14 @@ public interface TransportFixture extends AutoCloseable {
     }
 
     ProviderFixture(TransportProvider provider, TransportOptions options, java.util.function.UnaryOperator<URI> route) {
+      this(provider, options, options, route);
+    }
+
+    ProviderFixture(TransportProvider provider, TransportOptions dialerOptions, TransportOptions listenerOptions,
+        java.util.function.UnaryOperator<URI> route) {
       this.provider = provider;
-      this.options = options;
+      this.options = listenerOptions;
+      this.dialerOptions = dialerOptions;
       this.route = route;
     }
 
@@ -109,7 +125,7 @@ public interface TransportFixture extends AutoCloseable {
               + provider.unavailabilityCause(), provider.unavailabilityCause());
         }
         listenSide = provider.create(options);
-        dialSide = provider.create(options);
+        dialSide = provider.create(dialerOptions);
         URI address = provider.testListenAddress();
         listener = listenSide.listen(address);
       }
@@ -128,12 +144,17 @@ public interface TransportFixture extends AutoCloseable {
 
     @Override
     public TransportFixture withOptions(TransportOptions newOptions) {
-      return new ProviderFixture(provider, newOptions, route);
+      return new ProviderFixture(provider, newOptions, newOptions, route);
+    }
+
+    @Override
+    public TransportFixture withOptions(TransportOptions dialer, TransportOptions listener) {
+      return new ProviderFixture(provider, dialer, listener, route);
     }
 
     @Override
     public TransportFixture withDialRoute(java.util.function.UnaryOperator<URI> newRoute) {
-      return new ProviderFixture(provider, options, newRoute);
+      return new ProviderFixture(provider, dialerOptions, options, newRoute);
     }
 
     @Override

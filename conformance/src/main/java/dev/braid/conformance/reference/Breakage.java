@@ -31,6 +31,8 @@ public enum Breakage {
   RESET_AFTER_FIN_NOT_SENT("R2"),
   /** closeWrite never sends its FIN: the peer waits for end-of-stream for ever (a hang wherever a rule reads to EOF). */
   FIN_DROPPED("H1", "E3"),
+  /** A refusal by the peer is handed out as a stream that is then reset with code 0: a plain reset, not a refusal. */
+  REFUSAL_AS_PLAIN_RESET("N8"),
   /** The stream's listeners miss the transition into READ_CLOSED. */
   LOST_LISTENER_EVENT("L2"),
   /** reset(code) reaches the peer with code 0. */

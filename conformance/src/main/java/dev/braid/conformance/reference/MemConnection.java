@@ -176,11 +176,15 @@ final class MemConnection extends AbstractConnection {
         if (f.type == Frame.ACK) {
           s.ackReceived();
           open.complete(s);
+        } else if (breakage() == Breakage.REFUSAL_AS_PLAIN_RESET) {
+          s.ackReceived(); // the broken transport hands the stream out, then resets it with code 0
+          open.complete(s);
+          s.onFrame(new Frame(Frame.RST, f.id, 0, null));
         } else {
           wireStreams.remove(f.id);
           s.refused();
           open.completeExceptionally(new StreamRefusedException("the peer refused stream " + f.id
-              + " (its stream limit or accept queue is full)"));
+              + " (its stream limit or accept queue is full)", true));
         }
         return;
       }
@@ -211,7 +215,7 @@ final class MemConnection extends AbstractConnection {
     wireStreams.put(id, s);
     post(new Frame(Frame.ACK, id, 0, null));
     if (!deliverInbound(s)) {
-      s.reset(0);
+      s.refuseInbound();
     }
   }
 

@@ -168,7 +168,11 @@ final class MemMuxedStream extends AbstractMuxedStream {
   }
 
   void refused() {
-    fail(new ConnectionFailedException("stream " + id() + " refused by the peer", null));
+    receiveReset(dev.braid.StreamResetException.REFUSED); // StreamRefusedException, remote
+  }
+
+  void refuseInbound() {
+    refuse("refused stream " + id() + ": the accept backlog is full");
   }
 
   void connectionEnded(ConnectionFailedException cause) {

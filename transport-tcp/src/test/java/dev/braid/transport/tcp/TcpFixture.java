@@ -45,6 +45,25 @@ final class TcpFixture implements TransportFixture {
     return rebuilt == null ? null : new TcpFixture(merged, rebuilt);
   }
 
+  /** Rule N8 gives the two ends different limits; our properties (e.g. tls=true) are kept on both. */
+  @Override
+  public TransportFixture withOptions(TransportOptions dialer, TransportOptions listener) {
+    TransportOptions d = merged(dialer);
+    TransportOptions l = merged(listener);
+    TransportFixture rebuilt = delegate.withOptions(d, l);
+    return rebuilt == null ? null : new TcpFixture(l, rebuilt);
+  }
+
+  private TransportOptions merged(TransportOptions newOptions) {
+    TransportOptions.Builder b = newOptions.toBuilder();
+    options.properties().forEach((k, v) -> {
+      if (newOptions.property(k).isEmpty()) {
+        b.property(k, v);
+      }
+    });
+    return b.build();
+  }
+
   @Override
   public ConnectionPair connect() throws Exception {
     return delegate.connect();

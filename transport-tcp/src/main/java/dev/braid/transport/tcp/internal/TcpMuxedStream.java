@@ -20,7 +20,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <tr><td>we send SYN (Window Update, SYN flag), or receive one and answer ACK</td><td>OPEN at once (yamux
  *       lets either side send before the ACK; there is no OPENING state)</td></tr>
  *   <tr><td>peer answers our SYN with ACK</td><td>no change (OPEN already)</td></tr>
- *   <tr><td>peer answers our SYN with RST (refused: its limit or accept backlog)</td><td>RESET (remote, code 0)</td></tr>
+ *   <tr><td>peer answers our SYN with RST carrying the reserved code REFUSED (a Braid peer's limit, accept
+ *       backlog or closing)</td><td>RESET (remote): {@code StreamRefusedException}</td></tr>
+ *   <tr><td>peer answers our SYN with RST code 0 (how go-yamux and js-yamux refuse; indistinguishable from an
+ *       application's early reset)</td><td>RESET (remote, code 0)</td></tr>
  *   <tr><td>FIN received</td><td>OPEN → READ_CLOSED, WRITE_CLOSED → CLOSED; buffered bytes stay readable</td></tr>
  *   <tr><td>{@code closeWrite()}: FIN sent after every queued byte</td><td>OPEN → WRITE_CLOSED, READ_CLOSED → CLOSED</td></tr>
  *   <tr><td>{@code closeRead()}: nothing is sent (yamux cannot say it); inbound bytes are discarded and
@@ -122,5 +125,9 @@ public final class TcpMuxedStream extends AbstractMuxedStream {
 
   void deliverFailure(Throwable cause) {
     fail(cause);
+  }
+
+  void refuseInbound(String why) {
+    refuse("refused stream " + id() + ": " + why);
   }
 }

@@ -17,6 +17,7 @@ import dev.braid.ConnectionFailedException;
 import dev.braid.MuxedStream;
 import dev.braid.ProtocolException;
 import dev.braid.StreamRefusedException;
+import dev.braid.StreamResetException;
 import dev.braid.StreamState;
 import dev.braid.StreamStateListener;
 import dev.braid.TransportOptions;
@@ -388,6 +389,9 @@ final class YamuxSession extends ChannelDuplexHandler {
       }
     }
     if ((flags & FLAG_RST) != 0) {
+      // Braid refuses with the reserved code REFUSED (a StreamRefusedException here). go-yamux and js-yamux refuse
+      // with a plain RST (code 0) before any ACK, which an application's early reset also is (js-yamux sends no
+      // ACK with a reset): that stays a plain reset, code 0.
       long code = f.type == TYPE_WINDOW_UPDATE ? f.length : 0;
       s.deliverReset(code); // first: a parked transmit then fails with the reset, not with "ended"
       remove(s);
@@ -404,13 +408,13 @@ final class YamuxSession extends ChannelDuplexHandler {
         LOG.log(System.Logger.Level.WARNING, "{0}: refusing inbound streams with RST: the accept backlog is full "
             + "(maxPendingInboundStreams={1}); logged once per connection", connection, options.maxPendingInboundStreams());
       }
-      s.reset(0);
+      s.refuseInbound("the accept backlog is full (maxPendingInboundStreams=" + options.maxPendingInboundStreams() + ")");
     }
   }
 
   private TcpMuxedStream acceptRemote(long id) {
     if (localGoAway || closing) {
-      writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, id, 0);
+      writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, id, StreamResetException.REFUSED);
       return null;
     }
     TcpMuxedStream s = new TcpMuxedStream(connection, this, id, false, receiveWindow, null);
@@ -420,7 +424,7 @@ final class YamuxSession extends ChannelDuplexHandler {
         LOG.log(System.Logger.Level.WARNING, "{0}: refusing inbound streams with RST: stream limit reached "
             + "(maxStreams={1}); logged once per connection", connection, options.maxStreams());
       }
-      writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, id, 0);
+      writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, id, StreamResetException.REFUSED);
       return null;
     }
     streams.put(id, s);
@@ -589,7 +593,7 @@ final class YamuxSession extends ChannelDuplexHandler {
       if (state == StreamState.FAILED) {
         // The connection died (nothing to send), or the transport failed this stream alone: tell the peer.
         if (connection.isOpen() && ctx.channel().isActive()) {
-          writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, s.id(), 0);
+          writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, s.id(), StreamResetException.INTERNAL_ERROR);
           flushIfNeeded();
         }
         remove(s);
@@ -599,7 +603,7 @@ final class YamuxSession extends ChannelDuplexHandler {
         long millis = options.idleTimeout().toMillis();
         s.linger = ctx.executor().schedule(guarded(() -> {
           if (!s.removed) {
-            writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, s.id(), 0);
+            writeControl(TYPE_WINDOW_UPDATE, FLAG_RST, s.id(), StreamResetException.INTERNAL_ERROR);
             flushIfNeeded();
             remove(s);
           }
