@@ -17,6 +17,6 @@ public class DiscoveredTransportConformance extends ConformanceSuite {
     if (p == null) {
       throw new IllegalStateException("no transport selected");
     }
-    return TransportFixture.of(p);
+    return DiscoveredTransportFaults.fixtureFor(p);
   }
 }

@@ -19,12 +19,28 @@ public class DiscoveredTransportFaults extends FaultSuite {
     if (p == null) {
       throw new IllegalStateException("no transport selected");
     }
-    return TransportFixture.of(p);
+    return fixtureFor(p);
   }
 
   @Override
   protected FaultProxy.Kind faultyPath() {
-    TransportProvider p = current;
+    return pathOf(current);
+  }
+
+  /**
+   * The kit's fixture for a discovered transport: the reference transport's own, or the generic one over the path
+   * its test address names, so that its connections can be killed without a word (rules N2, N5, F2).
+   */
+  static TransportFixture fixtureFor(TransportProvider p) {
+    if (p instanceof dev.braid.conformance.reference.MemTransportProvider) {
+      return new dev.braid.conformance.reference.MemFixture((dev.braid.conformance.reference.MemTransportProvider) p);
+    }
+    FaultProxy.Kind path = pathOf(p);
+    return path == null ? TransportFixture.of(p) : TransportFixture.of(p, dev.braid.TransportOptions.DEFAULTS, path);
+  }
+
+  /** TCP for a {@code tcp...} test address, UDP for {@code quic...}; otherwise unknown (null). */
+  static FaultProxy.Kind pathOf(TransportProvider p) {
     String scheme;
     try {
       scheme = p == null ? "" : String.valueOf(p.testListenAddress().getScheme());

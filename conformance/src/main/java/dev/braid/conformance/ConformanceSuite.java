@@ -783,28 +783,45 @@ public abstract class ConformanceSuite extends KitHarness {
 
   @ParameterizedTest(name = "{0} is killed")
   @EnumSource(Side.class)
-  @DisplayName("N2 a connection lost abruptly ends every stream on both ends within a bound")
+  @DisplayName("N2 a connection whose peer vanished without a word ends every stream on both ends within a bound")
   void N2_lostConnectionEndsEveryStream(Side side) throws Exception {
-    ConnectionPair p = pair();
+    ConnectionPair p = killablePair();
     List<StreamPair> streams = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
       streams.add(open(p, i % 2 == 0 ? Side.DIALER : Side.LISTENER));
     }
-    CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
-      try {
-        Kit.writeRandom(streams.get(0).local(), 256L << 20, 5);
-      } catch (AssertionError expected) {
-        // the write fails when the connection dies: that is the point
+    // Writes until one fails; each is bounded, so a writer left hanging fails the rule.
+    MuxedStream w = streams.get(0).local();
+    CompletableFuture<Throwable> writing = CompletableFuture.supplyAsync(() -> {
+      byte[] chunk = bytes(64 * 1024, 5);
+      for (int i = 0; i < 4096; i++) {
+        try {
+          w.write(ByteBuffer.wrap(chunk)).get(Kit.waitLimit().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+          return e.getCause();
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new AssertionError("N2: a write neither completed nor failed within " + Kit.waitLimit().toSeconds()
+              + " s after the kill: the writer is left hanging");
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new AssertionError("N2: interrupted", e);
+        }
       }
+      return null;
     }, pool);
-    fixture().kill(p.opener(side));
+    Connection victim = p.opener(side);
+    Connection survivor = p.acceptor(side);
+    killSilently(victim);
     for (StreamPair s : streams) {
-      assertEquals(StreamState.FAILED, await(s.local().terminated(), "stream ends after the kill"));
-      assertEquals(StreamState.FAILED, await(s.remote().terminated(), "peer stream ends after the kill"));
+      assertEquals(StreamState.FAILED, await(s.local().terminated(), "a stream ends after the kill"),
+          "N2: every stream ends FAILED on the " + (side == Side.DIALER ? "victim" : "survivor") + "'s side");
+      assertEquals(StreamState.FAILED, await(s.remote().terminated(), "a peer stream ends after the kill"),
+          "N2: every stream ends FAILED on the other side");
     }
-    await(writing, "the writer is released");
-    await(p.dialer().closeFuture().handle((v, e) -> null), "dialer closeFuture");
-    await(p.listener().closeFuture().handle((v, e) -> null), "listener closeFuture");
+    assertInstanceOf(ConnectionFailedException.class, await(writing, "the writer is released"),
+        "N2: the writer is released by the kill with ConnectionFailedException (null: 256 MiB went out)");
+    await(victim.closeFuture().handle((v, e) -> null), "the killed end's closeFuture");
+    assertSurvivorTimedOut(survivor);
   }
 
   @ParameterizedTest(name = "{0} opens")
@@ -858,15 +875,18 @@ public abstract class ConformanceSuite extends KitHarness {
   @EnumSource(Side.class)
   @DisplayName("N5 a connection that ends while a CLOSED stream still flushes fails those writes; nothing hangs")
   void N5_flushingWritesFailWhenTheConnectionEnds(Side side) throws Exception {
-    StreamPair s = open(pair(), Side.DIALER);
+    ConnectionPair p = killablePair();
+    StreamPair s = open(p, Side.DIALER);
     CompletableFuture<Void> held = Kit.holdWriter(s.local(), Math.max(16L << 20, 8L * window()));
     s.local().close(); // CLOSED at once; the held write and the FIN are still to go out
-    assertEquals(StreamState.CLOSED, s.local().state());
-    assertFalse(pair().dialer().streams().contains(s.local()), "a CLOSED stream has left the list");
-    fixture().kill(side == Side.DIALER ? pair().dialer() : pair().listener());
+    assertEquals(StreamState.CLOSED, s.local().state(), "N5: close() makes the stream CLOSED at once");
+    assertFalse(p.dialer().streams().contains(s.local()), "a CLOSED stream has left the list");
+    Connection victim = side == Side.DIALER ? p.dialer() : p.listener();
+    killSilently(victim);
     Throwable t = awaitFailure(held, "a write still flushing when the connection died");
     assertInstanceOf(ConnectionFailedException.class, t, "it fails with the connection's cause");
     assertEquals(StreamState.CLOSED, s.local().state(), "the stream's own state stays CLOSED");
+    assertSurvivorTimedOut(side == Side.DIALER ? p.listener() : p.dialer());
   }
 
   @ParameterizedTest(name = "{0} closes")

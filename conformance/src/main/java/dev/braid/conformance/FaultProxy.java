@@ -46,6 +46,8 @@ public final class FaultProxy implements AutoCloseable {
   private ServerSocket tcp;
   private volatile SocketAddress client;
   private volatile boolean closed;
+  private volatile boolean blackholed;
+  private final AtomicLong swallowed = new AtomicLong();
 
   private FaultProxy(Kind kind, InetSocketAddress target, double loss, int maxDelayMillis, long seed) {
     if (!target.getAddress().isLoopbackAddress()) {
@@ -126,6 +128,10 @@ public final class FaultProxy implements AutoCloseable {
             continue;
           }
           buf.flip();
+          if (blackholed) {
+            swallowed.incrementAndGet();
+            continue;
+          }
           byte[] datagram = new byte[buf.remaining()];
           buf.get(datagram);
           SocketAddress to;
@@ -195,18 +201,53 @@ public final class FaultProxy implements AutoCloseable {
   private void relay(Socket from, Socket to) {
     Thread t = new Thread(() -> {
       byte[] buf = new byte[64 * 1024];
-      try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+      try {
+        InputStream in = from.getInputStream();
+        OutputStream out = to.getOutputStream();
         int n;
         while ((n = in.read(buf)) >= 0) {
+          if (blackholed) {
+            swallowed.addAndGet(n);
+            continue;
+          }
           out.write(buf, 0, n);
         }
-        to.shutdownOutput();
+        if (!blackholed) {
+          to.shutdownOutput(); // the end's FIN goes on; a black hole swallows it (the sockets stay open until close())
+        }
       } catch (IOException e) {
         // cut, or the peer closed: the relay ends
+      } finally {
+        if (!blackholed) {
+          closeQuietly(from);
+          closeQuietly(to);
+        }
       }
     }, "braid-fault-proxy-relay");
     t.setDaemon(true);
     t.start();
+  }
+
+  private static void closeQuietly(Socket s) {
+    try {
+      s.close();
+    } catch (IOException e) {
+      // already closed
+    }
+  }
+
+  /**
+   * From now on nothing crosses the proxy, in either direction, and nothing tells either end: relayed TCP bytes,
+   * and the FIN of an end that closes, are swallowed while both sockets stay open; UDP datagrams are dropped. To
+   * each end the other has vanished without a word, as after a crash or a pulled cable.
+   */
+  public void blackhole() {
+    blackholed = true;
+  }
+
+  /** Bytes (TCP) or datagrams (UDP) swallowed since {@link #blackhole()}. */
+  public long swallowed() {
+    return swallowed.get();
   }
 
   /** Kills every relayed TCP connection at once with a RST (no FIN, no goodbye). */

@@ -200,6 +200,58 @@ public abstract class KitHarness {
     return fixture;
   }
 
+  /**
+   * The options of the rules that kill a connection: a short keep-alive and idle timeout, so that the survivor
+   * of a silent kill learns of it within seconds.
+   */
+  protected static final dev.braid.TransportOptions KILL_OPTIONS = dev.braid.TransportOptions.builder()
+      .keepAliveInterval(Duration.ofMillis(500)).idleTimeout(Duration.ofSeconds(2)).build();
+  private TransportFixture killFixture;
+
+  /**
+   * A connected pair whose connections {@link #killSilently(Connection)} can kill without a word
+   * ({@link TransportFixture#killable()}), with {@link #KILL_OPTIONS}; skips the calling rule, with the reason,
+   * when the fixture cannot do that.
+   */
+  protected final ConnectionPair killablePair() throws Exception {
+    if (killFixture == null) {
+      TransportFixture fast = fixture.withOptions(KILL_OPTIONS);
+      Assumptions.assumeTrue(fast != null, () -> "transport '" + fixture.transportId() + "': the fixture cannot be "
+          + "rebuilt with a short idle timeout (override TransportFixture.withOptions), so a silent kill would not be "
+          + "noticed within the kit's bounds");
+      TransportFixture k = fast.killable();
+      Assumptions.assumeTrue(k != null, () -> "transport '" + fixture.transportId() + "': the fixture cannot kill a "
+          + "connection without a word (TransportFixture.killable() returns null; a TCP or UDP transport gets it from "
+          + "TransportFixture.of(provider, options, FaultProxy.Kind))");
+      extraFixtures.add(k);
+      killFixture = k;
+    }
+    ConnectionPair p = killFixture.connect();
+    pairs.add(p);
+    return p;
+  }
+
+  /** Kills {@code victim}'s end without a word ({@link TransportFixture#kill(Connection)}). */
+  protected final void killSilently(Connection victim) {
+    killFixture.kill(victim);
+  }
+
+  /**
+   * After a silent kill, the survivor learns of it only through its own timers: its connection ends with
+   * {@link dev.braid.ConnectionTimedOutException}, within the kit's bound.
+   */
+  protected final void assertSurvivorTimedOut(Connection survivor) {
+    Throwable t = Kit.await(survivor.closeFuture().handle((v, e) -> e), "the survivor " + survivor + " of a silent "
+        + "kill ends (its idle timeout is " + KILL_OPTIONS.idleTimeout().toMillis() + " ms)");
+    Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
+    if (!(cause instanceof dev.braid.ConnectionTimedOutException)) {
+      throw new AssertionError("the survivor of a silent kill must learn of it only through its own timers and end "
+          + "with ConnectionTimedOutException, but it ended with " + cause + ". Either the kill was not silent (a FIN, "
+          + "go-away, CONNECTION_CLOSE, SCTP ABORT or signaling message reached it: check the fixture's kill()), or the "
+          + "transport reports its idle timeout or unanswered keep-alives as another exception", cause);
+    }
+  }
+
   /** Skips the calling rule, with the reason, unless the transport declares {@code c}. */
   protected final void requires(Capability c) {
     Assumptions.assumeTrue(fixture.capabilities().contains(c), () -> "transport '" + fixture.transportId()

@@ -41,12 +41,25 @@ public interface TransportFixture extends AutoCloseable {
   }
 
   /**
-   * Kills the connection under {@code c} abruptly (socket closed under it, no goodbye), as a crash or a
-   * cable pull would. Default: {@link Connection#abort(Throwable)}, which a fixture should override
-   * where it can do something closer to a real loss.
+   * A fixture like this one whose connections {@link #kill(Connection)} can kill without a word, or {@code null}
+   * when it cannot: the rules that kill (N2, N5, F2) are then skipped with that reason. A fixture made with
+   * {@link #of(TransportProvider, TransportOptions, FaultProxy.Kind)} can: the kit routes each of its connections
+   * through a {@link FaultProxy} of that kind and black-holes it. Default: {@code null}.
+   */
+  default TransportFixture killable() {
+    return null;
+  }
+
+  /**
+   * Kills {@code c}'s end without a word, as a crash or a pulled cable would: {@code c} ends at once (its streams
+   * FAILED), and nothing more reaches its peer (no FIN, no go-away, no CONNECTION_CLOSE, no SCTP ABORT, no
+   * signaling message), so the peer learns of it only through its own timers (keep-alive, idle timeout, ICE
+   * consent) and ends with {@link dev.braid.ConnectionTimedOutException}; the kit checks that it does. Called only
+   * on pairs of a {@link #killable()} fixture. Default: unsupported.
    */
   default void kill(Connection c) {
-    c.abort(new java.io.IOException("killed by the conformance kit"));
+    throw new UnsupportedOperationException("fixture for '" + transportId() + "' cannot kill a connection silently "
+        + "(killable() returns null)");
   }
 
   /**
@@ -89,6 +102,15 @@ public interface TransportFixture extends AutoCloseable {
     return new ProviderFixture(provider, options);
   }
 
+  /**
+   * A fixture over one provider whose traffic runs over {@code path} (TCP or UDP) on loopback: its
+   * {@link #killable()} variant routes each connection through a {@link FaultProxy} and kills it silently by
+   * black-holing that proxy.
+   */
+  static TransportFixture of(TransportProvider provider, TransportOptions options, FaultProxy.Kind path) {
+    return new ProviderFixture(provider, options, options, java.util.function.UnaryOperator.identity(), path, false);
+  }
+
   /** The default fixture: a listener on the provider's test address, dialed by a second transport instance. */
   final class ProviderFixture implements TransportFixture {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
@@ -96,6 +118,10 @@ public interface TransportFixture extends AutoCloseable {
     private final TransportOptions options;
     private final TransportOptions dialerOptions;
     private final java.util.function.UnaryOperator<URI> route;
+    private final FaultProxy.Kind path;
+    private final boolean viaProxies;
+    private final java.util.Map<Connection, FaultProxy> proxyOf = new java.util.concurrent.ConcurrentHashMap<>();
+    private final List<FaultProxy> proxies = new ArrayList<>();
     private Transport dialSide;
     private Transport listenSide;
     private Listener listener;
@@ -106,15 +132,17 @@ public interface TransportFixture extends AutoCloseable {
     }
 
     ProviderFixture(TransportProvider provider, TransportOptions options, java.util.function.UnaryOperator<URI> route) {
-      this(provider, options, options, route);
+      this(provider, options, options, route, null, false);
     }
 
     ProviderFixture(TransportProvider provider, TransportOptions dialerOptions, TransportOptions listenerOptions,
-        java.util.function.UnaryOperator<URI> route) {
+        java.util.function.UnaryOperator<URI> route, FaultProxy.Kind path, boolean viaProxies) {
       this.provider = provider;
       this.options = listenerOptions;
       this.dialerOptions = dialerOptions;
       this.route = route;
+      this.path = path;
+      this.viaProxies = viaProxies;
     }
 
     @Override
@@ -130,10 +158,22 @@ public interface TransportFixture extends AutoCloseable {
         listener = listenSide.listen(address);
       }
       CompletableFuture<Connection> accepted = listener.accept();
-      Connection d = dialSide.dial(route.apply(listener.address())).get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      URI target = route.apply(listener.address());
+      FaultProxy proxy = null;
+      if (viaProxies) {
+        java.net.InetSocketAddress to = new java.net.InetSocketAddress("127.0.0.1", target.getPort());
+        proxy = path == FaultProxy.Kind.UDP ? FaultProxy.udp(to, 0, 0, 1) : FaultProxy.tcp(to);
+        proxies.add(proxy);
+        target = proxy.rewrite(target);
+      }
+      Connection d = dialSide.dial(target).get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       connections.add(d);
       Connection l = accepted.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
       connections.add(l);
+      if (proxy != null) {
+        proxyOf.put(d, proxy);
+        proxyOf.put(l, proxy);
+      }
       return new ConnectionPair(d, l);
     }
 
@@ -144,17 +184,33 @@ public interface TransportFixture extends AutoCloseable {
 
     @Override
     public TransportFixture withOptions(TransportOptions newOptions) {
-      return new ProviderFixture(provider, newOptions, newOptions, route);
+      return new ProviderFixture(provider, newOptions, newOptions, route, path, viaProxies);
     }
 
     @Override
     public TransportFixture withOptions(TransportOptions dialer, TransportOptions listener) {
-      return new ProviderFixture(provider, dialer, listener, route);
+      return new ProviderFixture(provider, dialer, listener, route, path, viaProxies);
     }
 
     @Override
     public TransportFixture withDialRoute(java.util.function.UnaryOperator<URI> newRoute) {
-      return new ProviderFixture(provider, dialerOptions, options, newRoute);
+      return new ProviderFixture(provider, dialerOptions, options, newRoute, path, false);
+    }
+
+    @Override
+    public TransportFixture killable() {
+      return path == null ? null : new ProviderFixture(provider, dialerOptions, options, route, path, true);
+    }
+
+    /** Black-holes the connection's proxy, then aborts {@code c}: its goodbye, if any, is swallowed. */
+    @Override
+    public void kill(Connection c) {
+      FaultProxy proxy = proxyOf.get(c);
+      if (proxy == null) {
+        throw new UnsupportedOperationException("kill() needs a connection of this fixture's killable() variant");
+      }
+      proxy.blackhole();
+      c.abort(new java.io.IOException("killed without a word by the conformance kit"));
     }
 
     @Override
@@ -175,6 +231,9 @@ public interface TransportFixture extends AutoCloseable {
       }
       if (listenSide != null) {
         listenSide.close();
+      }
+      for (FaultProxy p : proxies) {
+        p.close();
       }
     }
   }

@@ -1,6 +1,7 @@
 package dev.braid.conformance;
 
 import dev.braid.conformance.reference.Breakage;
+import dev.braid.conformance.reference.MemFixture;
 import dev.braid.conformance.reference.MemTransportProvider;
 
 /**
@@ -12,6 +13,6 @@ public class BrokenTransportTarget extends ConformanceSuite {
 
   @Override
   protected TransportFixture createFixture() {
-    return TransportFixture.of(new MemTransportProvider(breakage));
+    return new MemFixture(new MemTransportProvider(breakage));
   }
 }

@@ -33,6 +33,11 @@ public enum Breakage {
   FIN_DROPPED("H1", "E3"),
   /** A refusal by the peer is handed out as a stream that is then reset with code 0: a plain reset, not a refusal. */
   REFUSAL_AS_PLAIN_RESET("N8"),
+  /**
+   * The kit's silent kill lets an abort frame out before the end vanishes: the survivor learns of the kill from
+   * the peer instead of through its own timers, so the kill rules test a polite close, not a vanished peer.
+   */
+  KILL_LEAKS_CLOSE("N2", "F2"),
   /** The stream's listeners miss the transition into READ_CLOSED. */
   LOST_LISTENER_EVENT("L2"),
   /** reset(code) reaches the peer with code 0. */

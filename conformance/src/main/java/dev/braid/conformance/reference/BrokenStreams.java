@@ -46,6 +46,11 @@ final class BrokenStreams {
     };
   }
 
+  /** The reference connection under {@code c}, wrapped or not. */
+  static MemConnection unwrap(Connection c) {
+    return c instanceof BrokenConnection ? ((BrokenConnection) c).delegate() : (MemConnection) c;
+  }
+
   private static final class BrokenConnection implements Connection {
     private final MemConnection delegate;
     private final Breakage breakage;
@@ -54,6 +59,10 @@ final class BrokenStreams {
     BrokenConnection(MemConnection delegate, Breakage breakage) {
       this.delegate = delegate;
       this.breakage = breakage;
+    }
+
+    MemConnection delegate() {
+      return delegate;
     }
 
     MuxedStream wrap(MuxedStream s) {

@@ -1,6 +1,7 @@
 package dev.braid.conformance.reference;
 
 import dev.braid.ConnectionFailedException;
+import dev.braid.ConnectionTimedOutException;
 import dev.braid.MuxedStream;
 import dev.braid.ProtocolException;
 import dev.braid.StreamRefusedException;
@@ -40,6 +41,53 @@ final class MemConnection extends AbstractConnection {
 
   void link(MemConnection other) {
     this.peer = other;
+    startTimers();
+  }
+
+  // ------------------------------------------------------------ keep-alive, idle timeout, silent kill
+
+  private volatile long lastHeard = System.nanoTime();
+  private volatile boolean silenced;
+  private java.util.concurrent.ScheduledFuture<?> ticker;
+
+  /**
+   * Pings the peer every keep-alive interval and ends the connection with {@link ConnectionTimedOutException}
+   * once nothing was heard from it for the idle timeout: how the survivor of a peer that vanished learns of it.
+   */
+  private void startTimers() {
+    long idle = options().idleTimeout().toMillis();
+    long keepAlive = options().keepAliveInterval().toMillis();
+    long period = Math.max(10, Math.min(keepAlive > 0 ? keepAlive : idle, idle / 4));
+    long[] lastPing = {System.nanoTime()};
+    try {
+      ticker = transport.timer.scheduleAtFixedRate(() -> {
+        if (ended.get()) {
+          return;
+        }
+        long now = System.nanoTime();
+        if (now - lastHeard > java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(idle)) {
+          end(new ConnectionTimedOutException("mem: nothing heard from the peer for " + idle + " ms (idle timeout)",
+              null), true);
+        } else if (keepAlive > 0 && now - lastPing[0] >= java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(keepAlive)) {
+          lastPing[0] = now;
+          post(new Frame(Frame.PING, 0, 0, null));
+        }
+      }, period, period, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // the transport is closing: the connection ends with it
+    }
+  }
+
+  /**
+   * The conformance kit's silent kill: this end ends at once and nothing more reaches the peer, which learns of it
+   * only through its idle timeout. (Broken with {@link Breakage#KILL_LEAKS_CLOSE}: an abort frame gets out first.)
+   */
+  void vanish() {
+    if (breakage() == Breakage.KILL_LEAKS_CLOSE) {
+      post(new Frame(Frame.ABORT, 0, 0, null));
+    }
+    silenced = true;
+    end(new ConnectionFailedException("mem: killed without a word by the conformance kit", null), false);
   }
 
   Breakage breakage() {
@@ -49,7 +97,7 @@ final class MemConnection extends AbstractConnection {
   /** Sends a frame: it runs on the peer's inbox, after every frame sent before it. */
   void post(Frame f) {
     MemConnection p = peer;
-    if (p == null || p.ended.get()) {
+    if (silenced || p == null || p.ended.get()) {
       return; // the peer is gone; the frame is lost as on a dead socket
     }
     p.inbox.execute(() -> p.onFrame(f));
@@ -122,6 +170,9 @@ final class MemConnection extends AbstractConnection {
     if (!ended.compareAndSet(false, true)) {
       return;
     }
+    if (ticker != null) {
+      ticker.cancel(false);
+    }
     ConnectionFailedException reason = cause == null ? null
         : cause instanceof ConnectionFailedException ? (ConnectionFailedException) cause
         : new ConnectionFailedException("connection lost: " + cause.getMessage(), cause);
@@ -153,8 +204,11 @@ final class MemConnection extends AbstractConnection {
     if (ended.get()) {
       return;
     }
+    lastHeard = System.nanoTime();
     try {
       switch (f.type) {
+        case Frame.PING:
+          return;
         case Frame.OPEN:
           onOpen(f.id);
           return;
@@ -232,6 +286,7 @@ final class MemConnection extends AbstractConnection {
     static final int SEND_ENDED = 8;
     static final int GOAWAY = 9;
     static final int ABORT = 10;
+    static final int PING = 11;
 
     final int type;
     final long id;

@@ -32,6 +32,8 @@ final class MemTransport implements Transport {
   final MemTransportProvider provider;
   final TransportOptions options;
   final ExecutorService wire;
+  /** Keep-alive pings and idle timeouts of this transport's connections. */
+  final java.util.concurrent.ScheduledExecutorService timer;
   private final List<MemConnection> connections = new ArrayList<>(); // guarded by this
   private final List<MemListener> listeners = new ArrayList<>(); // guarded by this
   private boolean closed; // guarded by this
@@ -43,6 +45,11 @@ final class MemTransport implements Transport {
     AtomicInteger n = new AtomicInteger();
     this.wire = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "braid-mem-" + pool + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "braid-mem-" + pool + "-timer");
       t.setDaemon(true);
       return t;
     });
@@ -138,6 +145,7 @@ final class MemTransport implements Transport {
     }
     ls.forEach(MemListener::close);
     cs.forEach(Connection::close);
+    timer.shutdownNow();
     wire.shutdown();
     try {
       if (!wire.awaitTermination(10, TimeUnit.SECONDS)) {

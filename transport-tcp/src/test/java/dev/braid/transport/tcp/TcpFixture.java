@@ -4,19 +4,22 @@ import dev.braid.Capability;
 import dev.braid.Connection;
 import dev.braid.TransportOptions;
 import dev.braid.conformance.ConnectionPair;
+import dev.braid.conformance.FaultProxy;
 import dev.braid.conformance.TransportFixture;
-import dev.braid.transport.tcp.internal.TcpConnection;
 import java.net.URI;
 import java.util.Set;
 import java.util.function.UnaryOperator;
 
-/** The kit's provider fixture, plus a real kill: the socket is closed with SO_LINGER 0 (the peer sees a TCP RST). */
+/**
+ * The kit's provider fixture over TCP, keeping our properties (e.g. tls=true) when rebuilt; its killable variant
+ * routes connections through the kit's proxy, which kills them without a word.
+ */
 final class TcpFixture implements TransportFixture {
   private final TransportFixture delegate;
   private final TransportOptions options;
 
   TcpFixture(TransportOptions options) {
-    this(options, TransportFixture.of(new TcpTransportProvider(), options));
+    this(options, TransportFixture.of(new TcpTransportProvider(), options, FaultProxy.Kind.TCP));
   }
 
   private TcpFixture(TransportOptions options, TransportFixture delegate) {
@@ -79,9 +82,16 @@ final class TcpFixture implements TransportFixture {
     return delegate.transportId();
   }
 
+  /** Connections routed through a proxy of the kit, which kills them without a word by black-holing it. */
+  @Override
+  public TransportFixture killable() {
+    TransportFixture k = delegate.killable();
+    return k == null ? null : new TcpFixture(options, k);
+  }
+
   @Override
   public void kill(Connection c) {
-    ((TcpConnection) c).killSocket();
+    delegate.kill(c);
   }
 
   @Override

@@ -14,6 +14,7 @@ import static dev.braid.transport.tcp.internal.YamuxFrame.TYPE_WINDOW_UPDATE;
 import dev.braid.Capability;
 import dev.braid.ConnectionClosedException;
 import dev.braid.ConnectionFailedException;
+import dev.braid.ConnectionTimedOutException;
 import dev.braid.MuxedStream;
 import dev.braid.ProtocolException;
 import dev.braid.StreamRefusedException;
@@ -173,8 +174,8 @@ final class YamuxSession extends ChannelDuplexHandler {
         failConnection(new ConnectionFailedException("TLS handshake failed: " + e.cause().getMessage(), e.cause()));
       }
     } else if (evt instanceof IdleStateEvent && !goAwaySent) { // while lingering, the linger timer bounds it
-      failConnection(new ConnectionFailedException("idle timeout: nothing received for "
-          + options.idleTimeout().toMillis() + " ms", null));
+      failConnection(new ConnectionTimedOutException("idle timeout: nothing received for "
+          + options.idleTimeout().toMillis() + " ms" + (keepAlive != null ? " (keep-alive pings unanswered)" : ""), null));
     }
     ReferenceCountUtil.release(evt);
   }
