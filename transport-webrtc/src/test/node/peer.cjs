@@ -6,7 +6,12 @@
 const ndc = require('node-datachannel');
 
 const [signaling, token] = process.argv.slice(2);
-if (process.env.BRAID_NODE_PEER_LOG) ndc.initLogger(process.env.BRAID_NODE_PEER_LOG);
+// BRAID_NODE_PEER_LOG=Verbose|Debug|Info|Warning|Error: libdatachannel's log on stderr, one "log ..." line per
+// entry (node-datachannel 0.33.4 requires the callback).
+if (process.env.BRAID_NODE_PEER_LOG) {
+  ndc.initLogger(process.env.BRAID_NODE_PEER_LOG,
+    (level, message) => process.stderr.write('log ' + level + ': ' + String(message).replace(/\r?\n/g, ' | ') + '\n'));
+}
 const results = {};
 const out = (k, v) => { results[k] = v; };
 
@@ -66,6 +71,22 @@ class Stream {
   text() { return Buffer.concat(this.chunks).toString('latin1'); }
 }
 
+// The offer carries no candidates of ours: Braid then cannot reach this peer before this peer has applied
+// the answer, because its first packet to us answers our first connectivity check, and libdatachannel
+// sends that only for a remote candidate it adds after storing the answer. libdatachannel 0.24.5 needs
+// that: its setRemoteDescription hands the answer's ICE credentials to libjuice before it stores the
+// answer, and its DTLS certificate check reads the stored answer's fingerprint. A candidate in the offer
+// lets Braid (like any libwebrtc answerer) start ICE checks and its DTLS ClientHello (a=setup:active)
+// before the answer has even arrived here, so libjuice already knows a working pair and has the
+// ClientHello queued; the whole handshake can then finish inside setRemoteDescription, between those two
+// steps, and the check finds no fingerprint: "DTLS alert: unknown CA", the connection closes, and
+// setRemoteDescription fails adding the answer's candidates ("Got a remote candidate without ICE
+// transport"). Braid learns our address from our checks instead (a peer-reflexive candidate, RFC 8445
+// 7.3.1.3). The answer's own candidates are added by setRemoteDescription after it stored the answer.
+function withoutCandidates(sdp) {
+  return sdp.split(/\r?\n/).filter(l => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates').join('\r\n');
+}
+
 const keep = [];
 const t0 = Date.now();
 const mark = what => out('ms_' + what, Date.now() - t0);
@@ -84,8 +105,8 @@ async function main() {
   pc.setLocalDescription('offer');
   await gathered;
   mark('gathered');
-  const offer = pc.localDescription();
-  const res = await fetch(signaling, {method: 'POST', headers: {'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + token}, body: offer.sdp});
+  const offer = withoutCandidates(pc.localDescription().sdp);
+  const res = await fetch(signaling, {method: 'POST', headers: {'Content-Type': 'application/sdp', 'Authorization': 'Bearer ' + token}, body: offer});
   out('signalingStatus', res.status);
   mark('answered');
   if (res.status !== 201) throw new Error('signaling answered ' + res.status + ': ' + await res.text());
