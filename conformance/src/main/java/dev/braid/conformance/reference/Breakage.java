@@ -37,7 +37,7 @@ public enum Breakage {
    * The kit's silent kill lets an abort frame out before the end vanishes: the survivor learns of the kill from
    * the peer instead of through its own timers, so the kill rules test a polite close, not a vanished peer.
    */
-  KILL_LEAKS_CLOSE("N2", "F2"),
+  KILL_LEAKS_CLOSE("N2", "N5"),
   /** The stream's listeners miss the transition into READ_CLOSED. */
   LOST_LISTENER_EVENT("L2"),
   /** reset(code) reaches the peer with code 0. */

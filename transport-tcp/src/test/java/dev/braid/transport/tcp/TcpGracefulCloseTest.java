@@ -2,10 +2,12 @@ package dev.braid.transport.tcp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.braid.Connection;
+import dev.braid.ConnectionFailedException;
 import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
@@ -118,15 +120,14 @@ class TcpGracefulCloseTest {
         // Braid has half-closed and still reads: 20 more pings are discarded, not answered by RST (well within
         // the linger; a socket closed outright fails the first write that follows)
         int after = writes.get() + 20;
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(T);
-        while (writes.get() < after && writeFailure.get() == null && System.nanoTime() < deadline) {
-          Thread.sleep(1);
-        }
+        Bounded.until(T, () -> writes.get() >= after || writeFailure.get() != null,
+            () -> writes.get() + " of " + after + " pings written, no failure: the pinger is stuck");
         assertNull(writeFailure.get(), "the peer's writes after Braid's close failed: " + writeFailure.get());
       } finally {
         stop.countDown();
         pinger.join(10_000);
       }
+      assertFalse(pinger.isAlive(), "the pinger did not stop within 10 s (stuck in a write)");
       assertNull(writeFailure.get(), "the peer's writes after Braid's close failed: " + writeFailure.get());
       s.shutdownOutput(); // the peer closes its side: Braid's connection ends, gracefully
       braid.closeFuture().get(T, TimeUnit.SECONDS);
@@ -166,10 +167,17 @@ class TcpGracefulCloseTest {
       st.close(); // CLOSED: the data and the FIN are still to go out
       braid.close();
       // the go-away can never be written: the flush timeout and the backstop still end the connection
-      braid.closeFuture().handle((v, e) -> null).get(T, TimeUnit.SECONDS);
+      // ended, either way (the close could not be flushed); a failure, if any, is the connection's
+      Throwable closed = braid.closeFuture().handle((v, e) -> e).get(T, TimeUnit.SECONDS);
+      if (closed != null) {
+        assertInstanceOf(ConnectionFailedException.class, closed, "the connection ended for another reason");
+      }
       assertFalse(braid.isOpen());
       for (CompletableFuture<Void> w : writes) {
-        w.handle((v, e) -> null).get(T, TimeUnit.SECONDS); // each write settled, one way or the other
+        Throwable failed = w.handle((v, e) -> e).get(T, TimeUnit.SECONDS); // each write settled, one way or the other
+        if (failed != null) {
+          assertInstanceOf(ConnectionFailedException.class, failed, "a write failed for another reason");
+        }
       }
     }
   }

@@ -96,13 +96,25 @@ class TcpTimeoutsAndTlsTest {
         pings.put((byte) 0).put((byte) 2).putShort((short) 1).putInt(0).putInt(i);
       }
       OutputStream out = s.getOutputStream();
+      // A Braid that stopped reading without cutting us off would block a write forever: the watchdog bounds it.
+      java.util.concurrent.CountDownLatch flooded = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.atomic.AtomicBoolean stuck = new java.util.concurrent.atomic.AtomicBoolean();
+      Bounded.run("flood-watchdog", () -> {
+        if (!flooded.await(T, TimeUnit.SECONDS)) {
+          stuck.set(true);
+          s.close();
+        }
+      });
       try {
         for (int round = 0; round < 1000 && c.isOpen(); round++) { // up to 120 MB of pings, never reading
           out.write(pings.array());
         }
       } catch (IOException e) {
-        // Braid closed the connection under us: expected
+        // Braid closed the connection under us (a reset): expected; the cause Braid gives is asserted below
+      } finally {
+        flooded.countDown();
       }
+      assertTrue(!stuck.get(), "Braid neither read the pings nor cut the flooder off within " + T + " s");
       ExecutionException e = assertThrows(ExecutionException.class, () -> c.closeFuture().get(T, TimeUnit.SECONDS));
       ProtocolException p = assertInstanceOf(ProtocolException.class, e.getCause());
       assertTrue(p.getMessage().contains("does not read"), p.getMessage());

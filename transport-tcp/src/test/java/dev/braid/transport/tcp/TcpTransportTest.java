@@ -41,6 +41,26 @@ class TcpTransportTest {
   private Connection dialer;
   private Connection accepted;
 
+  /**
+   * Echoes {@code s} on a thread of its own until our FIN, then sends its FIN. Its outcome goes to {@code echoed}
+   * (the byte count, or what failed, for the test to assert on); on a failure it also resets {@code s} with
+   * {@code code}, so that our side fails at once instead of waiting for its bound.
+   */
+  static void echo(MuxedStream s, long code, CompletableFuture<Long> echoed) {
+    Bounded.call("echo-" + s.id(), () -> {
+      try (InputStream in = s.inputStream(); OutputStream out = s.outputStream()) {
+        return in.transferTo(out);
+      }
+    }).whenComplete((n, e) -> {
+      if (e != null) {
+        s.reset(code);
+        echoed.completeExceptionally(e);
+      } else {
+        echoed.complete(n);
+      }
+    });
+  }
+
   void connect(TransportOptions options) throws Exception {
     TcpTransportProvider p = new TcpTransportProvider();
     a = p.create(options);
@@ -71,31 +91,17 @@ class TcpTransportTest {
     } else {
       assertFalse(listener.address().toString().endsWith(":0"));
     }
-    accepted.setStreamHandler(s -> {
-      Thread t = new Thread(() -> {
-        try (InputStream in = s.inputStream(); OutputStream out = s.outputStream()) {
-          in.transferTo(out);
-        } catch (Exception e) {
-          s.reset(99);
-        }
-      });
-      t.setDaemon(true);
-      t.start();
-    });
+    CompletableFuture<Long> echoed = new CompletableFuture<>();
+    accepted.setStreamHandler(s -> echo(s, 99, echoed));
     java.util.List<StreamState> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
     MuxedStream s = dialer.openStream((st, from, to) -> seen.add(to)).get(T, TimeUnit.SECONDS);
     assertEquals(StreamState.OPEN, s.state());
     byte[] payload = new byte[3 * 1024 * 1024 + 17];
     new Random(1).nextBytes(payload);
-    CompletableFuture<byte[]> reader = CompletableFuture.supplyAsync(() -> {
-      try {
-        return s.inputStream().readAllBytes();
-      } catch (Exception e) {
-        throw new RuntimeException(e);
-      }
-    });
-    s.outputStream().write(payload);
+    CompletableFuture<byte[]> reader = Bounded.call("reader", () -> s.inputStream().readAllBytes());
+    Bounded.run("writer", () -> s.outputStream().write(payload)).get(T, TimeUnit.SECONDS);
     s.closeWrite().get(T, TimeUnit.SECONDS);
+    assertEquals(payload.length, echoed.get(T, TimeUnit.SECONDS), "the echo side echoed every byte, then our FIN");
     // the echo may already have ended too (CLOSED) by the time we look: check the path, not a snapshot
     assertArrayEquals(payload, reader.get(T, TimeUnit.SECONDS));
     assertEquals(StreamState.CLOSED, s.terminated().get(T, TimeUnit.SECONDS));
@@ -125,60 +131,64 @@ class TcpTransportTest {
     MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);
     s.write(ByteBuffer.wrap(new byte[] {1})).get(T, TimeUnit.SECONDS);
     MuxedStream r = accepted.acceptStream().get(T, TimeUnit.SECONDS);
-    // Nobody reads r: the writer must stall once the 256 KiB window is used up.
+    int window = accepted.options().receiveWindow(); // 256 KiB, what r grants
+    // Nobody reads r: the writer must stall once the window is used up.
     CompletableFuture<Void> big = s.write(ByteBuffer.allocate(2 * 1024 * 1024));
-    Thread.sleep(300);
-    assertFalse(big.isDone(), "a 2 MiB write completed although the peer granted only 256 KiB");
-    byte[] sink = new byte[64 * 1024];
-    long total = 0;
     InputStream in = r.inputStream();
+    Bounded.until(T, () -> Bounded.available(in) >= window,
+        () -> "the reader holds " + Bounded.available(in) + " of the " + window + "-byte window; the big write " + big);
+    // The whole window (the first byte and the head of the big write) arrived; the 2 MiB cannot have gone out.
+    assertEquals(window, Bounded.available(in), "the reader received no byte beyond the window");
+    assertEquals(1, s.bytesWritten(), "the 2 MiB write is not accepted yet");
+    assertFalse(big.isDone(), "a 2 MiB write completed although the peer granted only " + window + " bytes: " + big);
+    assertTrue(dialer.isOpen() && accepted.isOpen(), "the writer kept within the window");
+    ByteBuffer sink = ByteBuffer.allocate(64 * 1024);
+    long total = 0;
     while (total < 2 * 1024 * 1024 + 1) {
-      int n = in.read(sink);
-      assertTrue(n > 0);
+      sink.clear();
+      int n = r.read(sink).get(T, TimeUnit.SECONDS);
+      assertTrue(n > 0, "read " + n + " after " + total + " bytes");
       total += n;
     }
     big.get(T, TimeUnit.SECONDS);
+    assertEquals(2 * 1024 * 1024 + 1, s.bytesWritten());
   }
 
   @Test
   void sixtyFourMegabytesBothWaysWithSha256() throws Exception {
     connect(TransportOptions.DEFAULTS);
-    accepted.setStreamHandler(s -> new Thread(() -> {
-      try (InputStream in = s.inputStream(); OutputStream out = s.outputStream()) {
-        in.transferTo(out);
-      } catch (Exception e) {
-        s.reset(1);
-      }
-    }).start());
+    CompletableFuture<Long> echoed = new CompletableFuture<>();
+    accepted.setStreamHandler(s -> echo(s, 1, echoed));
     MuxedStream s = dialer.openStream().get(T, TimeUnit.SECONDS);
     int size = 64 * 1024 * 1024;
-    MessageDigest sent = MessageDigest.getInstance("SHA-256");
-    CompletableFuture<byte[]> got = CompletableFuture.supplyAsync(() -> {
-      try {
-        MessageDigest d = MessageDigest.getInstance("SHA-256");
-        byte[] buf = new byte[65536];
-        InputStream in = s.inputStream();
-        long n = 0;
-        for (int k; (k = in.read(buf)) >= 0; ) {
-          d.update(buf, 0, k);
-          n += k;
-        }
-        assertEquals(size, n);
-        return d.digest();
-      } catch (Exception e) {
-        throw new RuntimeException(e);
+    CompletableFuture<byte[]> got = Bounded.call("reader", () -> {
+      MessageDigest d = MessageDigest.getInstance("SHA-256");
+      byte[] buf = new byte[65536];
+      InputStream in = s.inputStream();
+      long n = 0;
+      for (int k; (k = in.read(buf)) >= 0; ) {
+        d.update(buf, 0, k);
+        n += k;
       }
+      assertEquals(size, n);
+      return d.digest();
     });
-    Random rnd = new Random(7);
-    byte[] chunk = new byte[256 * 1024];
-    OutputStream out = s.outputStream();
-    for (int i = 0; i < size / chunk.length; i++) {
-      rnd.nextBytes(chunk);
-      sent.update(chunk);
-      out.write(chunk);
-    }
-    out.close();
-    assertArrayEquals(sent.digest(), got.get(120, TimeUnit.SECONDS));
+    CompletableFuture<byte[]> sent = Bounded.call("writer", () -> {
+      MessageDigest d = MessageDigest.getInstance("SHA-256");
+      Random rnd = new Random(7);
+      byte[] chunk = new byte[256 * 1024];
+      OutputStream out = s.outputStream();
+      for (int i = 0; i < size / chunk.length; i++) {
+        rnd.nextBytes(chunk);
+        d.update(chunk);
+        out.write(chunk);
+      }
+      out.close();
+      return d.digest();
+    });
+    byte[] sentDigest = sent.get(120, TimeUnit.SECONDS);
+    assertEquals(size, echoed.get(120, TimeUnit.SECONDS), "the echo side echoed every byte, then our FIN");
+    assertArrayEquals(sentDigest, got.get(120, TimeUnit.SECONDS));
   }
 
   @Test

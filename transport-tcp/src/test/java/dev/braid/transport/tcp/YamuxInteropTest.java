@@ -140,6 +140,7 @@ class YamuxInteropTest {
     command("open-echo " + n);
     String done = await(l -> l.contains("\"open-echo-done\""));
     assertEquals(Integer.toString(n), field(done, "ok"), done);
+    assertNoInboundFailures();
     assertTrue(connection.isOpen());
   }
 
@@ -260,7 +261,7 @@ class YamuxInteropTest {
     assertEquals(StreamState.WRITE_CLOSED, s.state());
     String finSeen = await(l -> l.contains("\"fin-seen\""));
     assertEquals("0", field(finSeen, "received"), finSeen);
-    byte[] got = s.inputStream().readAllBytes();
+    byte[] got = readAllAsync(s).get(T, TimeUnit.SECONDS);
     String done = await(l -> l.contains("\"source-done\""));
     assertEquals(300000, got.length);
     assertEquals(field(done, "sha256"), sha256(got));
@@ -273,14 +274,14 @@ class YamuxInteropTest {
     connect(role);
     MuxedStream s = connection.openStream().get(T, TimeUnit.SECONDS);
     s.outputStream().write("source 300000\n".getBytes(StandardCharsets.US_ASCII));
-    byte[] got = s.inputStream().readAllBytes(); // to the peer's FIN
+    byte[] got = readAllAsync(s).get(T, TimeUnit.SECONDS); // to the peer's FIN
     assertEquals(StreamState.READ_CLOSED, s.state());
     String sent = await(l -> l.contains("\"source-sent\""));
     assertEquals("true", field(sent, "readStillOpen"), sent);
     assertEquals(field(sent, "sha256"), sha256(got));
     byte[] more = new byte[50_000];
     new Random(3).nextBytes(more);
-    s.outputStream().write(more);
+    Bounded.run("writer", () -> s.outputStream().write(more)).get(T, TimeUnit.SECONDS);
     s.closeWrite().get(T, TimeUnit.SECONDS);
     String done = await(l -> l.contains("\"source-done\""));
     assertEquals("50000", field(done, "received"), done);
@@ -322,7 +323,7 @@ class YamuxInteropTest {
     MuxedStream up = connection.openStream().get(T, TimeUnit.SECONDS);
     up.outputStream().write("sha\n".getBytes(StandardCharsets.US_ASCII));
     CompletableFuture<byte[]> answer = readAllAsync(up);
-    String sent = writeRandom(up, size, 11);
+    String sent = Bounded.call("writer", () -> writeRandom(up, size, 11)).get(120, TimeUnit.SECONDS);
     up.closeWrite().get(T, TimeUnit.SECONDS);
     assertEquals(sent, new String(answer.get(120, TimeUnit.SECONDS), StandardCharsets.US_ASCII).trim());
     String upDone = await(l -> l.contains("\"sha-done\""));
@@ -330,18 +331,11 @@ class YamuxInteropTest {
     // Peer -> Braid.
     MuxedStream down = connection.openStream().get(T, TimeUnit.SECONDS);
     down.outputStream().write(("source " + size + "\n").getBytes(StandardCharsets.US_ASCII));
-    MessageDigest d = MessageDigest.getInstance("SHA-256");
-    long n = 0;
-    byte[] buf = new byte[256 * 1024];
-    InputStream in = down.inputStream();
-    for (int k; (k = in.read(buf)) >= 0; ) {
-      d.update(buf, 0, k);
-      n += k;
-    }
+    Received got = readSha256(down, 256 * 1024, false).get(120, TimeUnit.SECONDS);
     down.closeWrite().get(T, TimeUnit.SECONDS);
     String downDone = await(l -> l.contains("\"source-done\""));
-    assertEquals(size, n);
-    assertEquals(field(downDone, "sha256"), HexFormat.of().formatHex(d.digest()));
+    assertEquals(size, got.bytes());
+    assertEquals(field(downDone, "sha256"), got.sha256());
   }
 
   @ParameterizedTest
@@ -353,7 +347,7 @@ class YamuxInteropTest {
     MuxedStream up = connection.openStream().get(T, TimeUnit.SECONDS);
     up.outputStream().write("slow-sha\n".getBytes(StandardCharsets.US_ASCII));
     CompletableFuture<byte[]> answer = readAllAsync(up);
-    String sent = writeRandom(up, size, 5);
+    String sent = Bounded.call("writer", () -> writeRandom(up, size, 5)).get(T, TimeUnit.SECONDS);
     up.closeWrite().get(T, TimeUnit.SECONDS);
     assertEquals(sent, new String(answer.get(T, TimeUnit.SECONDS), StandardCharsets.US_ASCII).trim());
     String done = await(l -> l.contains("\"sha-done\""));
@@ -362,21 +356,11 @@ class YamuxInteropTest {
     // Braid reads slowly: the peer must stay within the window Braid grants (or the session fails it).
     MuxedStream down = connection.openStream().get(T, TimeUnit.SECONDS);
     down.outputStream().write(("source " + size + "\n").getBytes(StandardCharsets.US_ASCII));
-    MessageDigest d = MessageDigest.getInstance("SHA-256");
-    byte[] buf = new byte[32 * 1024];
-    InputStream in = down.inputStream();
-    long n = 0;
-    for (int k; (k = in.read(buf)) >= 0; ) {
-      d.update(buf, 0, k);
-      n += k;
-      if (n % (512 * 1024) < k) {
-        Thread.sleep(20);
-      }
-    }
+    Received got = readSha256(down, 32 * 1024, true).get(T, TimeUnit.SECONDS);
     down.closeWrite().get(T, TimeUnit.SECONDS);
     String downDone = await(l -> l.contains("\"source-done\""));
-    assertEquals(size, n);
-    assertEquals(field(downDone, "sha256"), HexFormat.of().formatHex(d.digest()));
+    assertEquals(size, got.bytes());
+    assertEquals(field(downDone, "sha256"), got.sha256());
     assertTrue(connection.isOpen(), "the peer stayed within Braid's receive window");
   }
 
@@ -388,6 +372,7 @@ class YamuxInteropTest {
     command("open-source 8388608");
     String done = await(l -> l.contains("\"open-source-done\""));
     assertEquals("true", field(done, "match"), done);
+    assertNoInboundFailures();
     // The peer closes the muxer (go-away, normal): Braid's connection ends gracefully.
     command("close");
     await(l -> l.contains("\"closed-muxer\""));
@@ -414,16 +399,13 @@ class YamuxInteropTest {
   void thePeerAnswersBraidsKeepAlivePings(Role role) throws Exception {
     connect(role, TransportOptions.builder().keepAliveInterval(java.time.Duration.ofMillis(50)).build());
     dev.braid.transport.tcp.internal.TcpConnection tcp = (dev.braid.transport.tcp.internal.TcpConnection) connection;
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    while (tcp.keepAliveAnswers() < 5 && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
-    assertTrue(tcp.keepAliveAnswers() >= 5, "js-yamux answered " + tcp.keepAliveAnswers() + " of Braid's pings");
+    Bounded.until(30, () -> tcp.keepAliveAnswers() >= 5,
+        () -> "js-yamux answered " + tcp.keepAliveAnswers() + " of Braid's pings");
     assertTrue(connection.isOpen());
     MuxedStream s = connection.openStream().get(T, TimeUnit.SECONDS);
     s.outputStream().write("echo\nping".getBytes(StandardCharsets.US_ASCII));
     s.closeWrite().get(T, TimeUnit.SECONDS);
-    assertArrayEquals("ping".getBytes(StandardCharsets.US_ASCII), s.inputStream().readAllBytes());
+    assertArrayEquals("ping".getBytes(StandardCharsets.US_ASCII), readAllAsync(s).get(T, TimeUnit.SECONDS));
   }
 
   @ParameterizedTest
@@ -432,19 +414,14 @@ class YamuxInteropTest {
     connect(role);
     MuxedStream s = connection.openStream().get(T, TimeUnit.SECONDS);
     s.outputStream().write("sha\n".getBytes(StandardCharsets.US_ASCII));
-    CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
-      try {
-        writeRandom(s, 1 << 30, 1);
-      } catch (Exception e) {
-        // released by the failure: expected
-      }
-    });
-    while (s.bytesWritten() < 4 << 20 && !writer.isDone()) {
-      Thread.sleep(10);
-    }
-    node.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    CompletableFuture<String> writer = Bounded.call("writer", () -> writeRandom(s, 1 << 30, 1)); // 1 GiB
+    Bounded.until(T, () -> s.bytesWritten() >= 4 << 20 || writer.isDone(),
+        () -> s.bytesWritten() + " bytes written; the writer " + writer);
+    assertFalse(writer.isDone(), "the writer ended before the peer died: " + writer);
+    assertTrue(node.destroyForcibly().waitFor(30, TimeUnit.SECONDS), "the peer process did not die");
     assertEquals(StreamState.FAILED, s.terminated().get(T, TimeUnit.SECONDS));
-    writer.get(T, TimeUnit.SECONDS);
+    // The writer blocked in the blocking view is released by the connection's failure, and by nothing else.
+    Bounded.failsWith(dev.braid.ConnectionFailedException.class, writer, T, "the writer after the peer died");
     ExecutionException e = assertThrows(ExecutionException.class, () -> connection.closeFuture().get(T, TimeUnit.SECONDS));
     assertInstanceOf(dev.braid.ConnectionFailedException.class, e.getCause());
     assertFalse(connection.isOpen());
@@ -476,6 +453,17 @@ class YamuxInteropTest {
     });
   }
 
+  /** Failures of the inbound streams Braid served (the tests with peer-opened streams assert there were none). */
+  private final java.util.Queue<Throwable> inboundFailures = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private void assertNoInboundFailures() {
+    Throwable first = inboundFailures.peek();
+    if (first != null) {
+      throw new org.opentest4j.AssertionFailedError(inboundFailures.size() + " inbound stream(s) failed in Braid's "
+          + inbound + " handler, the first: " + first, first);
+    }
+  }
+
   private void serveInbound(MuxedStream s) {
     try (InputStream in = s.inputStream(); OutputStream out = s.outputStream()) {
       if (inbound == Inbound.ECHO) {
@@ -488,7 +476,8 @@ class YamuxInteropTest {
         }
         out.write((HexFormat.of().formatHex(d.digest()) + "\n").getBytes(StandardCharsets.US_ASCII));
       }
-    } catch (Exception e) {
+    } catch (Exception e) { // kept for the test to assert on; the reset tells the peer at once
+      inboundFailures.add(e);
       s.reset(1);
     }
   }
@@ -498,13 +487,32 @@ class YamuxInteropTest {
     c.write(ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.US_ASCII))).get(T, TimeUnit.SECONDS);
   }
 
+  /** Reads {@code s} to its end on a thread of its own; the caller waits with a bound. */
   private static CompletableFuture<byte[]> readAllAsync(MuxedStream s) {
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        return s.inputStream().readAllBytes();
-      } catch (IOException e) {
-        throw new RuntimeException(e);
+    return Bounded.call("read-all-" + s.id(), () -> s.inputStream().readAllBytes());
+  }
+
+  /** What {@link #readSha256} read: the byte count and the SHA-256 in hex. */
+  private record Received(long bytes, String sha256) {}
+
+  /**
+   * Reads {@code s} to its end on a thread of its own, hashing; {@code slow}: pauses 20 ms every 512 KiB (a slow
+   * reader, so that the peer has to wait for window). The caller waits with a bound.
+   */
+  private static CompletableFuture<Received> readSha256(MuxedStream s, int bufferSize, boolean slow) {
+    return Bounded.call("read-sha-" + s.id(), () -> {
+      MessageDigest d = MessageDigest.getInstance("SHA-256");
+      byte[] buf = new byte[bufferSize];
+      InputStream in = s.inputStream();
+      long n = 0;
+      for (int k; (k = in.read(buf)) >= 0; ) {
+        d.update(buf, 0, k);
+        n += k;
+        if (slow && n % (512 * 1024) < k) {
+          Thread.sleep(20);
+        }
       }
+      return new Received(n, HexFormat.of().formatHex(d.digest()));
     });
   }
 
