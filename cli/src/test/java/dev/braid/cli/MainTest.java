@@ -57,7 +57,10 @@ class MainTest {
     Run kit = run(loader, "conformance", "--transport", "third-party", "--reports", tmp.resolve("r").toString());
     assertEquals(0, kit.status(), kit.out() + kit.err());
     assertTrue(kit.out().contains("third-party"), kit.out());
-    assertTrue(kit.out().matches("(?s).*third-party\\s+\\d+ passed, 0 failed, 0 skipped.*"), kit.out());
+    // Passes every rule; only the kill rules are skipped, with the reason: the kit cannot kill an unknown scheme's
+    // connection without a word (a tcp or quic test address gets the kit's proxy).
+    assertTrue(kit.out().matches("(?s).*third-party\\s+\\d+ passed, 0 failed, \\d+ skipped.*"), kit.out());
+    assertTrue(kit.out().contains("cannot kill a connection without a word"), kit.out());
     String md = Files.readString(tmp.resolve("r/conformance.md"));
     assertTrue(md.contains("| H6 |") && md.contains("third-party"), md);
     assertTrue(Files.exists(tmp.resolve("r/conformance.html")));
