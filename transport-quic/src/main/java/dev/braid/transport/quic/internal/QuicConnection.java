@@ -150,6 +150,7 @@ public final class QuicConnection extends AbstractConnection {
           sig.rxResetCode = rf.getErrorCode();
           sig.rxResetSeq++;
           sig.pokeReceiver();
+          sig.watchForStrandedRead(); // kwik discards the stream's bytes right after this hook
         }
       } else if (f instanceof StopSendingFrame) {
         StopSendingFrame sf = (StopSendingFrame) f;
@@ -389,6 +390,35 @@ public final class QuicConnection extends AbstractConnection {
     } catch (java.util.concurrent.RejectedExecutionException closing) {
       LOG.log(System.Logger.Level.DEBUG, "transport closing; stream {0} not re-announced", sig.streamId);
     }
+  }
+
+  /**
+   * Runs {@code task}, which calls kwik's {@code resetStream}, on kwik's sender thread; every Braid call of
+   * {@code resetStream} on a stream that may hold bytes goes through here.
+   *
+   * <p>kwik 0.10.8's {@code StreamOutputStreamImpl.reset} clears the stream's {@code SendBuffer} on the calling
+   * thread, while the sender thread may be inside {@code SendBuffer.getStreamFrame} for the same stream: that checks
+   * that the queue is not empty, then peeks {@code null} and throws {@code NullPointerException}, which kills kwik's
+   * sender thread ("Sender thread aborted with exception") and with it the whole connection (still so on kwik's
+   * master). It needs bytes in kwik's send buffer at the moment of the reset: a reset racing writes, or a FIN queued
+   * behind a full window (kit rule R2, {@code QuicRaceTest}). Run from a frame supplier, which kwik calls on its sender
+   * thread while it assembles a packet and which adds no frame, the clear cannot overlap an assembly. kwik itself
+   * still resets a stream on its receiver thread when the peer's STOP_SENDING arrives; that call Braid cannot move.
+   */
+  void onSenderThread(Runnable task) {
+    if (!(kwik instanceof QuicConnectionImpl)) {
+      task.run();
+      return;
+    }
+    ((QuicConnectionImpl) kwik).send(maxFrameSize -> {
+      try {
+        task.run();
+      } catch (RuntimeException e) {
+        // never into kwik's sender loop: an exception there ends the connection
+        LOG.log(System.Logger.Level.WARNING, "a stream reset on " + this + " failed on kwik's sender thread", e);
+      }
+      return null; // no frame of its own: what the task queues (kwik's RESET_STREAM) follows
+    }, 1, EncryptionLevel.App, lost -> { }, true);
   }
 
   /** Sends RESET_STREAM ourselves: kwik's resetStream is a no-op once its FIN is queued. */

@@ -34,10 +34,13 @@ import tech.kwik.core.stream.FlowControlUpdateListener;
  * <tr><td>recv: we send STOP_SENDING (Braid queues the frame; see "Dropped bytes" below)</td>
  *     <td>{@code closeRead()}: buffered bytes dropped, later ones drained and dropped</td>
  *     <td>OPEN → READ_CLOSED, WRITE_CLOSED → CLOSED</td></tr>
- * <tr><td>recv: Reset Recvd caused by our own STOP_SENDING (the peer's answer, RESET_STREAM alone)</td>
- *     <td>ignored: the read side was already closed by us</td><td>unchanged</td></tr>
+ * <tr><td>recv: Reset Recvd caused by our own STOP_SENDING (the peer's answer: RESET_STREAM with the code of the
+ *     STOP_SENDING we sent)</td>
+ *     <td>ignored: the read side was already closed by us (a CLOSED stream goes on flushing, then sends FIN)</td>
+ *     <td>unchanged</td></tr>
  * <tr><td>send: STOP_SENDING received; kwik answers with RESET_STREAM (send: Reset Sent)</td>
- *     <td>{@code receiveStopSending(code)}: pending writes fail with {@code WriteClosedException(STOPPED_BY_PEER, code)}</td>
+ *     <td>{@code receiveStopSending(code)}: pending writes fail with {@code WriteClosedException(STOPPED_BY_PEER, code)}
+ *     (when the peer's RESET_STREAM came with it, the reset is handled first)</td>
  *     <td>OPEN → WRITE_CLOSED, READ_CLOSED → CLOSED</td></tr>
  * <tr><td>recv: Reset Recvd (peer's RESET_STREAM, or RESET_STREAM + STOP_SENDING in one packet after our closeRead)</td>
  *     <td>{@code receiveReset(code)}; the code is read from the RESET_STREAM frame itself</td><td>RESET (remote)</td></tr>
@@ -112,6 +115,13 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private final AtomicBoolean stopSendingHandled = new AtomicBoolean();
 
   private volatile boolean localStopSent;
+  /**
+   * The code of the one STOP_SENDING this end sent, else -1; set before the frame is queued. A peer answers
+   * STOP_SENDING with a RESET_STREAM carrying the same code (RFC 9000 §3.5), so a RESET_STREAM with this code is that
+   * answer, not a reset by the peer's application, whichever path sent the STOP_SENDING and whatever the order in
+   * which those paths ran (see {@link #discardInbound}).
+   */
+  private volatile long stopSendingCodeSent = -1;
   private volatile boolean localReset;
   private volatile boolean finQueued;
   private volatile boolean terminal;
@@ -124,6 +134,13 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private final AtomicBoolean kwikInputDone = new AtomicBoolean();
   /** Braid reads no more: what kwik still receives is drained and dropped (see "Dropped bytes" above). */
   private final AtomicBoolean discarding = new AtomicBoolean();
+  /** Guards {@link #kwikReader} and {@link #readerInterrupted}. */
+  private final Object kwikReadLock = new Object();
+  /** The thread inside a kwik read of this stream, else null (guarded by kwikReadLock). See {@link #readFromKwik}. */
+  private Thread kwikReader;
+  /** Whether {@link #unstickKwikRead} interrupted {@link #kwikReader} (guarded by kwikReadLock). */
+  private boolean readerInterrupted;
+  private static final int STUCK_READ_CHECKS = 10;
   /** Refused before Braid registered it (stream limit, connection ending): no Braid state, only kwik's. */
   private volatile boolean refused;
   /** CLOSED while bytes written before close() still flow to kwik, with FIN after them. */
@@ -166,8 +183,10 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     refused = true;
     localReset = true;
     terminal = true;
-    kwik.resetStream(QuicConnection.REFUSED_STREAM_CODE);
-    discardInbound(QuicConnection.REFUSED_STREAM_CODE);
+    quic.onSenderThread(() -> { // RESET_STREAM first, then STOP_SENDING, as in transmitReset
+      kwik.resetStream(QuicConnection.REFUSED_STREAM_CODE);
+      discardInbound(QuicConnection.REFUSED_STREAM_CODE);
+    });
   }
 
   // ---------------------------------------------------------------- receive side
@@ -196,10 +215,12 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
       long resetCode = sig.rxResetCode;
       kwikInputDone.set(true); // kwik terminated its input itself (and credited the bytes it dropped)
       forgetWhenDone();
-      // After our closeRead, the peer answers our STOP_SENDING with RESET_STREAM carrying our code (RFC 9000
-      // §3.5: it SHOULD copy it). closeRead uses CLOSE_READ_CODE, outside Braid's 32-bit reset codes, so that
-      // answer is never mistaken for the peer's own reset(code).
-      if (!localStopSent || resetCode != CLOSE_READ_CODE) {
+      // After we stopped reading, the peer answers our STOP_SENDING with RESET_STREAM carrying our code (RFC 9000
+      // §3.5: it SHOULD copy it). That answer is not a reset: taken for one, it would end a CLOSED stream's flush
+      // (abort() fails writes still queued after close() and its FIN) while the peer, told only to stop sending,
+      // waits for that FIN for good. closeRead's code, CLOSE_READ_CODE, is outside Braid's 32-bit reset codes, so
+      // the answer is never mistaken for the peer's own reset(code) either.
+      if (resetCode != stopSendingCodeSent) {
         resetHandled = true;
         remoteReset = true;
         receiveReset(resetCode);
@@ -230,7 +251,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
           break;
         }
         byte[] chunk = new byte[Math.min(available, MAX_CHUNK)];
-        int n = in.read(chunk, 0, chunk.length);
+        int n = readFromKwik(chunk, 0, chunk.length);
         if (n <= 0) {
           break;
         }
@@ -286,12 +307,18 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   /**
    * Stops reading: queues STOP_SENDING (unless the peer already sent FIN or RESET_STREAM) and from then on drains
    * and drops what kwik receives, so that its connection-level credit comes back (see "Dropped bytes" above).
+   *
+   * <p>Only the first call sends anything, and up to three paths call it, in no fixed order: {@code closeRead()}
+   * ({@link #transmitStopSending}), {@code reset(code)} ({@link #transmitReset}) and the stream's end
+   * ({@link #onTerminated}, which Braid's core runs before the {@code transmitStopSending} of the closeRead that made
+   * the stream CLOSED). The code actually sent is recorded in {@link #stopSendingCodeSent} before the frame is queued.
    */
   private void discardInbound(long code) {
     if (!discarding.compareAndSet(false, true)) {
       return;
     }
     if (!kwikInputDone.get() && sig.rxFinalSize < 0 && sig.rxResetSeq == 0) {
+      stopSendingCodeSent = code; // before the frame leaves: the peer's answer can never be seen first
       quic.sendStopSendingFrame(sig.streamId, code,
           () -> !kwikInputDone.get() && sig.rxFinalSize < 0 && sig.rxResetSeq == 0);
     }
@@ -312,7 +339,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
         if (scratch == null) {
           scratch = new byte[Math.min(available, MAX_CHUNK)];
         }
-        int n = in.read(scratch, 0, Math.min(available, scratch.length));
+        int n = readFromKwik(scratch, 0, Math.min(available, scratch.length));
         if (n <= 0) {
           break;
         }
@@ -331,6 +358,73 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
       forgetWhenDone();
     } else if (consumedFromKwik < sig.rxHighestUpTo) {
       retryLater(progressed);
+    }
+  }
+
+  /**
+   * One kwik read of bytes that {@code available()} reported (or of the end of stream), marked so that
+   * {@link #unstickKwikRead} can wake it.
+   *
+   * <p>kwik 0.10.8's read can miss its wake-up: it checks its reset flag, then records the reading thread, reads its
+   * receive buffer and waits on it without a timeout. A RESET_STREAM processed between the check and the record
+   * (kwik's receiver thread sets the flag, discards the buffered bytes and interrupts the recorded reader: none yet)
+   * leaves the reader waiting for good, although {@code available()} said there were bytes (fixed upstream after
+   * 0.10.9, commit 156ec6f2 "fix possible lost wakeup of a blocked reader"). Here that would hold one of the transport's few I/O threads forever,
+   * and the stream would never report the reset (kit rules R1 and R2 saw both). An interrupt makes kwik look again:
+   * it then sees the reset and throws, or, had nothing vanished, reads on.
+   */
+  private int readFromKwik(byte[] b, int off, int len) throws IOException {
+    synchronized (kwikReadLock) {
+      kwikReader = Thread.currentThread();
+    }
+    try {
+      return in.read(b, off, len);
+    } finally {
+      synchronized (kwikReadLock) {
+        kwikReader = null;
+        if (readerInterrupted) {
+          readerInterrupted = false;
+          Thread.interrupted(); // ours, in case kwik returned before it consumed it
+        }
+      }
+    }
+  }
+
+  /** Interrupts a kwik read of this stream that is in progress, if any (see {@link #readFromKwik}). */
+  private void unstickKwikRead() {
+    synchronized (kwikReadLock) {
+      if (kwikReader != null) {
+        readerInterrupted = true;
+        kwikReader.interrupt();
+      }
+    }
+  }
+
+  /**
+   * The tap saw a RESET_STREAM for this stream: kwik is about to discard what it buffered, which can strand a kwik
+   * read in progress (see {@link #readFromKwik}). Nothing else strands one: the pumps read only what
+   * {@code available()} reported, and a connection's end ({@code abort()}) keeps the bytes and wakes the reader it
+   * knows of. Once kwik has set its reset flag no new read can be stranded, so interrupting a read still in progress
+   * shortly afterwards is enough. kwik sets it on its receiver thread right after the tap; the checks back off from
+   * 1 ms to about half a second in case that thread is late, and stop once the receive pump has seen kwik's input
+   * end (it then reads no more).
+   */
+  void watchForStrandedRead() {
+    watchForStrandedRead(0);
+  }
+
+  private void watchForStrandedRead(int attempt) {
+    if (attempt > 0) {
+      unstickKwikRead();
+    }
+    if (attempt >= STUCK_READ_CHECKS || (attempt > 0 && kwikInputDone.get())) {
+      return;
+    }
+    try {
+      quic.transport().scheduler().schedule(() -> watchForStrandedRead(attempt + 1), 1L << attempt,
+          TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      unstickKwikRead(); // the transport is closing: no later check; wake what is stranded now
     }
   }
 
@@ -354,7 +448,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
         try {
           // Returns at once: every byte up to the final size is read; at most it waits for kwik to finish
           // processing the packet that carried FIN (the tap saw it first). A dying connection wakes it too.
-          int r = in.read(new byte[1], 0, 1);
+          int r = readFromKwik(new byte[1], 0, 1);
           if (r >= 0) {
             LOG.log(System.Logger.Level.WARNING, "{0}: a byte beyond the final size was readable", this);
           }
@@ -367,14 +461,29 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     }
   }
 
-  private void handlePeerStopSending() {
+  /**
+   * Reports the peer's STOP_SENDING (writes fail with {@code WriteClosedException(STOPPED_BY_PEER)}), unless the peer
+   * has reset the stream as well: a peer's {@code reset(code)} sends RESET_STREAM and STOP_SENDING together (Braid's
+   * RESET_STREAM first), and the tap records both before kwik processes the packet, but either pump may see the
+   * STOP_SENDING first (the send pump looks at it too). The reset then wins: it is left to the receive pump, which
+   * handles a reset before a STOP_SENDING, so that pending writes fail with the reset (kit rules E1, F3), not with
+   * {@code WriteClosedException}. A RESET_STREAM that answers our own STOP_SENDING is no reset and does not wait.
+   *
+   * @return false if the STOP_SENDING waits for the peer's reset to be handled first
+   */
+  private boolean handlePeerStopSending() {
+    if (sig.rxResetSeq != 0 && !remoteReset && sig.rxResetCode != stopSendingCodeSent) {
+      receiver.poke();
+      return false;
+    }
     if (!stopSendingHandled.compareAndSet(false, true)) {
-      return;
+      return true;
     }
     // kwik has answered with RESET_STREAM for our send side already (StreamManager.process(StopSendingFrame)).
     long code = sig.rxStopSendingCode;
     receiveStopSending(code >= CLOSE_READ_CODE ? code - CLOSE_READ_CODE : code);
     sender.poke();
+    return true;
   }
 
   @Override
@@ -434,8 +543,11 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
       } catch (IOException e) {
         clearPending(p);
         if (sig.rxStopSendingCode >= 0) {
-          handlePeerStopSending(); // kwik reset our output because the peer sent STOP_SENDING
-          p.future.completeExceptionally(e);
+          // kwik reset our output because the peer sent STOP_SENDING. If the peer reset the stream too, the write
+          // is abandoned: the reset fails it (see handlePeerStopSending).
+          if (handlePeerStopSending()) {
+            p.future.completeExceptionally(e);
+          }
         } else if (localReset) {
           p.future.completeExceptionally(e);
         } else {
@@ -529,8 +641,14 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     // RESET_STREAM goes first, STOP_SENDING after it: a peer that has closed its read side would otherwise
     // take the STOP_SENDING for a plain "stop writing" and end CLOSED before our reset code arrives.
     if (sig.rxStopSendingCode < 0 && !finQueued) {
-      kwik.resetStream(code); // RESET_STREAM; drops what kwik still buffers
-      stopReading(code);
+      quic.onSenderThread(() -> { // see QuicConnection.onSenderThread: kwik's reset must not race its sender
+        if (sig.rxStopSendingCode < 0) {
+          kwik.resetStream(code); // RESET_STREAM; drops what kwik still buffers
+          stopReading(code);
+        } else {
+          sendOwnReset(code, 0); // the peer's STOP_SENDING came meanwhile: kwik answers it with the peer's code
+        }
+      });
     } else {
       // kwik's resetStream is a no-op after FIN, and after it answered the peer's STOP_SENDING on its own
       // (with the peer's code): queue our RESET_STREAM, with the same final size, so the peer learns our code.
@@ -543,9 +661,17 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     discardInbound(code); // STOP_SENDING, unless every byte has arrived already
   }
 
+  /**
+   * Queues our own RESET_STREAM where kwik's {@code resetStream} is a no-op, with the final size the peer already
+   * knows or will know. After our FIN was queued ({@code out.close()}), that is every byte written to kwik, unless a
+   * STOP_SENDING of the peer reached kwik first: then kwik reset the stream itself (ignoring the close) with the
+   * offset it had sent, and we wait until its RESET_STREAM is sent to learn it. Which of the two won shows when one of
+   * them leaves: kwik's RESET_STREAM ({@code sentResetFinalSize}) or our FIN ({@code finSent}, kwik never sends a
+   * FIN after resetting).
+   */
   private void sendOwnReset(long code, int attempt) {
     long finalSize = sig.sentResetFinalSize;
-    if (finalSize < 0 && finQueued && sig.rxStopSendingCode < 0) {
+    if (finalSize < 0 && finQueued && (sig.rxStopSendingCode < 0 || sig.finSent)) {
       finalSize = writtenToKwik; // FIN fixed the final size
     }
     if (finalSize >= 0) {
@@ -577,12 +703,16 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     boolean localResetPending = finalState == StreamState.RESET && !remoteReset;
     try {
       if (quic.isOpen() && !localResetPending) {
-        // Hand kwik back what it still holds, so that it frees the stream and grants the peer another.
+        // Hand kwik back what it still holds, so that it frees the stream and grants the peer another. A CLOSED
+        // stream without the peer's FIN was closed for reading by closeRead(), whose transmitStopSending may not have
+        // run yet: use its code, so that the peer sees a closeRead and the answer is told apart from a reset.
         if (!finDelivered) {
-          discardInbound(finalState == StreamState.RESET ? Math.max(0, sig.rxResetCode) : 0);
+          discardInbound(finalState == StreamState.RESET ? Math.max(0, sig.rxResetCode)
+              : finalState == StreamState.CLOSED ? CLOSE_READ_CODE : 0);
         }
         if (finalState != StreamState.CLOSED && !finQueued && !localReset && sig.rxStopSendingCode < 0) {
-          kwik.resetStream(Math.max(0, sig.rxResetCode));
+          long code = Math.max(0, sig.rxResetCode);
+          quic.onSenderThread(() -> kwik.resetStream(code));
         }
       }
     } finally {

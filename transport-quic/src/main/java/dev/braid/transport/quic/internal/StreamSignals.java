@@ -44,6 +44,14 @@ final class StreamSignals {
     }
   }
 
+  /** A RESET_STREAM for this stream is about to be processed by kwik (see {@link QuicMuxedStream#watchForStrandedRead}). */
+  void watchForStrandedRead() {
+    QuicMuxedStream s = stream;
+    if (s != null) {
+      s.watchForStrandedRead();
+    }
+  }
+
   void pokeSender() {
     QuicMuxedStream s = stream;
     if (s != null) {
