@@ -65,6 +65,8 @@ public final class WebRtcConnection extends AbstractConnection {
    * channels of ours may exist at once (id 0 is the control channel). More opens are refused.
    */
   static final int MAX_LOCAL_CHANNELS = 511;
+  /** How long the channel of a stream we reset stays open for the peer to close it (see closeChannelAfterReset). */
+  static final long RESET_CLOSE_GRACE_MILLIS = 1000;
 
   private final WebRtcTransport transport;
   private final SerialExecutor serial;
@@ -80,6 +82,7 @@ public final class WebRtcConnection extends AbstractConnection {
   private volatile long peerWindow = -1; // the peer's per-stream receive window; -1: no Braid flow control
   private RTCDataChannel control; // guarded by controlLock
   private boolean controlDisposed; // guarded by controlLock
+  private ControlObserver controlObserver; // guarded by controlLock
 
   WebRtcConnection(WebRtcTransport transport, boolean dialer, URI localAddress, URI remoteAddress) {
     super(WebRtcTransportProvider.ID, dialer, localAddress, remoteAddress, WebRtcTransportProvider.CAPABILITIES,
@@ -282,22 +285,43 @@ public final class WebRtcConnection extends AbstractConnection {
     RTCDataChannel ch = pc.createDataChannel("braid-control", init);
     synchronized (controlLock) {
       control = ch;
-      ch.registerObserver(new RTCDataChannelObserver() {
-        @Override
-        public void onBufferedAmountChange(long previousAmount) {}
-
-        @Override
-        public void onStateChange() {
-          serial.execute(WebRtcConnection.this::onControlState);
-        }
-
-        @Override
-        public void onMessage(RTCDataChannelBuffer buffer) {
-          // Nothing is sent on the control channel; its closure is the signal.
-        }
-      });
+      controlObserver = new ControlObserver(this);
+      ch.registerObserver(controlObserver);
     }
     serial.execute(this::onControlState);
+  }
+
+  /**
+   * The control channel's observer. Like {@link WebRtcMuxedStream.ChannelObserver}, it holds the connection only
+   * until the control channel is disposed: webrtc-java 0.14.0 never frees a registered native observer, whose JNI
+   * global reference would otherwise keep every closed connection reachable.
+   */
+  private static final class ControlObserver implements RTCDataChannelObserver {
+    private volatile WebRtcConnection connection;
+
+    ControlObserver(WebRtcConnection connection) {
+      this.connection = connection;
+    }
+
+    void detach() {
+      connection = null;
+    }
+
+    @Override
+    public void onBufferedAmountChange(long previousAmount) {}
+
+    @Override
+    public void onStateChange() {
+      WebRtcConnection c = connection;
+      if (c != null) {
+        c.serial.execute(c::onControlState);
+      }
+    }
+
+    @Override
+    public void onMessage(RTCDataChannelBuffer buffer) {
+      // Nothing is sent on the control channel; its closure is the signal.
+    }
   }
 
   private RTCDataChannelState controlState() {
@@ -369,7 +393,7 @@ public final class WebRtcConnection extends AbstractConnection {
       if (!addStream(s)) {
         s.disposeChannelNow();
         channels.remove(s);
-        s.reset(WebRtcMuxedStream.REFUSED_CODE);
+        s.refuseStream("stream limit reached (maxStreams=" + options().maxStreams() + ")");
         ConnectionFailedException end = endCause();
         result.completeExceptionally(end != null ? end
             : new StreamRefusedException("stream limit reached (maxStreams=" + options().maxStreams() + ")"));
@@ -410,7 +434,7 @@ public final class WebRtcConnection extends AbstractConnection {
     if (tearingDown.get()) {
       // The teardown may have disposed the registered channels already: this one goes the same way.
       disposeChannel(s);
-      s.reset(WebRtcMuxedStream.REFUSED_CODE);
+      s.refuseStream("webrtc: inbound stream " + s + " refused: the connection is closing");
       return;
     }
     if (!usable) {
@@ -423,8 +447,10 @@ public final class WebRtcConnection extends AbstractConnection {
       serial.execute(s::onChannelStateChange);
     }, null);
     if (!accepted) {
-      LOG.log(System.Logger.Level.DEBUG, "{0}: refusing an inbound stream (limit or closing)", this);
-      s.reset(WebRtcMuxedStream.REFUSED_CODE);
+      LOG.log(System.Logger.Level.DEBUG, "{0}: refusing an inbound stream (unusable channel, limit or closing)", this);
+      s.refuseStream("webrtc: inbound stream " + s + " refused: " + (!usable ? "its data channel is not ordered and "
+          + "reliable" : "the stream limit (maxStreams=" + options().maxStreams() + ") is reached or the connection is "
+          + "closing"));
     }
   }
 
@@ -434,6 +460,21 @@ public final class WebRtcConnection extends AbstractConnection {
 
   void requestChannelClose(WebRtcMuxedStream s) {
     transport.onSignaling(s::closeChannelNow, null);
+  }
+
+  /**
+   * We sent RESET_STREAM on {@code s}: the peer closes the channel when it reads it (so do we, when we read one);
+   * we close it ourselves only if the peer has not within {@value #RESET_CLOSE_GRACE_MILLIS} ms. Closing at once
+   * would lose the RESET_STREAM when the peer's channel is that young: libwebrtc drops the messages a channel
+   * received while it had no observer yet (the opener registers its observer when {@code createDataChannel}
+   * returns) once the channel closes, so a refused opener would see its channel close without the refusal.
+   */
+  void closeChannelAfterReset(WebRtcMuxedStream s) {
+    try {
+      transport.scheduler().schedule(() -> requestChannelClose(s), RESET_CLOSE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      requestChannelClose(s); // the transport is closing
+    }
   }
 
   void disposeChannel(WebRtcMuxedStream s) {
@@ -448,21 +489,25 @@ public final class WebRtcConnection extends AbstractConnection {
     localChannels.decrementAndGet();
   }
 
-  /** A stream's channel closed before the stream ended: a connection teardown in progress, or a peer's abort. */
-  void channelClosedEarly(WebRtcMuxedStream s, RTCDataChannelState state) {
+  /**
+   * A stream's channel closed before the stream ended: a connection teardown in progress, or a peer's abort (or
+   * messages received before the closure are still on their way: see {@link WebRtcMuxedStream#onChannelStateChange}).
+   * Returns whether a grace period was started, after which {@link WebRtcMuxedStream#closedEarlyCheckDone} runs;
+   * without one the connection's teardown ends the stream and disposes its channel.
+   */
+  boolean channelClosedEarly(WebRtcMuxedStream s, RTCDataChannelState state) {
     if (tearingDown.get() || !isOpen()) {
-      return;
+      return false;
     }
     // When the peer connection goes away the stream channels may close just before the control channel;
     // give the control channel's closure a moment to arrive before blaming the stream.
     try {
-      transport.scheduler().schedule(() -> serial.execute(() -> {
-        if (!tearingDown.get() && isOpen() && controlState() == RTCDataChannelState.OPEN) {
-          s.failChannelClosed(state);
-        }
-      }), 250, TimeUnit.MILLISECONDS);
+      transport.scheduler().schedule(() -> serial.execute(() -> s.closedEarlyCheckDone(state,
+          !tearingDown.get() && isOpen() && controlState() == RTCDataChannelState.OPEN)), 250, TimeUnit.MILLISECONDS);
+      return true;
     } catch (java.util.concurrent.RejectedExecutionException e) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: the transport is closing; the stream ends with it", this);
+      return false;
     }
   }
 
@@ -551,6 +596,7 @@ public final class WebRtcConnection extends AbstractConnection {
           controlDisposed = true;
           try {
             control.unregisterObserver();
+            controlObserver.detach(); // webrtc-java never frees it: it must not keep this connection
             control.close();
             control.dispose();
           } catch (RuntimeException e) {

@@ -173,12 +173,12 @@ class WebRtcBadInputTest {
             () -> s.read(ByteBuffer.allocate(1)).get(20, TimeUnit.SECONDS));
         ProtocolException pe = assertInstanceOf(ProtocolException.class, e.getCause(), (String) c[0]);
         assertTrue(pe.getMessage().contains((String) c[2]), c[0] + ": " + pe.getMessage());
-        // The peer is told: RESET_STREAM with the protocol error code (possibly after a FIN_ACK).
+        // The peer is told: RESET_STREAM with the reserved code INTERNAL_ERROR (possibly after a FIN_ACK).
         boolean sawReset = false;
         for (int i = 0; i < 4 && !sawReset; i++) {
           for (WebRtcFraming.Frame f : WebRtcFraming.decodeAll(ch.next())) {
             if (f.flag() == WebRtcFraming.RESET_STREAM) {
-              assertEquals(WebRtcMuxedStream.PROTOCOL_ERROR_CODE, f.errorCode(), (String) c[0]);
+              assertEquals(dev.braid.StreamResetException.INTERNAL_ERROR, f.errorCode(), (String) c[0]);
               sawReset = true;
             }
           }
@@ -186,7 +186,7 @@ class WebRtcBadInputTest {
         assertTrue(sawReset, c[0] + ": the peer got RESET_STREAM");
         assertTrue(braid.isOpen(), c[0] + ": the connection is untouched");
       }
-      // An unordered or partially reliable channel cannot carry a byte stream: refused with RESET_STREAM.
+      // An unordered or partially reliable channel cannot carry a byte stream: refused with RESET_STREAM (REFUSED).
       for (int variant = 0; variant < 2; variant++) {
         dev.onvoid.webrtc.RTCDataChannelInit init = new dev.onvoid.webrtc.RTCDataChannelInit();
         if (variant == 0) {
@@ -212,7 +212,8 @@ class WebRtcBadInputTest {
         if (answer != null) {
           WebRtcFraming.Frame f = WebRtcFraming.decodeAll(answer).get(0);
           assertEquals(WebRtcFraming.RESET_STREAM, f.flag(), "variant " + variant);
-          assertEquals(WebRtcMuxedStream.REFUSED_CODE, f.errorCode());
+          assertEquals(dev.braid.StreamResetException.REFUSED, f.errorCode(), "variant " + variant
+              + ": refused with the reserved code REFUSED");
         }
         bad.closed.get(15, TimeUnit.SECONDS); // refused channels are closed
       }
