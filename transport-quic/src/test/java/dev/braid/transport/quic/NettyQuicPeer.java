@@ -76,12 +76,20 @@ final class NettyQuicPeer implements AutoCloseable {
 
   /** A Netty QUIC server on loopback with a fresh self-signed certificate. */
   static NettyQuicPeer server() throws Exception {
+    return server(2000);
+  }
+
+  /**
+   * A Netty QUIC server granting {@code maxStreams} client-initiated bidirectional streams (quiche grants exactly
+   * that, and more only as streams end).
+   */
+  static NettyQuicPeer server(int maxStreams) throws Exception {
     NettyQuicPeer p = new NettyQuicPeer();
     SelfSignedCertificate cert = SelfSignedCertificate.generate("netty-peer", Duration.ofDays(1));
     p.certHash = SelfSignedCertificate.sha256Hex(cert.certificate());
     QuicSslContext ssl = QuicSslContextBuilder.forServer(cert.keyPair().getPrivate(), null, cert.certificate())
         .applicationProtocols(ALPN).build();
-    ChannelHandler codec = tune(new QuicServerCodecBuilder())
+    ChannelHandler codec = tune(new QuicServerCodecBuilder(), maxStreams)
         .sslContext(ssl)
         .tokenHandler(NO_RETRY) // kwik 0.10.8 sometimes NPEs on a Retry (README)
         .streamOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -117,7 +125,7 @@ final class NettyQuicPeer implements AutoCloseable {
           }
         })
         .applicationProtocols(ALPN).build();
-    ChannelHandler codec = tune(new QuicClientCodecBuilder()).sslContext(ssl).build();
+    ChannelHandler codec = tune(new QuicClientCodecBuilder(), 2000).sslContext(ssl).build();
     p.udp = new Bootstrap().group(p.group).channel(NioDatagramChannel.class).handler(codec)
         .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
     p.quic = QuicChannel.newBootstrap(p.udp)
@@ -134,12 +142,12 @@ final class NettyQuicPeer implements AutoCloseable {
     return p;
   }
 
-  private static <B extends io.netty.handler.codec.quic.QuicCodecBuilder<B>> B tune(B b) {
+  private static <B extends io.netty.handler.codec.quic.QuicCodecBuilder<B>> B tune(B b, int maxStreams) {
     return b.maxIdleTimeout(30, TimeUnit.SECONDS)
         .initialMaxData(64L << 20)
         .initialMaxStreamDataBidirectionalLocal(1 << 20)
         .initialMaxStreamDataBidirectionalRemote(1 << 20)
-        .initialMaxStreamsBidirectional(2000)
+        .initialMaxStreamsBidirectional(maxStreams)
         .initialMaxStreamsUnidirectional(0);
   }
 

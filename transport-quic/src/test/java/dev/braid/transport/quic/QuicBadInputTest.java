@@ -128,7 +128,9 @@ class QuicBadInputTest {
 
   @Test
   void peerExceedingTheStreamLimitIsRefused() throws Exception {
-    // maxStreams=16: client-initiated bidirectional stream ids 0, 4, ..., 60 are allowed; 4 * 400 is not.
+    // maxStreams=16: Braid grants 16 + 16 streams of credit (the excess over its limit is refused with REFUSED,
+    // see QuicTransport.peerStreamCredit), so client-initiated bidirectional stream ids 0, 4, ..., 124 are allowed;
+    // 4 * 400 is not.
     assertViolationEndsOnlyThatConnection(raw -> sendReliably(raw, new StreamFrame(4 * 400, 0, new byte[10], false)),
         "STREAM_LIMIT_ERROR");
   }

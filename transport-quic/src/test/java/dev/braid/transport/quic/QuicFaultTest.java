@@ -1,5 +1,6 @@
 package dev.braid.transport.quic;
 
+import dev.braid.TransportOptions;
 import dev.braid.conformance.FaultProxy;
 import dev.braid.conformance.FaultSuite;
 import dev.braid.conformance.TransportFixture;
@@ -12,7 +13,8 @@ import dev.braid.conformance.TransportFixture;
 class QuicFaultTest extends FaultSuite {
   @Override
   protected TransportFixture createFixture() {
-    return TransportFixture.of(new QuicTransportProvider());
+    // over UDP: the kit's killable() variant routes each connection through its UDP FaultProxy and black-holes it
+    return TransportFixture.of(new QuicTransportProvider(), TransportOptions.DEFAULTS, FaultProxy.Kind.UDP);
   }
 
   @Override

@@ -2,9 +2,11 @@ package dev.braid.transport.quic.internal;
 
 import dev.braid.Capability;
 import dev.braid.ConnectionFailedException;
+import dev.braid.ConnectionTimedOutException;
 import dev.braid.MuxedStream;
 import dev.braid.ProtocolException;
 import dev.braid.StreamRefusedException;
+import dev.braid.StreamResetException;
 import dev.braid.StreamStateListener;
 import dev.braid.TransportOptions;
 import dev.braid.spi.AbstractConnection;
@@ -48,8 +50,14 @@ import tech.kwik.core.packet.QuicPacket;
  */
 public final class QuicConnection extends AbstractConnection {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
-  /** RESET_STREAM / STOP_SENDING code for a stream refused by the stream limit or a full accept queue. */
-  static final long REFUSED_STREAM_CODE = 0x0b;
+  /**
+   * RESET_STREAM / STOP_SENDING code for a stream refused (our stream limit, a full accept queue, the connection
+   * ending): Braid's reserved {@link StreamResetException#REFUSED}, which a Braid peer reports as
+   * {@link StreamRefusedException} (remote). It used to be 0x0b, which an application's {@code reset(11)} sends too.
+   */
+  static final long REFUSED = StreamResetException.REFUSED;
+  /** RESET_STREAM / STOP_SENDING code for a stream that failed in Braid's transport itself (the connection lives). */
+  static final long INTERNAL_ERROR = StreamResetException.INTERNAL_ERROR;
   /** Application error code in CONNECTION_CLOSE when we abort. */
   static final long ABORT_CODE = 0x01;
 
@@ -60,6 +68,8 @@ public final class QuicConnection extends AbstractConnection {
   /** Opens run one at a time: at most one thread per connection waits in kwik's createStream for stream credit. */
   private final SerialExecutor opener;
   private final List<Runnable> terminationHooks = new CopyOnWriteArrayList<>();
+  /** Opens still waiting (queued, or in kwik's createStream for credit): the connection's end fails them at once. */
+  private final Set<Runnable> pendingOpens = ConcurrentHashMap.newKeySet();
   private final CompletableFuture<Void> kwikEnded = new CompletableFuture<>();
   private final AtomicBoolean endHandled = new AtomicBoolean();
   private int highestPeerStreamId = -1; // only touched on kwik's receiver thread for this connection
@@ -70,6 +80,10 @@ public final class QuicConnection extends AbstractConnection {
   private volatile long watchdogDelayMillis = ACK_WATCHDOG_MILLIS;
   private volatile int pings;
   private static final long ACK_WATCHDOG_MILLIS = 50;
+  /** When the last 1-RTT packet from the peer was parsed ({@link System#nanoTime()}), for the keep-alive. */
+  private volatile long lastReceivedNanos = System.nanoTime();
+  private volatile ScheduledFuture<?> keepAlive;
+  private volatile int keepAlivePings;
 
   QuicConnection(QuicTransport transport, tech.kwik.core.QuicConnection kwik, boolean dialer, URI local, URI remote,
       Set<Capability> capabilities, TransportOptions options) {
@@ -105,6 +119,7 @@ public final class QuicConnection extends AbstractConnection {
 
   /** kwik parsed {@code packet} and is about to process it (on its receiver thread). */
   void onPacketReceived(QuicPacket packet) {
+    lastReceivedNanos = System.nanoTime();
     EncryptionLevel level = packet.getEncryptionLevel();
     if (level != EncryptionLevel.App && level != EncryptionLevel.ZeroRTT) {
       return;
@@ -207,7 +222,7 @@ public final class QuicConnection extends AbstractConnection {
       return sig;
     }
     int first = highestPeerStreamId < 0 ? (isDialer() ? 1 : 0) : highestPeerStreamId + 4;
-    if ((streamId - first) / 4 > options().maxStreams() + 16) {
+    if ((streamId - first) / 4 > QuicTransport.peerStreamCredit(options()) + 16) {
       return null; // beyond any limit we granted: kwik closes the connection with STREAM_LIMIT_ERROR
     }
     for (int id = first; id <= streamId; id += 4) {
@@ -270,7 +285,7 @@ public final class QuicConnection extends AbstractConnection {
 
   private void acceptPeerStream(QuicStream ks, int attempt) {
     if (!ks.isBidirectional()) {
-      ks.abortReading(REFUSED_STREAM_CODE); // Braid uses bidirectional streams only
+      ks.abortReading(REFUSED); // Braid uses bidirectional streams only (and grants no unidirectional credit)
       return;
     }
     int id = ks.getStreamId();
@@ -290,14 +305,15 @@ public final class QuicConnection extends AbstractConnection {
       }
       LOG.log(System.Logger.Level.DEBUG, "{0}: refusing peer stream {1}: stream limit or connection ending", this, id);
       sig.stream = s; // it drains what the peer still sends, so the connection window gets it back
-      s.refuse();
+      s.refuseUnregistered();
       return;
     }
     sig.stream = s;
     s.pokeReceiver();
     if (!deliverInbound(s)) {
-      LOG.log(System.Logger.Level.DEBUG, "{0}: accept queue full, resetting peer stream {1}", this, id);
-      s.reset(REFUSED_STREAM_CODE);
+      LOG.log(System.Logger.Level.DEBUG, "{0}: accept queue full or connection ending, refusing peer stream {1}", this, id);
+      s.refuseRegistered("accept backlog full (maxPendingInboundStreams=" + options().maxPendingInboundStreams()
+          + ") or the connection is ending"); // RESET_STREAM + STOP_SENDING with REFUSED
     }
   }
 
@@ -352,6 +368,51 @@ public final class QuicConnection extends AbstractConnection {
       watchdogDelayMillis = ACK_WATCHDOG_MILLIS;
     }
     armAckWatchdog();
+  }
+
+  /**
+   * Starts the keep-alive ({@link TransportOptions#keepAliveInterval()}; zero disables it): whenever nothing has been
+   * received from the peer for that long, send a PING. The peer's ACK (and our PING, at the peer) restarts both ends'
+   * idle timers, so an idle but healthy connection outlives a short idle timeout; a peer that vanished answers
+   * nothing, and the idle timeout ends the connection with {@link ConnectionTimedOutException}. kwik's own
+   * {@code keepAlive(seconds)} is not used: client only, whole seconds, and it stops after the given time.
+   */
+  void startKeepAlive() {
+    long interval = options().keepAliveInterval().toNanos();
+    if (interval > 0) {
+      scheduleKeepAlive(interval);
+    }
+  }
+
+  private void scheduleKeepAlive(long delayNanos) {
+    if (!isOpen()) {
+      return;
+    }
+    try {
+      keepAlive = transport.scheduler().schedule(this::keepAliveTick, delayNanos, TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      LOG.log(System.Logger.Level.DEBUG, "transport closing; no keep-alive for {0}", this);
+    }
+  }
+
+  private void keepAliveTick() {
+    if (!isOpen()) {
+      return;
+    }
+    long interval = options().keepAliveInterval().toNanos();
+    long silent = System.nanoTime() - lastReceivedNanos;
+    if (silent >= interval) {
+      keepAlivePings++;
+      ping();
+      scheduleKeepAlive(interval);
+    } else {
+      scheduleKeepAlive(interval - silent);
+    }
+  }
+
+  /** PINGs sent by the keep-alive (diagnostics). */
+  int keepAlivePings() {
+    return keepAlivePings;
   }
 
   /** Sends a PING and wakes kwik's sender. */
@@ -449,6 +510,23 @@ public final class QuicConnection extends AbstractConnection {
     }
   }
 
+  /**
+   * kwik aborted the connection after an internal fault of its own ({@code abortConnection}: its sender thread died,
+   * e.g. the {@code SendBuffer} race in the README, or its receiver failed). kwik tells its logger and stops, but not its
+   * {@code ConnectionListener}: without this the connection would look open for good, and opens and reads on it would
+   * hang. The tap ({@link QuicFrameTap#error(String, Throwable)}) reports it here; nothing was sent to the peer, which
+   * learns of it through its idle timeout.
+   */
+  void onKwikAborted(Throwable error) {
+    ConnectionFailedException cause = new ConnectionFailedException("kwik aborted the QUIC connection after an internal "
+        + "error: " + error, error);
+    try {
+      transport.io().execute(() -> end(cause, false));
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      end(cause, false);
+    }
+  }
+
   /** kwik's ConnectionListener (its callback thread): hand off at once. */
   void onDisconnected(ConnectionTerminatedEvent event) {
     try {
@@ -462,13 +540,19 @@ public final class QuicConnection extends AbstractConnection {
     Throwable cause;
     boolean remote = e.closedByPeer();
     switch (e.closeReason()) {
+      // kwik's idle timer closes the connection silently (RFC 9000 §10.1) once nothing was received for the idle
+      // timeout (the smaller of both ends' max_idle_timeout, at least 3 PTO, checked once a second). It calls that
+      // ConnectionLost when our own last packets went unanswered (tail loss), IdleTimeout otherwise: both are the
+      // survivor's view of a peer that vanished without a word, so both are ConnectionTimedOutException.
       case IdleTimeout:
-        cause = new ConnectionFailedException("QUIC idle timeout: nothing received from the peer for "
-            + options().idleTimeout().toMillis() + " ms (kwik closed the connection; a stalled sender ends this way too)",
-            null);
+        cause = new ConnectionTimedOutException("QUIC idle timeout: nothing received from the peer for "
+            + options().idleTimeout().toMillis() + " ms (kwik closed the connection silently; a vanished peer or a "
+            + "stalled sender ends this way)", null);
         break;
       case ConnectionLost:
-        cause = new ConnectionFailedException("QUIC connection lost: the peer stopped acknowledging (tail loss)", null);
+        cause = new ConnectionTimedOutException("QUIC connection lost: nothing received from the peer for "
+            + options().idleTimeout().toMillis() + " ms while our last packets went unacknowledged (idle timeout with "
+            + "tail loss; kwik closed the connection silently)", null);
         break;
       case StatelessReset:
         cause = new ConnectionFailedException("QUIC stateless reset from the peer: it has no state for this connection",
@@ -511,6 +595,13 @@ public final class QuicConnection extends AbstractConnection {
   private void end(Throwable cause, boolean remote) {
     terminated(cause, remote);
     if (endHandled.compareAndSet(false, true)) {
+      ScheduledFuture<?> k = keepAlive;
+      if (k != null) {
+        k.cancel(false);
+      }
+      for (Runnable failOpen : pendingOpens) {
+        failOpen.run();
+      }
       signals.clear();
       for (Runnable hook : terminationHooks) {
         try {
@@ -525,14 +616,27 @@ public final class QuicConnection extends AbstractConnection {
 
   // ---------------------------------------------------------------- AbstractConnection
 
+  /**
+   * Opens one QUIC stream. kwik's {@code createStream} waits, without a timeout, for stream credit (the peer's
+   * MAX_STREAMS); opens run one at a time, and the wait is bounded by {@code connectTimeout}.
+   *
+   * <p><b>What a credit wait that times out is.</b> Our own limit ({@code maxStreams}, counting both sides' streams)
+   * is checked first and refuses locally ({@link StreamRefusedException}, not remote). kwik then waits only for the
+   * peer's permission: MAX_STREAMS is the peer's stream limit, announced in advance instead of answered per stream.
+   * A Braid peer grants more credit than its own limit and refuses the excess on the wire with
+   * {@link StreamResetException#REFUSED} ({@link QuicTransport#peerStreamCredit}), so against Braid the wait ends
+   * quickly, in a stream or in an explicit refusal. A peer that grants exactly its limit (kwik, quiche) and keeps its
+   * streams open never answers at all; when the wait times out, the opener reports what held it back, the peer's
+   * limit: {@link StreamRefusedException} marked remote, code {@code REFUSED}. If the connection ended meanwhile, the
+   * open fails with the connection's cause instead.
+   */
   @Override
   protected CompletableFuture<MuxedStream> doOpenStream(StreamStateListener listener) {
     CompletableFuture<MuxedStream> result = new CompletableFuture<>();
     AtomicReference<Thread> creator = new AtomicReference<>();
     long timeoutMillis = options().connectTimeout().toMillis();
-    ScheduledFuture<?> timer = transport.scheduler().schedule(() -> {
-      if (result.completeExceptionally(new StreamRefusedException("the peer granted no QUIC stream credit (MAX_STREAMS) within "
-          + timeoutMillis + " ms"))) {
+    java.util.function.Consumer<Throwable> giveUp = failure -> {
+      if (result.completeExceptionally(failure)) {
         synchronized (creator) {
           Thread t = creator.get();
           if (t != null) {
@@ -540,10 +644,38 @@ public final class QuicConnection extends AbstractConnection {
           }
         }
       }
+    };
+    ScheduledFuture<?> timer = transport.scheduler().schedule(() -> {
+      ConnectionFailedException ended = endCause();
+      giveUp.accept(ended != null ? ended : new StreamRefusedException("the peer granted no QUIC stream credit "
+          + "(MAX_STREAMS) within " + timeoutMillis + " ms: its stream limit refused the stream", true));
     }, timeoutMillis, TimeUnit.MILLISECONDS);
+    Runnable failOnEnd = () -> {
+      ConnectionFailedException ended = endCause();
+      if (ended != null) {
+        giveUp.accept(ended);
+      }
+    };
+    pendingOpens.add(failOnEnd);
+    result.whenComplete((s, t) -> {
+      pendingOpens.remove(failOnEnd);
+      timer.cancel(false);
+    });
+    if (endHandled.get()) {
+      failOnEnd.run(); // ended while we registered
+    }
     opener.execute(() -> {
       if (result.isDone()) {
         return; // timed out while queued
+      }
+      if (streamLimitReached()) {
+        // Opens run one at a time and the core's check came before the earlier ones were registered: check again
+        // before taking one of the peer's stream credits for a stream we would refuse ourselves.
+        timer.cancel(false);
+        ConnectionFailedException end = endCause();
+        result.completeExceptionally(end != null ? end : new StreamRefusedException(
+            "stream limit reached: maxStreams=" + options().maxStreams()));
+        return;
       }
       QuicStream ks;
       synchronized (creator) {
@@ -553,9 +685,10 @@ public final class QuicConnection extends AbstractConnection {
         ks = kwik.createStream(true);
       } catch (Exception e) {
         ConnectionFailedException end = endCause();
-        result.completeExceptionally(end != null ? end
-            : result.isDone() ? new StreamRefusedException("timed out") : new ConnectionFailedException(
-                "kwik could not create a stream: " + e, e));
+        if (!result.isDone()) {
+          result.completeExceptionally(end != null ? end
+              : new ConnectionFailedException("kwik could not create a stream: " + e, e));
+        }
         return;
       } finally {
         synchronized (creator) {
@@ -565,16 +698,18 @@ public final class QuicConnection extends AbstractConnection {
         timer.cancel(false);
       }
       if (result.isDone()) {
-        ks.resetStream(REFUSED_STREAM_CODE); // we gave up waiting; give the stream back
-        ks.abortReading(REFUSED_STREAM_CODE);
+        // The credit came just as we gave up: give the stream back. The peer sees a stream withdrawn by its opener
+        // (REFUSED, the reserved code Braid's transports use on the wire for a stream refused by either end).
+        ks.resetStream(REFUSED);
+        ks.abortReading(REFUSED);
         return;
       }
       StreamSignals sig = new StreamSignals(ks.getStreamId());
       signals.put(sig.streamId, sig);
       QuicMuxedStream s = new QuicMuxedStream(this, ks, sig, true, listener);
       if (!addStream(s)) {
-        signals.remove(sig.streamId, sig);
-        s.refuse();
+        sig.stream = s;
+        s.refuseUnregistered();
         ConnectionFailedException end = endCause();
         result.completeExceptionally(end != null ? end : new StreamRefusedException(
             "stream limit reached: maxStreams=" + options().maxStreams()));
@@ -588,7 +723,7 @@ public final class QuicConnection extends AbstractConnection {
         LOG.log(System.Logger.Level.DEBUG, "could not announce stream " + sig.streamId + " early; the first byte will", e);
       }
       if (!result.complete(s)) {
-        s.reset(REFUSED_STREAM_CODE);
+        s.refuseRegistered("its open had already failed (timed out, or the connection ended)"); // withdrawn: REFUSED
       }
     });
     return result;

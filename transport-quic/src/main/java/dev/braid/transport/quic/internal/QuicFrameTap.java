@@ -165,5 +165,18 @@ final class QuicFrameTap extends NullLogger {
   public void error(String message, Throwable error) {
     // kwik reports its own fatal faults this way (e.g. "Sender thread aborted with exception"): make them visible
     LOG.log(System.Logger.Level.WARNING, "kwik error: " + message, error);
+    // kwik's abortConnection logs this and stops the connection without telling its ConnectionListener (client:
+    // QuicClientConnectionImpl; server: ServerConnectionImpl, on the connection's sender or receiver thread)
+    if (message != null && (message.startsWith("Aborting connection because of error")
+        || message.endsWith("aborted due to internal error"))) {
+      try {
+        QuicConnection c = resolve();
+        if (c != null) {
+          c.onKwikAborted(error);
+        }
+      } catch (RuntimeException | Error e) {
+        LOG.log(System.Logger.Level.WARNING, "Braid could not end a QUIC connection kwik aborted", e);
+      }
+    }
   }
 }

@@ -84,7 +84,7 @@ final class QuicListener implements Listener {
     }
     InetAddress bindAddress = InetAddress.getByName(local.host());
     DatagramSocket socket = new DatagramSocket(new InetSocketAddress(bindAddress, local.port()));
-    int maxStreams = options.maxStreams();
+    int maxStreams = QuicTransport.peerStreamCredit(options); // more than Braid's limit: see peerStreamCredit
     ServerConnectionConfig config = ServerConnectionConfig.builder()
         .maxIdleTimeout((int) Math.min(Integer.MAX_VALUE, options.idleTimeout().toMillis()))
         .maxOpenPeerInitiatedBidirectionalStreams(maxStreams)

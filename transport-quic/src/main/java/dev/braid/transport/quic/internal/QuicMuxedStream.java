@@ -49,10 +49,22 @@ import tech.kwik.core.stream.FlowControlUpdateListener;
  *     <td>{@code reset(code)}</td><td>RESET (local)</td></tr>
  * <tr><td>kwik ConnectionTerminatedEvent: ImmediateClose without error (CONNECTION_CLOSE, NO_ERROR)</td>
  *     <td>live streams fail with {@code ConnectionClosedException}</td><td>FAILED (CLOSED streams stay CLOSED)</td></tr>
+ * <tr><td>recv: Reset Recvd with the reserved code {@code REFUSED} (or the peer's STOP_SENDING with it, if that comes
+ *     first): the peer refused the stream</td>
+ *     <td>{@code receiveReset(REFUSED)}: reads and writes fail with {@code StreamRefusedException}, remote</td>
+ *     <td>RESET (remote)</td></tr>
+ * <tr><td>we refuse a peer stream (our limit, a full accept backlog, the connection ending): RESET_STREAM and
+ *     STOP_SENDING, both with {@code REFUSED}</td>
+ *     <td>{@link #refuseUnregistered()} / {@link #refuseRegistered(String)}</td><td>RESET (local)</td></tr>
+ * <tr><td>the stream fails inside Braid while the connection lives: RESET_STREAM / STOP_SENDING with
+ *     {@code INTERNAL_ERROR}</td><td>{@code fail(cause)}</td><td>FAILED</td></tr>
  * <tr><td>kwik ConnectionTerminatedEvent: ImmediateClose with a transport error (e.g. FLOW_CONTROL_ERROR,
- *     STREAM_LIMIT_ERROR), IdleTimeout, ConnectionLost, StatelessReset</td>
+ *     STREAM_LIMIT_ERROR), with an application error, StatelessReset</td>
  *     <td>live streams fail with {@code ProtocolException} / {@code ConnectionFailedException} naming it</td>
  *     <td>FAILED</td></tr>
+ * <tr><td>kwik ConnectionTerminatedEvent: IdleTimeout, ConnectionLost (kwik's idle timer closed the connection
+ *     silently: nothing received for the idle timeout)</td>
+ *     <td>live streams fail with {@code ConnectionTimedOutException}</td><td>FAILED</td></tr>
  * </table>
  *
  * <p><b>Where the reset code comes from.</b> kwik 0.10.8 does not keep the code of a received RESET_STREAM
@@ -126,6 +138,8 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private volatile boolean finQueued;
   private volatile boolean terminal;
   private volatile boolean remoteReset;
+  /** The peer refused the stream (its STOP_SENDING with REFUSED was handled before any RESET_STREAM). */
+  private volatile boolean refusedByPeer;
   private static final long STALL_CHECK_MILLIS = 50;
   private final AtomicBoolean stallCheckArmed = new AtomicBoolean();
   private volatile long stallCheckSentUpTo = -1;
@@ -178,15 +192,28 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     }
   }
 
-  /** Refuses a stream that was never registered: both directions aborted at once. */
-  void refuse() {
+  /**
+   * Refuses a stream that was never registered (our stream limit, the connection ending): both directions aborted
+   * at once with RESET_STREAM and STOP_SENDING carrying {@link dev.braid.StreamResetException#REFUSED}, which a Braid
+   * peer reports as {@link dev.braid.StreamRefusedException} (remote).
+   */
+  void refuseUnregistered() {
     refused = true;
     localReset = true;
     terminal = true;
     quic.onSenderThread(() -> { // RESET_STREAM first, then STOP_SENDING, as in transmitReset
-      kwik.resetStream(QuicConnection.REFUSED_STREAM_CODE);
-      discardInbound(QuicConnection.REFUSED_STREAM_CODE);
+      kwik.resetStream(QuicConnection.REFUSED);
+      discardInbound(QuicConnection.REFUSED);
     });
+  }
+
+  /**
+   * Refuses a registered stream nobody will use: an inbound one no one will accept (the accept backlog is full, the
+   * connection is ending), or one we opened after its open had already failed. Braid's core ends it RESET and sends
+   * RESET_STREAM + STOP_SENDING with {@code REFUSED} ({@link #transmitReset}).
+   */
+  void refuseRegistered(String why) {
+    refuse(why);
   }
 
   // ---------------------------------------------------------------- receive side
@@ -481,6 +508,16 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     }
     // kwik has answered with RESET_STREAM for our send side already (StreamManager.process(StopSendingFrame)).
     long code = sig.rxStopSendingCode;
+    if (code == QuicConnection.REFUSED && !remoteReset && !resetHandled) {
+      // The peer refused the stream: it sends RESET_STREAM and STOP_SENDING, both with REFUSED; this STOP_SENDING came
+      // alone (its RESET_STREAM lost or in a later packet). A refusal, not a "stop writing": reads and writes fail with
+      // StreamRefusedException at once (the RESET_STREAM, when it comes, finds the stream RESET already).
+      refusedByPeer = true;
+      remoteReset = true;
+      receiveReset(QuicConnection.REFUSED);
+      sender.poke();
+      return true;
+    }
     receiveStopSending(code >= CLOSE_READ_CODE ? code - CLOSE_READ_CODE : code);
     sender.poke();
     return true;
@@ -706,12 +743,14 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
         // Hand kwik back what it still holds, so that it frees the stream and grants the peer another. A CLOSED
         // stream without the peer's FIN was closed for reading by closeRead(), whose transmitStopSending may not have
         // run yet: use its code, so that the peer sees a closeRead and the answer is told apart from a reset.
+        // A stream RESET by the peer echoes the peer's code; one that FAILED while the connection lives (kwik failed a
+        // read) is Braid's own fault: INTERNAL_ERROR, never an application code.
+        long code = finalState != StreamState.RESET ? QuicConnection.INTERNAL_ERROR
+            : sig.rxResetCode >= 0 ? sig.rxResetCode : refusedByPeer ? QuicConnection.REFUSED : QuicConnection.INTERNAL_ERROR;
         if (!finDelivered) {
-          discardInbound(finalState == StreamState.RESET ? Math.max(0, sig.rxResetCode)
-              : finalState == StreamState.CLOSED ? CLOSE_READ_CODE : 0);
+          discardInbound(finalState == StreamState.CLOSED ? CLOSE_READ_CODE : code);
         }
         if (finalState != StreamState.CLOSED && !finQueued && !localReset && sig.rxStopSendingCode < 0) {
-          long code = Math.max(0, sig.rxResetCode);
           quic.onSenderThread(() -> kwik.resetStream(code));
         }
       }

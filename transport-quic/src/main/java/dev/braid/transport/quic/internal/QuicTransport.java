@@ -148,7 +148,25 @@ public final class QuicTransport implements Transport {
     c.onTerminatedRun(() -> connections.remove(c));
     if (closed) {
       c.close();
+      return;
     }
+    c.startKeepAlive();
+  }
+
+  /**
+   * The QUIC stream credit (initial_max_streams_bidi, then MAX_STREAMS as streams end) an end grants its peer: more
+   * than {@code maxStreams}, so that the peer's opens beyond Braid's own limit (which counts both sides' streams)
+   * reach this end and are refused on the wire with {@link dev.braid.StreamResetException#REFUSED}, which the opener
+   * reports as a remote {@link dev.braid.StreamRefusedException}. Granting exactly {@code maxStreams} would leave the
+   * opener blocked in kwik's {@code createStream}, waiting for credit that never comes, with no answer from the peer.
+   * A refused stream gives its credit back as soon as both ends have reset it, so the slack only has to cover the
+   * refusals in flight: {@code maxStreams} more, at least 16 and at most 1024. It also bounds what a peer that ignores
+   * refusals can hold: kwik closes the connection with STREAM_LIMIT_ERROR beyond it.
+   */
+  static int peerStreamCredit(TransportOptions options) {
+    long max = options.maxStreams();
+    long credit = max + Math.max(16, Math.min(max, 1024));
+    return (int) Math.min(Integer.MAX_VALUE / 8, credit);
   }
 
   void unregister(QuicListener l) {
@@ -190,7 +208,7 @@ public final class QuicTransport implements Transport {
           .connectTimeout(options.connectTimeout())
           .maxIdleTimeout(options.idleTimeout())
           .defaultStreamReceiveBufferSize((long) options.receiveWindow())
-          .maxOpenPeerInitiatedBidirectionalStreams(options.maxStreams())
+          .maxOpenPeerInitiatedBidirectionalStreams(peerStreamCredit(options))
           .maxOpenPeerInitiatedUnidirectionalStreams(0)
           .logger(tap);
       if (target.certHash() != null) {
