@@ -1,6 +1,7 @@
 package dev.braid.transport.webrtc;
 
 import dev.braid.ConnectionFailedException;
+import dev.braid.ConnectionTimedOutException;
 import dev.braid.MuxedStream;
 import dev.braid.StreamRefusedException;
 import dev.braid.StreamStateListener;
@@ -18,19 +19,24 @@ import dev.onvoid.webrtc.RTCDataChannelInit;
 import dev.onvoid.webrtc.RTCDataChannelObserver;
 import dev.onvoid.webrtc.RTCDataChannelState;
 import dev.onvoid.webrtc.RTCIceCandidate;
+import dev.onvoid.webrtc.RTCIceConnectionState;
 import dev.onvoid.webrtc.RTCIceGatheringState;
 import dev.onvoid.webrtc.RTCOfferOptions;
 import dev.onvoid.webrtc.RTCPeerConnection;
 import dev.onvoid.webrtc.RTCPeerConnectionState;
 import dev.onvoid.webrtc.RTCSdpType;
 import dev.onvoid.webrtc.RTCSessionDescription;
+import dev.onvoid.webrtc.RTCStatsReport;
 import dev.onvoid.webrtc.SetSessionDescriptionObserver;
 import dev.onvoid.webrtc.PeerConnectionObserver;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -51,6 +57,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * Then every channel and the peer connection are closed and disposed, exactly once. The peer sees the
  * control channel close and ends its side with a {@link dev.braid.ConnectionClosedException}.
  *
+ * <p><b>Liveness.</b> Every message received on any channel (and a channel the peer opens) counts as a sign of
+ * life. With a Braid peer (one that announced {@code a=x-braid-keepalive} in its SDP) the connection sends a
+ * one-byte PING on the control channel when it has received nothing for {@code keepAliveInterval}; the peer answers
+ * with a PONG. When nothing at all arrived for {@code idleTimeout}, the connection ends with
+ * {@link ConnectionTimedOutException}. A peer that does not speak the keep-alive (a browser, libp2p) is never pinged
+ * and never expected to ping: its connection relies on ICE, and ends with {@link ConnectionTimedOutException} when the
+ * peer connection stays DISCONNECTED (with nothing received) for {@code idleTimeout}, or when ICE consent expires
+ * (FAILED, 15 s after the peer went silent in libwebrtc here; not configurable through webrtc-java).
+ *
  * <p><b>Thread safety.</b> Thread-safe. Calls into the peer connection (creating channels, SDP, closing)
  * run on the transport's one signaling executor; libwebrtc's callbacks only copy their arguments and
  * hand them to this connection's ordered executor. No lock of this class is held across a native call
@@ -67,6 +82,12 @@ public final class WebRtcConnection extends AbstractConnection {
   static final int MAX_LOCAL_CHANNELS = 511;
   /** How long the channel of a stream we reset stays open for the peer to close it (see closeChannelAfterReset). */
   static final long RESET_CLOSE_GRACE_MILLIS = 1000;
+  /** A control channel message (one byte): asks the peer for a {@link #CONTROL_PONG}. */
+  static final byte CONTROL_PING = 1;
+  /** A control channel message (one byte): the answer to a {@link #CONTROL_PING}. */
+  static final byte CONTROL_PONG = 2;
+  /** The shortest period of the liveness timer. */
+  private static final long MIN_LIVENESS_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private final WebRtcTransport transport;
   private final SerialExecutor serial;
@@ -83,6 +104,17 @@ public final class WebRtcConnection extends AbstractConnection {
   private RTCDataChannel control; // guarded by controlLock
   private boolean controlDisposed; // guarded by controlLock
   private ControlObserver controlObserver; // guarded by controlLock
+
+  /** Whether the peer announced Braid's keep-alive in its SDP: we ping it and expect it to answer (and ping us). */
+  private volatile boolean peerKeepAlive;
+  /** {@link System#nanoTime()} of the last message received from the peer on any channel. */
+  private volatile long lastReceived = System.nanoTime();
+  /** {@link System#nanoTime()} when the peer connection went DISCONNECTED, or 0 while it is not. */
+  private volatile long disconnectedSince;
+  private volatile RTCIceConnectionState iceState = RTCIceConnectionState.NEW;
+  private volatile ScheduledFuture<?> liveness;
+  private final java.util.concurrent.atomic.AtomicLong pingsSent = new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong pongsReceived = new java.util.concurrent.atomic.AtomicLong();
 
   WebRtcConnection(WebRtcTransport transport, boolean dialer, URI localAddress, URI remoteAddress) {
     super(WebRtcTransportProvider.ID, dialer, localAddress, remoteAddress, WebRtcTransportProvider.CAPABILITIES,
@@ -114,13 +146,14 @@ public final class WebRtcConnection extends AbstractConnection {
       createControlChannel();
       pc.createOffer(new RTCOfferOptions(), describe(result, "createOffer"));
     });
-    // Announce Braid's per-stream flow control to the listener (a non-Braid answerer ignores it).
-    return result.thenApply(sdp -> SdpCheck.withWindow(sdp, options().receiveWindow()));
+    // Announce Braid's per-stream flow control and keep-alive to the listener (a non-Braid answerer ignores them).
+    return result.thenApply(sdp -> SdpCheck.withKeepAlive(SdpCheck.withWindow(sdp, options().receiveWindow())));
   }
 
   /** Dialer: applies the listener's SDP answer. */
   CompletableFuture<Void> applyAnswer(String sdp) {
     peerWindow = SdpCheck.window(sdp);
+    peerKeepAlive = SdpCheck.keepAlive(sdp);
     CompletableFuture<Void> result = new CompletableFuture<>();
     onSignaling(result, () -> setRemote(new RTCSessionDescription(RTCSdpType.ANSWER, sdp),
         new SetSessionDescriptionObserver() {
@@ -153,6 +186,8 @@ public final class WebRtcConnection extends AbstractConnection {
   CompletableFuture<String> acceptOffer(String sdp) {
     long announced = SdpCheck.window(sdp);
     peerWindow = announced;
+    boolean keepAlive = SdpCheck.keepAlive(sdp);
+    peerKeepAlive = keepAlive;
     CompletableFuture<String> result = new CompletableFuture<>();
     onSignaling(result, () -> {
       createPeer();
@@ -186,8 +221,11 @@ public final class WebRtcConnection extends AbstractConnection {
             + e.getMessage()));
       }
     });
-    // Only a dialer that announced Braid's flow control gets it back.
-    return announced > 0 ? result.thenApply(a -> SdpCheck.withWindow(a, options().receiveWindow())) : result;
+    // Only a dialer that announced Braid's flow control (keep-alive) gets it back.
+    return result.thenApply(a -> {
+      String answer = announced > 0 ? SdpCheck.withWindow(a, options().receiveWindow()) : a;
+      return keepAlive ? SdpCheck.withKeepAlive(answer) : answer;
+    });
   }
 
   private CreateSessionDescriptionObserver describe(CompletableFuture<String> result, String what) {
@@ -268,7 +306,13 @@ public final class WebRtcConnection extends AbstractConnection {
       }
 
       @Override
+      public void onIceConnectionChange(RTCIceConnectionState state) {
+        iceState = state;
+      }
+
+      @Override
       public void onDataChannel(RTCDataChannel channel) {
+        markReceived(); // the peer's DCEP open message
         serial.execute(() -> onRemoteChannel(channel));
       }
     });
@@ -320,7 +364,21 @@ public final class WebRtcConnection extends AbstractConnection {
 
     @Override
     public void onMessage(RTCDataChannelBuffer buffer) {
-      // Nothing is sent on the control channel; its closure is the signal.
+      // The control channel carries the keep-alive (one-byte PING and PONG); its closure is the close signal.
+      // Unknown messages are ignored (a later version may send more). Never take a lock here.
+      WebRtcConnection c = connection;
+      if (c != null) {
+        c.markReceived();
+        ByteBuffer data = buffer.data;
+        if (buffer.binary && data != null && data.remaining() == 1) {
+          byte type = data.get(data.position());
+          if (type == CONTROL_PING) {
+            c.answerPing();
+          } else if (type == CONTROL_PONG) {
+            c.pongsReceived.incrementAndGet();
+          }
+        }
+      }
     }
   }
 
@@ -333,7 +391,9 @@ public final class WebRtcConnection extends AbstractConnection {
   private void onControlState() {
     RTCDataChannelState s = controlState();
     if (s == RTCDataChannelState.OPEN) {
-      established.complete(null);
+      if (established.complete(null)) {
+        startLiveness();
+      }
     } else if (s == RTCDataChannelState.CLOSING || s == RTCDataChannelState.CLOSED) {
       if (!established.isDone()) {
         established.completeExceptionally(new ConnectionFailedException("webrtc: the peer closed the connection during "
@@ -348,13 +408,163 @@ public final class WebRtcConnection extends AbstractConnection {
 
   private void onPeerConnectionState(RTCPeerConnectionState state) {
     if (state == RTCPeerConnectionState.FAILED && !tearingDown.get()) {
-      ConnectionFailedException cause = new ConnectionFailedException("webrtc: the peer connection failed (ICE or DTLS: "
-          + "the peer is unreachable or gone)", null);
+      RTCIceConnectionState ice = iceState;
+      ConnectionFailedException cause;
+      if (isEstablished() && (ice == RTCIceConnectionState.FAILED || ice == RTCIceConnectionState.DISCONNECTED)) {
+        // ICE consent expired: the peer stopped answering without a word (libwebrtc gives up after about 15 s).
+        cause = new ConnectionTimedOutException("webrtc: the peer connection failed: ICE consent expired (ICE " + ice
+            + "; the peer is unreachable or gone)", null);
+      } else {
+        cause = new ConnectionFailedException("webrtc: the peer connection failed (ICE " + ice + "; ICE or DTLS: "
+            + "the peer is unreachable or gone)", null);
+      }
       established.completeExceptionally(cause);
       teardown(cause, false, false);
     } else if (state == RTCPeerConnectionState.DISCONNECTED) {
+      if (disconnectedSince == 0) {
+        disconnectedSince = System.nanoTime() | 1; // never 0
+      }
       LOG.log(System.Logger.Level.DEBUG, "{0}: peer connection disconnected; waiting for ICE to recover or fail", this);
+    } else if (state == RTCPeerConnectionState.CONNECTED) {
+      disconnectedSince = 0;
     }
+  }
+
+  private boolean isEstablished() {
+    return established.isDone() && !established.isCompletedExceptionally();
+  }
+
+  // ---------------------------------------------------------------- liveness (keep-alive, idle timeout)
+
+  /** Something arrived from the peer (any message on any channel). Called on libwebrtc's threads: no lock. */
+  void markReceived() {
+    lastReceived = System.nanoTime();
+  }
+
+  /** Whether the peer announced Braid's keep-alive (it is pinged, and expected to answer). */
+  boolean peerSpeaksKeepAlive() {
+    return peerKeepAlive;
+  }
+
+  /** Keep-alive pings sent so far. */
+  long pingsSent() {
+    return pingsSent.get();
+  }
+
+  /** Keep-alive answers (PONG) received so far. */
+  long pongsReceived() {
+    return pongsReceived.get();
+  }
+
+  /** Starts the liveness timer once the control channel is open. */
+  private void startLiveness() {
+    long idle = options().idleTimeout().toNanos();
+    long keepAlive = options().keepAliveInterval().toNanos();
+    long period = idle / 4;
+    if (peerKeepAlive && keepAlive > 0) {
+      period = Math.min(period, keepAlive / 2);
+    }
+    period = Math.max(period, MIN_LIVENESS_PERIOD_NANOS);
+    lastReceived = System.nanoTime();
+    try {
+      liveness = transport.scheduler().scheduleAtFixedRate(this::checkLiveness, period, period, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      return; // the transport is closing: so is this connection
+    }
+    if (tearingDown.get()) {
+      stopLiveness();
+    }
+  }
+
+  private void stopLiveness() {
+    ScheduledFuture<?> f = liveness;
+    if (f != null) {
+      f.cancel(false);
+    }
+  }
+
+  /** On the transport's scheduler: pings a silent Braid peer, and ends a connection silent for idleTimeout. */
+  private void checkLiveness() {
+    if (tearingDown.get()) {
+      stopLiveness();
+      return;
+    }
+    long now = System.nanoTime();
+    long silent = now - lastReceived;
+    long idle = options().idleTimeout().toNanos();
+    if (peerKeepAlive) {
+      if (silent >= idle) {
+        timedOut("idle timeout: nothing received for " + TimeUnit.NANOSECONDS.toMillis(silent) + " ms (idleTimeout "
+            + options().idleTimeout().toMillis() + " ms" + (options().keepAliveInterval().isZero() ? ""
+            : "; keep-alive pings every " + options().keepAliveInterval().toMillis() + " ms unanswered") + ")");
+        return;
+      }
+      long keepAlive = options().keepAliveInterval().toNanos();
+      if (keepAlive > 0 && silent >= keepAlive && sendControl(CONTROL_PING)) {
+        pingsSent.incrementAndGet();
+      }
+    } else {
+      // A peer without Braid's keep-alive: only ICE can tell that it is gone.
+      long since = disconnectedSince;
+      if (since != 0 && now - since >= idle && silent >= idle) {
+        timedOut("the peer connection has been DISCONNECTED (ICE " + iceState + ") for "
+            + TimeUnit.NANOSECONDS.toMillis(now - since) + " ms with nothing received (idleTimeout "
+            + options().idleTimeout().toMillis() + " ms)");
+      }
+    }
+  }
+
+  private void timedOut(String why) {
+    stopLiveness();
+    ConnectionTimedOutException cause = new ConnectionTimedOutException("webrtc: " + why, null);
+    LOG.log(System.Logger.Level.DEBUG, "{0}: {1}", this, cause.getMessage());
+    try {
+      transport.ioPool().execute(() -> abort(cause));
+    } catch (RejectedExecutionException e) {
+      abort(cause);
+    }
+  }
+
+  /** The peer pinged: answer at once (from the scheduler, never from libwebrtc's callback thread). */
+  private void answerPing() {
+    try {
+      transport.scheduler().execute(() -> sendControl(CONTROL_PONG));
+    } catch (RejectedExecutionException e) {
+      // the transport is closing
+    }
+  }
+
+  /** Sends a one-byte control message; returns whether it was handed to the channel. */
+  private boolean sendControl(byte type) {
+    synchronized (controlLock) {
+      if (control == null || controlDisposed || tearingDown.get() || control.getState() != RTCDataChannelState.OPEN) {
+        return false;
+      }
+      try {
+        // webrtc-java sends the whole backing array: an exact-size one.
+        control.send(new RTCDataChannelBuffer(ByteBuffer.wrap(new byte[] {type}), true));
+        return true;
+      } catch (Exception e) {
+        LOG.log(System.Logger.Level.DEBUG, "webrtc: could not send a control message on {0}: {1}", this, e.getMessage());
+        return false;
+      }
+    }
+  }
+
+  /**
+   * The peer connection's statistics (libwebrtc's {@code getStats}): the selected ICE candidate pair and its
+   * addresses, for diagnostics and for the test fixture that cuts a connection's path.
+   */
+  CompletableFuture<RTCStatsReport> stats() {
+    CompletableFuture<RTCStatsReport> result = new CompletableFuture<>();
+    onSignaling(result, () -> {
+      RTCPeerConnection p = pc;
+      if (p == null) {
+        throw new IllegalStateException("webrtc: no peer connection yet");
+      }
+      p.getStats(result::complete);
+    });
+    return result;
   }
 
   // ---------------------------------------------------------------- streams
@@ -582,6 +792,7 @@ public final class WebRtcConnection extends AbstractConnection {
     if (!tearingDown.compareAndSet(false, true)) {
       return;
     }
+    stopLiveness();
     LOG.log(System.Logger.Level.DEBUG, "{0}: tearing down ({1})", this,
         cause != null ? cause : graceful ? "closed" : remote ? "closed by the peer" : "aborted");
     established.completeExceptionally(cause != null ? cause

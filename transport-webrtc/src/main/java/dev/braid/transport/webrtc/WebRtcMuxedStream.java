@@ -185,6 +185,7 @@ public final class WebRtcMuxedStream extends AbstractMuxedStream {
     public void onMessage(RTCDataChannelBuffer buffer) {
       WebRtcMuxedStream s = stream;
       if (s != null) {
+        s.connection.markReceived(); // any message counts for the idle timeout
         // The buffer points into native memory that is freed after this callback: copy now.
         ByteBuffer data = buffer.data;
         byte[] copy = new byte[data.remaining()];

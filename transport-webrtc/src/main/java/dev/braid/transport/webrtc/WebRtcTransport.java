@@ -55,6 +55,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  *     {@value #DEFAULT_MAX_RECEIVE_BUFFER}; data channels have no per-stream flow control).</li>
  * </ul>
  *
+ * <p><b>Options.</b> {@code receiveWindow} is announced to Braid peers ({@code a=x-braid-window}); {@code connectTimeout}
+ * bounds dialing and handshakes; {@code keepAliveInterval} and {@code idleTimeout} drive the keep-alive on the control
+ * channel with Braid peers, and the idle timeout ({@link dev.braid.ConnectionTimedOutException}) of every connection
+ * (see {@link WebRtcConnection}).
+ *
  * <p><b>Threads.</b> One signaling thread ({@code braid-webrtc-signaling-}) for every call into a peer
  * connection, one scheduler ({@code braid-webrtc-poll-}) that polls buffered amounts and runs timers, a
  * pool ({@code braid-webrtc-io-}) for event handling and blocking signaling requests, one Netty event

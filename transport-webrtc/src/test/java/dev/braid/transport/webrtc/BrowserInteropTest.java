@@ -104,6 +104,8 @@ class BrowserInteropTest {
     transport = provider.create(TransportOptions.builder()
         .property("bearerToken", TOKEN)
         .property("corsAllowOrigin", "*")
+        // Short: Chromium does not speak Braid's keep-alive, so it must never be pinged.
+        .keepAliveInterval(java.time.Duration.ofMillis(100))
         .build());
     Listener listener = transport.listen(provider.testListenAddress());
     String host = listener.address().getHost();
@@ -238,6 +240,8 @@ class BrowserInteropTest {
     assertEquals(WriteClosedException.Reason.STOPPED_BY_PEER, stopped.reason());
     assertEquals(StreamState.CLOSED, braid.get("E.state"));
     assertNotNull(braid.get("E.read"));
+    WebRtcConnection wc = (WebRtcConnection) c;
+    assertTrue(!wc.peerSpeaksKeepAlive() && wc.pingsSent() == 0, "Chromium announced no keep-alive and was never pinged");
     c.close();
     c.closeFuture().handle((v, e) -> null).get(20, TimeUnit.SECONDS);
     listener.close();

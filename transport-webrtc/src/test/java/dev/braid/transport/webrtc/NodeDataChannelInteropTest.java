@@ -65,7 +65,9 @@ class NodeDataChannelInteropTest {
     }
     String token = "node-" + Long.toHexString(System.nanoTime());
     WebRtcTransportProvider provider = new WebRtcTransportProvider();
-    transport = provider.create(TransportOptions.builder().property("bearerToken", token).build());
+    // A short keep-alive interval: the node peer does not speak Braid's keep-alive, so it must never be pinged.
+    transport = provider.create(TransportOptions.builder().property("bearerToken", token)
+        .keepAliveInterval(java.time.Duration.ofMillis(100)).build());
     Listener listener = transport.listen(provider.testListenAddress());
     CompletableFuture<Connection> accepted = listener.accept();
     String signaling = "http://" + WebRtcTransport.hostPort(listener.address().getHost(), listener.address().getPort())
@@ -133,6 +135,9 @@ class NodeDataChannelInteropTest {
     StreamResetException reset = assertInstanceOf(StreamResetException.class, braid.get("R.error"));
     assertEquals(77, reset.code());
     assertTrue(reset.isRemote());
+    WebRtcConnection wc = (WebRtcConnection) c;
+    assertTrue(!wc.peerSpeaksKeepAlive() && wc.pingsSent() == 0, "node-datachannel announced no keep-alive and was "
+        + "never pinged");
     c.close();
     c.closeFuture().handle((v, e) -> null).get(30, TimeUnit.SECONDS);
     listener.close();

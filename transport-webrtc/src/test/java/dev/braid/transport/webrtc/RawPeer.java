@@ -40,6 +40,7 @@ final class RawPeer implements AutoCloseable {
   private final BlockingQueue<RTCDataChannel> remoteChannels = new LinkedBlockingQueue<>();
   private RTCPeerConnection pc;
   private RTCDataChannel control;
+  private final java.util.concurrent.atomic.AtomicLong controlMessages = new java.util.concurrent.atomic.AtomicLong();
 
   /** Connects to the Braid listener through its signaling endpoint. */
   void connect(URI braidListener, String token) throws Exception {
@@ -85,8 +86,15 @@ final class RawPeer implements AutoCloseable {
       }
 
       @Override
-      public void onMessage(RTCDataChannelBuffer buffer) {}
+      public void onMessage(RTCDataChannelBuffer buffer) {
+        controlMessages.incrementAndGet();
+      }
     });
+  }
+
+  /** Messages received on the control channel (Braid sends none to a peer that announced no keep-alive). */
+  long controlMessages() {
+    return controlMessages.get();
   }
 
   String offer() throws Exception {

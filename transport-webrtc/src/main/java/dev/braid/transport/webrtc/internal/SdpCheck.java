@@ -12,8 +12,37 @@ public final class SdpCheck {
   /** The session-level attribute by which Braid peers announce their per-stream receive window. */
   public static final String WINDOW_ATTRIBUTE = "a=x-braid-window:";
 
+  /**
+   * The session-level attribute by which Braid peers announce that they speak the keep-alive of the control channel
+   * (answer a PING with a PONG); its value is the version, 1.
+   */
+  public static final String KEEPALIVE_ATTRIBUTE = "a=x-braid-keepalive:";
+
   /** {@code sdp} with {@link #WINDOW_ATTRIBUTE} added after its {@code t=} line (session level). */
   public static String withWindow(String sdp, int window) {
+    return withSessionAttribute(sdp, WINDOW_ATTRIBUTE + window);
+  }
+
+  /** {@code sdp} with {@link #KEEPALIVE_ATTRIBUTE} (version 1) added after its {@code t=} line (session level). */
+  public static String withKeepAlive(String sdp) {
+    return withSessionAttribute(sdp, KEEPALIVE_ATTRIBUTE + "1");
+  }
+
+  /** Whether the peer announced Braid's keep-alive (version 1 or later) in {@code sdp}. */
+  public static boolean keepAlive(String sdp) {
+    for (String line : sdp.split("\r?\n")) {
+      if (line.startsWith(KEEPALIVE_ATTRIBUTE)) {
+        try {
+          return Integer.parseInt(line.substring(KEEPALIVE_ATTRIBUTE.length()).trim()) >= 1;
+        } catch (NumberFormatException e) {
+          return false;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static String withSessionAttribute(String sdp, String attribute) {
     String nl = sdp.contains("\r\n") ? "\r\n" : "\n";
     int t = sdp.startsWith("t=") ? 0 : sdp.indexOf(nl + "t=");
     if (t < 0) {
@@ -23,7 +52,7 @@ public final class SdpCheck {
     if (eol < 0) {
       return sdp;
     }
-    return sdp.substring(0, eol + nl.length()) + WINDOW_ATTRIBUTE + window + nl + sdp.substring(eol + nl.length());
+    return sdp.substring(0, eol + nl.length()) + attribute + nl + sdp.substring(eol + nl.length());
   }
 
   /** The peer's announced receive window, or -1 when it announced none (not a Braid peer, e.g. a browser). */
