@@ -150,7 +150,7 @@ class QuicLifecycleTest {
 
   /**
    * The keep-alive: with a 500 ms interval an idle connection outlives a 2 s idle timeout (its PINGs and their ACKs
-   * cross the proxy every interval or so), and without it (interval zero) the same idle connection times out.
+   * cross the proxy every interval or so).
    */
   @Test
   void keepAlivePingsKeepAnIdleConnectionOpen() throws Exception {
@@ -173,16 +173,9 @@ class QuicLifecycleTest {
       MuxedStream r = p.accepted.acceptStream().get(20, TimeUnit.SECONDS);
       assertEquals(7, QuicInteropTest.readExactly(r, 1)[0]);
     }
-    TransportOptions silent = TransportOptions.builder().idleTimeout(Duration.ofSeconds(2))
-        .keepAliveInterval(Duration.ZERO).build();
-    try (ProxiedPair p = new ProxiedPair(silent)) {
-      long start = System.nanoTime();
-      Throwable t = endOf(p.dialer);
-      long after = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-      System.out.println("QUIC without keep-alive: the idle connection ended after " + after + " ms: " + t);
-      // No bound on when: kwik checks its idle timer once a second, later on a loaded machine (7 s seen in CI); that
-      // it ends at all, with this cause, within endOf's bound, is what is checked.
-      assertInstanceOf(ConnectionTimedOutException.class, t, "without keep-alive an idle connection times out: " + t);
-    }
+    // Not checked here: that the same idle connection without Braid's keep-alive times out. kwik itself keeps
+    // sending between two live ends now and then (it adds a PING to ACK-only packets, RFC 9000 §13.2.4, and at a 0 ms
+    // loopback RTT two kwik ends can bounce ACK+PING packets for a long time: README, pitfalls), so it may stay open;
+    // a CI rehearsal saw it open after 30 s. A silent path always times out: aSilentPathEndsBothEndsWithTheIdleTimeout.
   }
 }
