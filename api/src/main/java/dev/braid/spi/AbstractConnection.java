@@ -42,10 +42,12 @@ public abstract class AbstractConnection implements Connection {
   private final URI remoteAddress;
   private final Set<Capability> capabilities;
   private final TransportOptions options;
+  /**
+   * Every stream from {@link #addStream} until it is finished on the wire (so a CLOSED stream still flushing
+   * its last writes is here, and a connection failure fails those writes).
+   */
   private final Map<Long, AbstractMuxedStream> streams = new ConcurrentHashMap<>();
-  /** CLOSED streams still sending writes made before close(): a connection failure must fail those writes. */
-  private final Set<AbstractMuxedStream> flushing = ConcurrentHashMap.newKeySet();
-  private final CompletableFuture<Void> closeFuture = new CompletableFuture<>();
+  private final BraidFuture<Void> closeFuture = new BraidFuture<>();
   private final SerialExecutor handlerExecutor = new SerialExecutor(BraidThreads.events());
   private final Object lock = new Object();
 
@@ -103,8 +105,14 @@ public abstract class AbstractConnection implements Connection {
         throw new IllegalStateException("stream id " + stream.id() + " is already registered on " + this);
       }
       liveStreams++;
-      return true;
     }
+    stream.terminalSignal.thenRun(() -> {
+      synchronized (lock) {
+        liveStreams--;
+      }
+    });
+    stream.finishedSignal.thenRun(() -> streams.remove(stream.id(), stream));
+    return true;
   }
 
   /**
@@ -171,12 +179,8 @@ public abstract class AbstractConnection implements Connection {
       backlog.clear();
     }
     for (AbstractMuxedStream s : toFail) {
-      s.fail(reason);
+      s.fail(reason); // a CLOSED stream still flushing keeps its state; its unsent writes fail with the reason
     }
-    for (AbstractMuxedStream s : new ArrayList<>(flushing)) {
-      s.fail(reason); // a CLOSED stream keeps its state; its unsent writes fail with the reason
-    }
-    flushing.clear();
     for (CompletableFuture<MuxedStream> f : waiting) {
       f.completeExceptionally(reason);
     }
@@ -200,31 +204,6 @@ public abstract class AbstractConnection implements Connection {
   /** A process-wide unique number for logs and JFR events. */
   public final long connectionId() {
     return connectionId;
-  }
-
-  /** Called by a CLOSED stream that still has writes to send. */
-  final void flushingStarted(AbstractMuxedStream stream) {
-    flushing.add(stream);
-    if (!stream.hasPendingOutbound()) {
-      flushing.remove(stream); // its FIN went out before we got here
-    } else if (!isOpen()) {
-      ConnectionFailedException reason = endCause();
-      stream.fail(reason); // the connection ended meanwhile: fail what is left
-    }
-  }
-
-  /** Called when such a stream sent its FIN, or its writes failed. */
-  final void flushingEnded(AbstractMuxedStream stream) {
-    flushing.remove(stream);
-  }
-
-  /** Called by a stream once it reached a terminal state. */
-  final void streamTerminated(AbstractMuxedStream stream) {
-    synchronized (lock) {
-      if (streams.remove(stream.id(), stream)) {
-        liveStreams--;
-      }
-    }
   }
 
   // ---------------------------------------------------------------- Connection
@@ -263,24 +242,24 @@ public abstract class AbstractConnection implements Connection {
   public final CompletableFuture<MuxedStream> openStream(StreamStateListener listener) {
     synchronized (lock) {
       if (endCause != null) {
-        return CompletableFuture.failedFuture(endCause);
+        return BraidFuture.failed(endCause);
       }
       if (liveStreams >= options.maxStreams()) {
-        return CompletableFuture.failedFuture(new StreamRefusedException(
+        return BraidFuture.failed(new StreamRefusedException(
             "stream limit reached: " + liveStreams + " live streams, maxStreams=" + options.maxStreams()));
       }
     }
     try {
-      return doOpenStream(listener);
+      return BraidFuture.relay(doOpenStream(listener));
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "transport failed to open a stream on " + this, e);
-      return CompletableFuture.failedFuture(new ConnectionFailedException("transport failed to open a stream", e));
+      return BraidFuture.failed(new ConnectionFailedException("transport failed to open a stream", e));
     }
   }
 
   @Override
   public final CompletableFuture<MuxedStream> acceptStream() {
-    CompletableFuture<MuxedStream> f = new CompletableFuture<>();
+    BraidFuture<MuxedStream> f = new BraidFuture<>();
     AbstractMuxedStream ready;
     synchronized (lock) {
       if (handler != null) {
@@ -289,7 +268,7 @@ public abstract class AbstractConnection implements Connection {
       ready = backlog.poll();
       if (ready == null) {
         if (endCause != null) {
-          return CompletableFuture.failedFuture(endCause);
+          return BraidFuture.failed(endCause);
         }
         acceptors.add(f);
         return f;
@@ -357,7 +336,7 @@ public abstract class AbstractConnection implements Connection {
   public final void close() {
     ConnectionClosedException reason = new ConnectionClosedException("connection closed locally", false);
     if (markEnding(reason)) {
-      failLiveStreams(reason);
+      failStreams(reason, false); // CLOSED streams still flushing go on: doClose() lets them finish
       try {
         doClose();
       } catch (RuntimeException e) {
@@ -372,10 +351,7 @@ public abstract class AbstractConnection implements Connection {
     Objects.requireNonNull(cause, "cause");
     ConnectionFailedException reason = reasonFor(cause, false);
     if (markEnding(reason)) {
-      failLiveStreams(reason);
-      for (AbstractMuxedStream s : new ArrayList<>(flushing)) {
-        s.fail(reason); // nothing is flushed on abort
-      }
+      failStreams(reason, true); // CLOSED streams still flushing too: nothing is flushed on abort
       try {
         doAbort(cause);
       } catch (RuntimeException e) {
@@ -399,9 +375,11 @@ public abstract class AbstractConnection implements Connection {
     }
   }
 
-  private void failLiveStreams(ConnectionFailedException reason) {
+  private void failStreams(ConnectionFailedException reason, boolean flushingToo) {
     for (AbstractMuxedStream s : new ArrayList<>(streams.values())) {
-      s.fail(reason);
+      if (flushingToo || !s.state().isTerminal()) {
+        s.fail(reason);
+      }
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.braid.spi;
 
+import dev.braid.Capability;
 import dev.braid.Connection;
 import dev.braid.ConnectionFailedException;
 import dev.braid.MuxedStream;
@@ -9,43 +10,63 @@ import dev.braid.StreamState;
 import dev.braid.StreamStateListener;
 import dev.braid.WriteClosedException;
 import dev.braid.internal.BraidThreads;
-
 import dev.braid.internal.StreamEvents;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.ReadPendingException;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The lifecycle of {@link MuxedStream}, implemented once for every transport. A transport extends this
- * class, moves bytes and signals on the wire in the {@code transmit*} methods, and reports what arrives
- * through the {@code receive*} methods, {@link #opened()} and {@link #fail(Throwable)}. Everything else
- * (the state machine, atomic check-then-act, listener delivery, buffering, the blocking views, logging
- * and JFR events) lives here.
+ * class, moves bytes and signals on the wire in the {@code transmit*} hooks, reports what arrives through the
+ * {@code receive*} methods, {@link #opened()}, {@link #refuse} and {@link #fail(Throwable)}, and releases the
+ * stream's native resources in {@link #onFinished()}. Everything else (the state machine, atomic
+ * check-then-act, listener delivery, the receive buffer ({@link InboundBuffer}), the send queue
+ * ({@link OutboundQueue}), the blocking views, the linger bound, logging and JFR events) lives here.
  *
- * <p><b>Thread safety.</b> Thread-safe. One private lock guards all state; no transport method and no
- * user callback is ever invoked while it is held. The {@code receive*}, {@link #opened()} and
- * {@link #fail} methods may be called from any thread, but a transport must not call them while holding
- * a lock of its own that a user callback could need, and must call them in wire order for one stream.
+ * <p><b>Threads: what the transport may rely on.</b> (The whole contract: SPEC.md, "Threads".)
+ * <ul>
+ *   <li>One private lock guards all state. No hook and no user callback is ever called while it is held, and
+ *       no hook is called under a lock an application can observe (no {@code synchronized} on the stream or
+ *       the connection object).</li>
+ *   <li>The outbound hooks ({@link #transmit}, {@link #transmitFin()}, {@link #transmitStopSending},
+ *       {@link #transmitReset}) are called one at a time for a stream, never concurrently, on whichever thread
+ *       made the work available: the application thread that called {@code write}/{@code closeWrite}/
+ *       {@code closeRead}/{@code reset}, the Braid timer handing over a linger reset, or the thread that
+ *       completed the previous {@code transmit} future. The last case re-enters: completing a {@code transmit}
+ *       future inside the transport (on its I/O thread, say) may call {@code transmit} or {@code transmitFin}
+ *       again before {@code complete} returns. A hook must not block.</li>
+ *   <li>{@code transmit} is called again only after the future of the previous one completed;
+ *       {@code transmitFin()} only after every {@code transmit} future completed; no {@code transmit},
+ *       {@code transmitFin} or {@code transmitStopSending} before {@link #opened()}; nothing after
+ *       {@code transmitReset}. {@code transmitReset} may come while a {@code transmit} future is pending (the
+ *       transport then abandons that transmission) and, once, after {@code transmitFin} (with
+ *       {@link StreamResetException#INTERNAL_ERROR}, when a terminal stream lingers past its bound).</li>
+ *   <li>The inbound notifications ({@code receive*}, {@code opened}, {@code refuse}, {@code fail}) may be called
+ *       from any thread, in wire order for one stream, but not while the transport holds a lock that its own
+ *       hooks take: they complete application futures, wake blocked readers and may call {@link #consumed},
+ *       {@code transmit*}, {@link #onTerminated} and {@link #onFinished()} on the calling thread before they
+ *       return. Application continuations never run on that thread ({@link BraidFuture}).</li>
+ *   <li>{@link #onTerminated} and {@link #onFinished()} are called once each, outside every lock, on the thread
+ *       whose operation caused them.</li>
+ * </ul>
  *
- * <p><b>Outbound contract.</b> Calls to {@link #transmit}, {@link #transmitFin()},
- * {@link #transmitStopSending(long)} and {@link #transmitReset(long)} for one stream are never
- * concurrent. No {@code transmit}, {@code transmitFin} or {@code transmitStopSending} is called before
- * {@link #opened()}; {@code transmitReset} may be (a stream reset while OPENING). {@code transmit} is called again
- * only after the future of the previous one completed; {@code transmitFin()} only after every
- * {@code transmit} future completed; nothing is called after {@code transmitReset}.
- * {@code transmitReset} and {@code transmitStopSending} may come while a {@code transmit} future is still
- * pending; after a reset, a failure, or a peer's STOP_SENDING the transport abandons that transmission
- * (its future is no longer awaited).
+ * <p><b>End of life on the wire.</b> A stream is <em>finished</em> when it is terminal, nothing more will be
+ * handed to the transport (its FIN or reset went out, the peer stopped our writes, or the connection failed),
+ * and nothing more is expected from the peer (its FIN or reset arrived, or we reset the stream). Then, and only
+ * then, {@link #onFinished()} runs and the connection forgets the stream: a CLOSED stream that is still
+ * flushing its last writes is not finished. A terminal stream that does not finish within the connection's
+ * {@link dev.braid.TransportOptions#idleTimeout()} (a peer that never sends its FIN after our closeRead, or
+ * never grants window for our last bytes) is reset with {@link StreamResetException#INTERNAL_ERROR} and
+ * finished. A stream that fails while its connection is open (a transport error on this stream alone) is
+ * reset on the wire with {@link StreamResetException#INTERNAL_ERROR}; a refused one with
+ * {@link StreamResetException#REFUSED}. No transport keeps its own flushing flag or linger timer.
  */
 public abstract class AbstractMuxedStream implements MuxedStream {
   private static final System.Logger LOG = System.getLogger("dev.braid.stream");
@@ -56,8 +77,12 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   private final Object lock = new Object();
   private final SerialExecutor events = new SerialExecutor(BraidThreads.events());
   private final CopyOnWriteArrayList<StreamStateListener> listeners = new CopyOnWriteArrayList<>();
-  private final CompletableFuture<StreamState> terminated = new CompletableFuture<>();
+  private final BraidFuture<StreamState> terminated = new BraidFuture<>();
   private final StreamEvents.Close lifetimeEvent = new StreamEvents.Close();
+  /** Completed when the stream turns terminal, before its listeners hear of it (the connection's count). */
+  final CompletableFuture<Void> terminalSignal = new CompletableFuture<>();
+  /** Completed when the stream is finished on the wire (the connection forgets it). */
+  final CompletableFuture<Void> finishedSignal = new CompletableFuture<>();
 
   // Everything below is guarded by lock.
   private StreamState state;
@@ -66,24 +91,16 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   private boolean readClosedLocally;
   private boolean writeClosed;
   private WriteClosedException writeClosedError;
+  private boolean stoppedByPeer;
   private StreamState terminalFailureState; // RESET or FAILED once aborted
   private IOException terminalError;
-  private final ArrayDeque<ByteBuffer> inbound = new ArrayDeque<>();
-  private int inboundBytes;
-  private PendingRead pendingRead;
-  private final ArrayDeque<PendingWrite> writeQueue = new ArrayDeque<>();
-  private PendingWrite inFlight;
-  private boolean finQueued;
-  private boolean finSent;
+  private boolean inputAbandoned; // the peer reset, or the connection failed, after we were terminal
+  private final InboundBuffer inbound = new InboundBuffer();
+  private final OutboundQueue outbound = new OutboundQueue();
   private CompletableFuture<Void> closeWriteFuture;
-  private boolean resetQueued;
-  private long resetCodeToSend;
-  private boolean outboundDead;
-  private boolean stopSendingQueued;
-  private long stopSendingCode;
-  private boolean outboundBusy;
-  private long bytesRead;
   private long bytesWritten;
+  private boolean finished;
+  private ScheduledFuture<?> linger;
 
   private volatile InputStream inputView;
   private volatile OutputStream outputView;
@@ -138,7 +155,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
 
   /**
    * Tells the peer that we stopped reading (STOP_SENDING). Called only for transports with
-   * {@link dev.braid.Capability#STOP_SENDING}; the default does nothing.
+   * {@link Capability#STOP_SENDING}; the default does nothing.
    */
   protected void transmitStopSending(long code) {}
 
@@ -148,8 +165,17 @@ public abstract class AbstractMuxedStream implements MuxedStream {
    */
   protected void consumed(int bytes) {}
 
-  /** Called once, outside any lock, right after the stream reached a terminal state. The default does nothing. */
+  /**
+   * Called once, outside any lock, right after the stream reached a terminal state (it may still be flushing:
+   * release native resources in {@link #onFinished()}). The default does nothing.
+   */
   protected void onTerminated(StreamState finalState) {}
+
+  /**
+   * Called once, outside any lock, when the stream is finished on the wire (see the class comment): the
+   * transport releases what it holds for the stream. The default does nothing.
+   */
+  protected void onFinished() {}
 
   // ---------------------------------------------------------------- transport notifications (inbound)
 
@@ -177,23 +203,18 @@ public abstract class AbstractMuxedStream implements MuxedStream {
       return;
     }
     Deferred d = new Deferred();
-    int discarded = 0;
     synchronized (lock) {
       if (terminalFailureState != null || finReceived) {
         return; // aborted or after FIN: nothing more is wanted (the transport treats data after FIN as an error)
       }
       if (readClosedLocally) {
-        discarded = n;
+        d.add(() -> consumed(n));
       } else {
         inbound.add(data);
-        inboundBytes += n;
-        servePendingReadLocked(d);
+        inbound.serve(d, false, this::consumed);
       }
     }
     d.run();
-    if (discarded > 0) {
-      consumed(discarded);
-    }
   }
 
   /** The peer ended its write direction (FIN): after the buffered bytes, reads return end-of-stream. */
@@ -204,8 +225,9 @@ public abstract class AbstractMuxedStream implements MuxedStream {
         return;
       }
       finReceived = true;
-      servePendingReadLocked(d);
+      inbound.serve(d, true, this::consumed);
       updateStateLocked(d);
+      checkFinishedLocked(d);
     }
     d.run();
   }
@@ -237,30 +259,32 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   protected final void receiveStopSending(long code) {
     Deferred d = new Deferred();
     synchronized (lock) {
-      if (terminalFailureState != null || (writeClosed && finSent)) {
+      if (terminalFailureState != null || (writeClosed && outbound.finSent())) {
         return;
       }
       WriteClosedException error = new WriteClosedException(WriteClosedException.Reason.STOPPED_BY_PEER, code);
       writeClosed = true;
       writeClosedError = error;
-      finQueued = false; // nothing more is sent; the protocol ends our send side (e.g. QUIC RESET_STREAM)
-      failWritesLocked(d, error);
+      stoppedByPeer = true;
+      outbound.dropFin(); // nothing more is sent; the protocol ends our send side (e.g. QUIC RESET_STREAM)
+      outbound.failWrites(d, error);
       if (closeWriteFuture != null && !closeWriteFuture.isDone()) {
         CompletableFuture<Void> f = closeWriteFuture;
         d.add(() -> f.completeExceptionally(error));
       }
       updateStateLocked(d);
+      checkFinishedLocked(d);
     }
     d.run();
   }
 
   /**
-   * The connection under the stream died, or the transport hit an unexpected error: the stream
-   * becomes {@link StreamState#FAILED} (if not terminal already) and every pending operation fails.
+   * The connection under the stream died, or the transport hit an unexpected error on this stream: the
+   * stream becomes {@link StreamState#FAILED} (if not terminal already) and every pending operation fails.
+   * While the connection is open, the peer is told with a reset ({@link StreamResetException#INTERNAL_ERROR}).
    */
   protected final void fail(Throwable cause) {
-    ConnectionFailedException error = cause instanceof ConnectionFailedException
-        ? (ConnectionFailedException) cause
+    ConnectionFailedException error = cause instanceof ConnectionFailedException cfe ? cfe
         : new ConnectionFailedException("the connection under the stream failed: " + cause, cause);
     abort(StreamState.FAILED, error, false);
   }
@@ -268,14 +292,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   /** Bytes received and buffered but not yet read. */
   protected final int bufferedInboundBytes() {
     synchronized (lock) {
-      return inboundBytes;
-    }
-  }
-
-  /** Whether writes or a FIN are still waiting to go out (a CLOSED stream may still be flushing). */
-  final boolean hasPendingOutbound() {
-    synchronized (lock) {
-      return !outboundDead && (inFlight != null || !writeQueue.isEmpty() || (finQueued && !finSent));
+      return inbound.bytes();
     }
   }
 
@@ -311,7 +328,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   @Override
   public final long bytesRead() {
     synchronized (lock) {
-      return bytesRead;
+      return inbound.delivered();
     }
   }
 
@@ -331,18 +348,16 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     if (dst.isReadOnly()) {
       throw new IllegalArgumentException("read buffer is read-only");
     }
-    CompletableFuture<Integer> result = new CompletableFuture<>();
+    BraidFuture<Integer> result = new BraidFuture<>();
     Deferred d = new Deferred();
     synchronized (lock) {
-      if (pendingRead != null) {
-        throw new ReadPendingException();
-      }
+      inbound.startRead(dst, result); // throws ReadPendingException, changing nothing
       if (terminalFailureState != null) {
+        inbound.takeRead();
         IOException e = terminalError;
         d.add(() -> result.completeExceptionally(e));
       } else {
-        pendingRead = new PendingRead(dst, result);
-        servePendingReadLocked(d);
+        inbound.serve(d, finReceived || readClosedLocally, this::consumed);
       }
     }
     d.run();
@@ -352,25 +367,25 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   @Override
   public final CompletableFuture<Void> write(ByteBuffer src) {
     Objects.requireNonNull(src, "src");
-    PendingWrite w;
+    OutboundQueue.PendingWrite w;
     synchronized (lock) {
       if (terminalFailureState != null) {
-        return CompletableFuture.failedFuture(terminalError);
+        return BraidFuture.failed(terminalError);
       }
       if (writeClosed) {
-        return CompletableFuture.failedFuture(writeClosedError);
+        return BraidFuture.failed(writeClosedError);
       }
       if (!src.hasRemaining()) {
-        return CompletableFuture.completedFuture(null);
+        return BraidFuture.completed(null);
       }
-      w = new PendingWrite(src);
-      writeQueue.add(w);
-      if (outboundBusy || inFlight != null || !opened) {
-        return w.future; // the running pump, the in-flight completion, or opened() picks it up
+      w = new OutboundQueue.PendingWrite(src, new BraidFuture<>());
+      outbound.add(w);
+      if (outbound.mustWait(opened)) {
+        return w.future(); // the running pump, the in-flight completion, or opened() picks it up
       }
     }
     pumpOutbound();
-    return w.future;
+    return w.future();
   }
 
   @Override
@@ -381,17 +396,15 @@ public abstract class AbstractMuxedStream implements MuxedStream {
       if (closeWriteFuture != null) {
         return closeWriteFuture;
       }
-      closeWriteFuture = new CompletableFuture<>();
+      closeWriteFuture = new BraidFuture<>();
       result = closeWriteFuture;
-      if (terminalFailureState != null) {
-        // Nothing to close gracefully any more; closeWrite is a no-op in a terminal state.
+      if (terminalFailureState != null || writeClosed) {
+        // Nothing to close gracefully any more (terminal, or the peer already stopped our writes): a no-op.
         d.add(() -> result.complete(null));
-      } else if (writeClosed) {
-        d.add(() -> result.complete(null)); // the peer already stopped our writes
       } else {
         writeClosed = true;
         writeClosedError = new WriteClosedException(WriteClosedException.Reason.CLOSED_LOCALLY, 0);
-        finQueued = true;
+        outbound.queueFin();
         updateStateLocked(d);
       }
     }
@@ -410,14 +423,11 @@ public abstract class AbstractMuxedStream implements MuxedStream {
         return; // a no-op in a terminal state: a CLOSED stream keeps its unread bytes readable
       }
       readClosedLocally = true;
-      discarded = inboundBytes;
-      inbound.clear();
-      inboundBytes = 0;
-      servePendingReadLocked(d);
-      signal = !finReceived && connection.capabilities().contains(dev.braid.Capability.STOP_SENDING);
+      discarded = inbound.discard();
+      inbound.serve(d, true, this::consumed);
+      signal = !finReceived && connection.capabilities().contains(Capability.STOP_SENDING);
       if (signal) {
-        stopSendingQueued = true;
-        stopSendingCode = 0;
+        outbound.queueStopSending(0);
       }
       updateStateLocked(d);
     }
@@ -467,7 +477,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     if (v == null) {
       synchronized (lock) {
         if (inputView == null) {
-          inputView = new StreamInput();
+          inputView = new BlockingViews.Input(this);
         }
         v = inputView;
       }
@@ -481,7 +491,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     if (v == null) {
       synchronized (lock) {
         if (outputView == null) {
-          outputView = new StreamOutput();
+          outputView = new BlockingViews.Output(this);
         }
         v = outputView;
       }
@@ -496,6 +506,12 @@ public abstract class AbstractMuxedStream implements MuxedStream {
 
   // ---------------------------------------------------------------- internals
 
+  boolean cancelRead(CompletableFuture<Integer> f) {
+    synchronized (lock) {
+      return inbound.cancelRead(f);
+    }
+  }
+
   private void abort(StreamState target, IOException error, boolean localReset) {
     Deferred d = new Deferred();
     boolean send = false;
@@ -504,29 +520,29 @@ public abstract class AbstractMuxedStream implements MuxedStream {
         // A CLOSED stream may still be flushing writes made before close(); a failure or a peer reset
         // ends those. Our own reset() in a terminal state is a no-op (rule C5).
         if (!localReset) {
-          failWritesLocked(d, error);
+          outbound.failWrites(d, error);
           failCloseWriteLocked(d, error);
-          outboundDead = true;
-          d.add(() -> connection.flushingEnded(this));
+          outbound.kill();
+          inputAbandoned = true;
+          checkFinishedLocked(d);
         }
       } else {
         terminalFailureState = target;
         terminalError = error;
-        inbound.clear();
-        inboundBytes = 0;
-        failWritesLocked(d, error);
+        inbound.discard();
+        outbound.failWrites(d, error);
         failCloseWriteLocked(d, error);
-        if (pendingRead != null) {
-          CompletableFuture<Integer> f = pendingRead.future;
-          pendingRead = null;
-          d.add(() -> f.completeExceptionally(error));
+        CompletableFuture<Integer> pending = inbound.takeRead();
+        if (pending != null) {
+          d.add(() -> pending.completeExceptionally(error));
         }
-        if (localReset && !outboundDead) {
-          resetQueued = true;
-          resetCodeToSend = ((StreamResetException) error).code();
+        long code = localReset ? ((StreamResetException) error).code()
+            : target == StreamState.FAILED && connection.isOpen() ? StreamResetException.INTERNAL_ERROR : -1;
+        if (code >= 0 && !outbound.isDead()) {
+          outbound.queueReset(code); // a local reset, or this stream alone failed: tell the peer
           send = true;
         } else {
-          outboundDead = true;
+          outbound.kill();
         }
         updateStateLocked(d);
       }
@@ -538,123 +554,49 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   }
 
   private void failCloseWriteLocked(Deferred d, IOException error) {
-    if (closeWriteFuture != null && !closeWriteFuture.isDone() && !finSent) {
+    if (closeWriteFuture != null && !closeWriteFuture.isDone() && !outbound.finSent()) {
       CompletableFuture<Void> f = closeWriteFuture;
       d.add(() -> f.completeExceptionally(error));
     }
   }
 
-  private void failWritesLocked(Deferred d, IOException error) {
-    List<CompletableFuture<Void>> failed = new ArrayList<>(writeQueue.size() + 1);
-    if (inFlight != null) {
-      failed.add(inFlight.future);
-      inFlight = null;
-    }
-    for (PendingWrite w : writeQueue) {
-      failed.add(w.future);
-    }
-    writeQueue.clear();
-    if (!failed.isEmpty()) {
-      d.add(() -> failed.forEach(f -> f.completeExceptionally(error)));
-    }
-  }
-
-  private void servePendingReadLocked(Deferred d) {
-    PendingRead r = pendingRead;
-    if (r == null) {
-      return;
-    }
-    if (inboundBytes > 0) {
-      int copied = 0;
-      while (r.dst.hasRemaining() && !inbound.isEmpty()) {
-        ByteBuffer head = inbound.peek();
-        int n = Math.min(head.remaining(), r.dst.remaining());
-        if (n == head.remaining()) {
-          r.dst.put(head);
-          inbound.poll();
-        } else {
-          ByteBuffer slice = head.duplicate();
-          slice.limit(slice.position() + n);
-          r.dst.put(slice);
-          head.position(head.position() + n);
-        }
-        copied += n;
-      }
-      inboundBytes -= copied;
-      bytesRead += copied;
-      pendingRead = null;
-      int n = copied;
-      d.add(() -> {
-        r.future.complete(n);
-        consumed(n);
-      });
-    } else if (finReceived || readClosedLocally) {
-      pendingRead = null;
-      d.add(() -> r.future.complete(-1));
-    }
-  }
-
-  /** Moves outbound work to the transport, one call at a time, never under the lock. */
+  /** Moves outbound work to the transport, one action at a time, never under the lock. */
   private void pumpOutbound() {
     while (true) {
-      int action;
-      PendingWrite w = null;
-      long code = 0;
+      OutboundQueue.Action action;
       synchronized (lock) {
-        if (outboundBusy || outboundDead) {
+        action = outbound.next(opened);
+        if (action == null) {
           return;
         }
-        if (resetQueued) {
-          resetQueued = false;
-          outboundDead = true;
-          code = resetCodeToSend;
-          action = 3;
-        } else if (!opened) {
-          return;
-        } else if (stopSendingQueued) {
-          stopSendingQueued = false;
-          code = stopSendingCode;
-          action = 2;
-        } else if (inFlight == null && !writeQueue.isEmpty()) {
-          w = writeQueue.poll();
-          inFlight = w;
-          action = 0;
-        } else if (inFlight == null && finQueued && !finSent) {
-          finSent = true;
-          action = 1;
-        } else {
-          return;
-        }
-        outboundBusy = true;
       }
       try {
-        switch (action) {
-          case 0:
-            transmitOne(w);
-            break;
-          case 1:
-            transmitFin();
-            completeCloseWrite();
-            connection.flushingEnded(this);
-            break;
-          case 2:
-            transmitStopSending(code);
-            break;
-          default:
-            transmitReset(code);
-            break;
+        if (action instanceof OutboundQueue.Data data) {
+          transmitOne(data.write());
+        } else if (action instanceof OutboundQueue.Fin) {
+          transmitFin();
+          completeCloseWrite();
+        } else if (action instanceof OutboundQueue.StopSending stop) {
+          transmitStopSending(stop.code());
+        } else if (action instanceof OutboundQueue.Reset reset) {
+          transmitReset(reset.code());
         }
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "transport failed to send on stream " + this, e);
         synchronized (lock) {
-          outboundBusy = false;
+          outbound.done();
+          outbound.kill();
         }
         fail(e);
+        finishIfDone();
         return;
       }
+      Deferred d = new Deferred();
       synchronized (lock) {
-        outboundBusy = false;
+        outbound.done();
+        checkFinishedLocked(d);
       }
+      d.run();
     }
   }
 
@@ -668,31 +610,27 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     }
   }
 
-  private void transmitOne(PendingWrite w) {
-    int n = w.data.remaining();
-    CompletableFuture<Void> sent = transmit(w.data);
+  private void transmitOne(OutboundQueue.PendingWrite w) {
+    int n = w.data().remaining();
+    CompletableFuture<Void> sent = transmit(w.data());
     sent.whenComplete((ok, err) -> {
       boolean mine;
       synchronized (lock) {
-        mine = inFlight == w;
-        if (mine) {
-          inFlight = null;
-          if (err == null) {
-            bytesWritten += n;
-          }
+        mine = outbound.completed(w);
+        if (mine && err == null) {
+          bytesWritten += n;
         }
       }
       if (!mine) {
         return; // already failed by a reset or failure; the transport abandoned it
       }
       if (err == null) {
-        w.future.complete(null);
+        w.future().complete(null);
         pumpOutbound();
       } else {
-        Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
-            ? err.getCause() : err;
+        Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
         fail(cause);
-        w.future.completeExceptionally(failureFor(cause));
+        w.future().completeExceptionally(failureFor(cause));
       }
     });
   }
@@ -704,6 +642,70 @@ public abstract class AbstractMuxedStream implements MuxedStream {
       }
     }
     return new ConnectionFailedException("transport failed: " + cause, cause);
+  }
+
+  private void finishIfDone() {
+    Deferred d = new Deferred();
+    synchronized (lock) {
+      checkFinishedLocked(d);
+    }
+    d.run();
+  }
+
+  /** Schedules {@link #onFinished()} once the stream is finished on the wire; arms the linger bound otherwise. */
+  private void checkFinishedLocked(Deferred d) {
+    if (finished || !state.isTerminal()) {
+      return;
+    }
+    boolean inputEnded = finReceived || terminalFailureState != null || inputAbandoned;
+    if (inputEnded && outbound.ended(stoppedByPeer)) {
+      finished = true;
+      ScheduledFuture<?> timer = linger;
+      linger = null;
+      d.add(() -> finish(timer));
+    } else if (linger == null) {
+      long millis = Math.max(1, connection.options().idleTimeout().toMillis());
+      linger = BraidThreads.timer().schedule(() -> BraidThreads.events().execute(this::lingerExpired), millis,
+          TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** The linger bound passed: whatever is still unsent or unheard is abandoned with a reset. */
+  private void lingerExpired() {
+    boolean send = false;
+    synchronized (lock) {
+      if (finished) {
+        return;
+      }
+      inputAbandoned = true;
+      if (!outbound.isDead()) {
+        IOException error = new ConnectionFailedException("stream " + this + " lingered "
+            + connection.options().idleTimeout().toMillis() + " ms after it ended without finishing on the wire", null);
+        Deferred d = new Deferred();
+        outbound.failWrites(d, error);
+        failCloseWriteLocked(d, error);
+        outbound.queueReset(StreamResetException.INTERNAL_ERROR);
+        send = true;
+        events.execute(d::run);
+      }
+    }
+    LOG.log(System.Logger.Level.DEBUG, "{0}: lingered past its bound; reset", this);
+    if (send) {
+      pumpOutbound();
+    }
+    finishIfDone();
+  }
+
+  private void finish(ScheduledFuture<?> timer) {
+    if (timer != null) {
+      timer.cancel(false);
+    }
+    finishedSignal.complete(null);
+    try {
+      onFinished();
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "transport cleanup failed for stream " + this, e);
+    }
   }
 
   private void updateStateLocked(Deferred d) {
@@ -725,19 +727,20 @@ public abstract class AbstractMuxedStream implements MuxedStream {
       throw new IllegalStateException("illegal transition " + from + " -> " + next + " on " + this);
     }
     state = next;
-    long read = bytesRead;
+    long read = inbound.delivered();
     long written = bytesWritten;
+    if (next.isTerminal()) {
+      d.add(() -> terminalSignal.complete(null)); // the connection's live count drops before anyone hears of it
+    }
     // Enqueued under the lock so that listeners see transitions in order; the serial executor runs
     // no user code on this thread.
-    if (next == StreamState.CLOSED && (inFlight != null || !writeQueue.isEmpty() || (finQueued && !finSent))) {
-      d.add(() -> connection.flushingStarted(this)); // writes made before close() still going out
-    }
     if (!listeners.isEmpty()) {
       events.execute(() -> deliver(from, next)); // terminated() completes after the listeners saw it
     } else if (next.isTerminal()) {
       d.add(() -> terminated.complete(next)); // no listener: no event-thread hop (10,000 streams closing at once)
     }
     d.add(() -> record(from, next, read, written));
+    checkFinishedLocked(d);
   }
 
   private void record(StreamState from, StreamState to, long read, long written) {
@@ -764,7 +767,6 @@ public abstract class AbstractMuxedStream implements MuxedStream {
         lifetimeEvent.bytesWritten = written;
         lifetimeEvent.commit();
       }
-      connection.streamTerminated(this);
       try {
         onTerminated(to);
       } catch (RuntimeException e) {
@@ -784,150 +786,6 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     }
     if (to.isTerminal()) {
       terminated.complete(to);
-    }
-  }
-
-  private static final class PendingRead {
-    final ByteBuffer dst;
-    final CompletableFuture<Integer> future;
-
-    PendingRead(ByteBuffer dst, CompletableFuture<Integer> future) {
-      this.dst = dst;
-      this.future = future;
-    }
-  }
-
-  private static final class PendingWrite {
-    final ByteBuffer data;
-    final CompletableFuture<Void> future = new CompletableFuture<>();
-
-    PendingWrite(ByteBuffer data) {
-      this.data = data;
-    }
-  }
-
-  /** Actions collected under the lock and run after it is released. */
-  private static final class Deferred {
-    private List<Runnable> actions;
-
-    void add(Runnable r) {
-      if (actions == null) {
-        actions = new ArrayList<>(2);
-      }
-      actions.add(r);
-    }
-
-    void run() {
-      if (actions != null) {
-        for (Runnable r : actions) {
-          r.run();
-        }
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- blocking views
-
-  private boolean cancelRead(CompletableFuture<Integer> f) {
-    synchronized (lock) {
-      if (pendingRead != null && pendingRead.future == f) {
-        pendingRead = null;
-        return true;
-      }
-      return false;
-    }
-  }
-
-  static <T> T await(CompletableFuture<T> f) throws IOException, InterruptedException {
-    try {
-      return f.get();
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof IOException) {
-        throw (IOException) c;
-      }
-      if (c instanceof RuntimeException) {
-        throw (RuntimeException) c;
-      }
-      throw new IOException(c);
-    }
-  }
-
-  private final class StreamInput extends InputStream {
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      int n = read(one, 0, 1);
-      return n < 0 ? -1 : one[0] & 0xff;
-    }
-
-    @Override
-    public synchronized int read(byte[] b, int off, int len) throws IOException {
-      Objects.checkFromIndexSize(off, len, b.length);
-      if (len == 0) {
-        return 0;
-      }
-      CompletableFuture<Integer> f = AbstractMuxedStream.this.read(ByteBuffer.wrap(b, off, len));
-      try {
-        return await(f);
-      } catch (InterruptedException e) {
-        if (cancelRead(f)) {
-          Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted while reading " + AbstractMuxedStream.this);
-        }
-        // The read completed while we were interrupted: return its result, keep the flag.
-        try {
-          return f.join();
-        } catch (java.util.concurrent.CompletionException ce) {
-          Throwable c = ce.getCause();
-          throw c instanceof IOException ? (IOException) c : new IOException(c);
-        } finally {
-          Thread.currentThread().interrupt();
-        }
-      }
-    }
-
-    @Override
-    public int available() {
-      return bufferedInboundBytes();
-    }
-
-    @Override
-    public void close() {
-      closeRead();
-    }
-  }
-
-  private final class StreamOutput extends OutputStream {
-    @Override
-    public void write(int b) throws IOException {
-      write(new byte[] {(byte) b}, 0, 1);
-    }
-
-    @Override
-    public synchronized void write(byte[] b, int off, int len) throws IOException {
-      Objects.checkFromIndexSize(off, len, b.length);
-      if (len == 0) {
-        return;
-      }
-      waitFor(AbstractMuxedStream.this.write(ByteBuffer.wrap(b, off, len)), "writing");
-    }
-
-    @Override
-    public void close() throws IOException {
-      waitFor(closeWrite(), "closing the write direction of");
-    }
-
-    private void waitFor(CompletableFuture<Void> f, String what) throws IOException {
-      try {
-        await(f);
-      } catch (InterruptedException e) {
-        // As with java.nio's interruptible channels: the stream's state is unknown now, so it is aborted.
-        reset(0);
-        Thread.currentThread().interrupt();
-        throw new InterruptedIOException("interrupted while " + what + " " + AbstractMuxedStream.this
-            + "; the stream was reset");
-      }
     }
   }
 }
