@@ -56,9 +56,9 @@ public final class Braid implements AutoCloseable {
    */
   public CompletableFuture<Connection> dial(URI address) {
     try {
-      return transportFor(address).dial(address);
+      return dev.braid.spi.BraidFuture.relay(transportFor(address).dial(address));
     } catch (IOException e) {
-      return CompletableFuture.failedFuture(e);
+      return dev.braid.spi.BraidFuture.failed(e);
     }
   }
 

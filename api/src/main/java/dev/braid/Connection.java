@@ -9,7 +9,15 @@ import java.util.function.Consumer;
 /**
  * A connection between two peers that carries many {@link MuxedStream}s.
  *
- * <p><b>Thread safety.</b> This interface is thread-safe.
+ * <p><b>Thread safety.</b> This interface is thread-safe and no method blocks. Braid never synchronizes on a
+ * connection or stream object, so an application may use their monitors freely (kit rule T2).
+ *
+ * <p><b>Threads.</b> The futures of {@link #openStream}, {@link #acceptStream} and {@link #closeFuture} complete
+ * on whichever thread learns the outcome (often a transport I/O thread); as for {@link MuxedStream}, blocked
+ * {@code get()} callers are woken directly and dependent actions run on Braid event threads, never on the
+ * completing thread, so they may block. The stream handler runs on a Braid event thread, one inbound stream at
+ * a time per connection. {@link #close()} and {@link #abort} fail live streams on the calling thread, which may
+ * be a listener or a continuation.
  *
  * <p><b>Lifecycle.</b> A connection is open until it is closed ({@link #close()}: gracefully by us,
  * or by the peer), aborted ({@link #abort(Throwable)}), or lost. When that happens every stream that has

@@ -6,7 +6,9 @@ import java.util.concurrent.CompletableFuture;
 /**
  * A bound endpoint that accepts inbound {@link Connection}s.
  *
- * <p><b>Thread safety.</b> This interface is thread-safe.
+ * <p><b>Thread safety.</b> This interface is thread-safe; no method blocks. The future of {@link #accept()}
+ * completes on the transport's thread; its dependent actions run on Braid event threads, as for
+ * {@link MuxedStream}.
  */
 public interface Listener extends AutoCloseable {
 

@@ -11,7 +11,17 @@ import java.util.concurrent.CompletableFuture;
  * <p><b>Thread safety.</b> This interface is thread-safe: every method may be called from any thread at
  * any time, including from a {@link StreamStateListener} and from continuations of the futures it
  * returns. Checking the state and acting on it is atomic: an operation never acts on a state that
- * another thread changed between the check and the I/O.
+ * another thread changed between the check and the I/O. No method blocks, except the blocking views.
+ *
+ * <p><b>Threads.</b> A returned future may complete on a transport's I/O thread (a read when bytes arrive, a
+ * write when the peer grants window) or on the calling thread. A thread blocked in its {@code get()} or
+ * {@code join()} is woken directly. A dependent action attached before completion ({@code thenApply},
+ * {@code whenComplete}, {@code thenCompose}, ...) never runs on the completing thread: it runs on a Braid
+ * event thread ({@code braid-events-N}, an unbounded pool), so it may block, even on another stream of the same
+ * connection; attached after completion, it runs at once on the attaching thread. Continuations of different
+ * futures may run concurrently and in any order. Listeners run on Braid event threads, serially per stream
+ * ({@link StreamStateListener}). The whole table: {@code docs/threads.md}; the rules: SPEC.md §7, kit rules T1
+ * and T2.
  *
  * <p><b>Lifecycle.</b> The stream follows {@link StreamState}. What each operation does in each state:
  *

@@ -9,7 +9,10 @@ import java.util.concurrent.CompletableFuture;
  * One transport instance: dials and listens for one family of URI schemes, and owns the threads,
  * sockets and native resources of every connection it makes.
  *
- * <p><b>Thread safety.</b> This interface is thread-safe.
+ * <p><b>Thread safety.</b> This interface is thread-safe. {@link #dial} and {@link #listen} return without
+ * waiting for the network (listen binds synchronously); {@link #close()} blocks until the transport's threads
+ * have stopped. The future of {@link #dial} follows {@link MuxedStream}'s thread rules: dependent actions never
+ * run on the transport's threads.
  */
 public interface Transport extends AutoCloseable {
 

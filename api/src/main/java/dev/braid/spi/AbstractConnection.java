@@ -30,6 +30,17 @@ import java.util.function.Consumer;
  * {@link #terminated(Throwable, boolean)} once when the native connection is gone.
  *
  * <p><b>Thread safety.</b> Thread-safe. No transport method and no user callback is invoked under a lock.
+ *
+ * <p><b>Threads.</b> {@link #doOpenStream} runs on the thread that called {@code openStream}, {@link #doClose()}
+ * and {@link #doAbort} on the thread that called {@code close}/{@code abort}, once each; none may block. The
+ * transport may call {@link #addStream}, {@link #deliverInbound}, {@link #markEnding} and {@link #terminated} from
+ * any thread, but not while holding a lock its own hooks take: {@code terminated} fails streams, which may call
+ * stream hooks on the calling thread. Futures handed to the application are {@link BraidFuture}s (the
+ * transport's {@code doOpenStream} future is relayed), so their continuations never run on a transport thread.
+ *
+ * <p><b>Streams.</b> The connection observes each registered stream: it counts the stream against
+ * {@code maxStreams} until the stream is terminal, and keeps it (so that a connection failure reaches a CLOSED
+ * stream still flushing) until the stream is finished on the wire ({@link AbstractMuxedStream#onFinished()}).
  */
 public abstract class AbstractConnection implements Connection {
   private static final System.Logger LOG = System.getLogger("dev.braid.connection");

@@ -10,7 +10,6 @@ import dev.braid.StreamState;
 import dev.braid.StreamStateListener;
 import dev.braid.WriteClosedException;
 import dev.braid.internal.BraidThreads;
-import dev.braid.internal.StreamEvents;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,7 +17,6 @@ import java.nio.ByteBuffer;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -75,10 +73,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   private final long id;
   private final boolean locallyInitiated;
   private final Object lock = new Object();
-  private final SerialExecutor events = new SerialExecutor(BraidThreads.events());
-  private final CopyOnWriteArrayList<StreamStateListener> listeners = new CopyOnWriteArrayList<>();
-  private final BraidFuture<StreamState> terminated = new BraidFuture<>();
-  private final StreamEvents.Close lifetimeEvent = new StreamEvents.Close();
+  private final Transitions transitions;
   /** Completed when the stream turns terminal, before its listeners hear of it (the connection's count). */
   final CompletableFuture<Void> terminalSignal = new CompletableFuture<>();
   /** Completed when the stream is finished on the wire (the connection forgets it). */
@@ -120,18 +115,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     this.locallyInitiated = locallyInitiated;
     this.opened = !opening;
     this.state = opening ? StreamState.OPENING : StreamState.OPEN;
-    if (listener != null) {
-      listeners.add(listener);
-    }
-    lifetimeEvent.begin();
-    StreamEvents.Open open = new StreamEvents.Open();
-    if (open.isEnabled()) {
-      open.transport = connection.transportId();
-      open.connection = connection.connectionId();
-      open.stream = id;
-      open.local = locallyInitiated;
-      open.commit();
-    }
+    this.transitions = new Transitions(this, connection.transportId(), connection.connectionId(), listener);
     if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
       LOG.log(System.Logger.Level.DEBUG, "{0} {1} stream {2}: {3}", connection.transportId(),
           locallyInitiated ? "opened" : "accepted", this, state);
@@ -458,17 +442,17 @@ public abstract class AbstractMuxedStream implements MuxedStream {
 
   @Override
   public final void addListener(StreamStateListener listener) {
-    listeners.add(Objects.requireNonNull(listener, "listener"));
+    transitions.add(Objects.requireNonNull(listener, "listener"));
   }
 
   @Override
   public final void removeListener(StreamStateListener listener) {
-    listeners.remove(listener);
+    transitions.remove(listener);
   }
 
   @Override
   public final CompletableFuture<StreamState> terminated() {
-    return terminated.copy();
+    return transitions.terminated();
   }
 
   @Override
@@ -686,7 +670,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
         failCloseWriteLocked(d, error);
         outbound.queueReset(StreamResetException.INTERNAL_ERROR);
         send = true;
-        events.execute(d::run);
+        transitions.later(d::run);
       }
     }
     LOG.log(System.Logger.Level.DEBUG, "{0}: lingered past its bound; reset", this);
@@ -732,60 +716,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     if (next.isTerminal()) {
       d.add(() -> terminalSignal.complete(null)); // the connection's live count drops before anyone hears of it
     }
-    // Enqueued under the lock so that listeners see transitions in order; the serial executor runs
-    // no user code on this thread.
-    if (!listeners.isEmpty()) {
-      events.execute(() -> deliver(from, next)); // terminated() completes after the listeners saw it
-    } else if (next.isTerminal()) {
-      d.add(() -> terminated.complete(next)); // no listener: no event-thread hop (10,000 streams closing at once)
-    }
-    d.add(() -> record(from, next, read, written));
+    transitions.announce(d, from, next, read, written, this::onTerminated);
     checkFinishedLocked(d);
-  }
-
-  private void record(StreamState from, StreamState to, long read, long written) {
-    if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
-      LOG.log(System.Logger.Level.DEBUG, "{0}: {1} -> {2}", this, from, to);
-    }
-    StreamEvents.Transition t = new StreamEvents.Transition();
-    if (t.isEnabled()) {
-      t.transport = connection.transportId();
-      t.connection = connection.connectionId();
-      t.stream = id;
-      t.from = from.name();
-      t.to = to.name();
-      t.commit();
-    }
-    if (to.isTerminal()) {
-      lifetimeEvent.end();
-      if (lifetimeEvent.shouldCommit()) {
-        lifetimeEvent.transport = connection.transportId();
-        lifetimeEvent.connection = connection.connectionId();
-        lifetimeEvent.stream = id;
-        lifetimeEvent.state = to.name();
-        lifetimeEvent.bytesRead = read;
-        lifetimeEvent.bytesWritten = written;
-        lifetimeEvent.commit();
-      }
-      try {
-        onTerminated(to);
-      } catch (RuntimeException e) {
-        LOG.log(System.Logger.Level.WARNING, "transport cleanup failed for stream " + this, e);
-      }
-    }
-  }
-
-  private void deliver(StreamState from, StreamState to) {
-    for (StreamStateListener l : listeners) {
-      try {
-        l.onStateChange(this, from, to);
-      } catch (RuntimeException | Error e) {
-        LOG.log(System.Logger.Level.WARNING, "stream listener threw on " + this + " (" + from + " -> " + to
-            + "); the stream is unaffected", e);
-      }
-    }
-    if (to.isTerminal()) {
-      terminated.complete(to);
-    }
   }
 }

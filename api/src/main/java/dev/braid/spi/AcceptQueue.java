@@ -93,19 +93,19 @@ public final class AcceptQueue<T> {
    * kept for the next {@code accept()}.
    */
   public CompletableFuture<T> accept() {
-    CompletableFuture<T> f;
+    BraidFuture<T> f;
     synchronized (lock) {
       T item = ready.poll();
       if (item != null) {
-        return CompletableFuture.completedFuture(item);
+        return BraidFuture.completed(item);
       }
       if (closedCause != null) {
-        return CompletableFuture.failedFuture(closedCause.get());
+        return BraidFuture.failed(closedCause.get());
       }
-      f = new CompletableFuture<>();
+      f = new BraidFuture<>();
       waiting.add(f);
     }
-    f.whenComplete((item, err) -> {
+    f.whenCompleteInline((item, err) -> {
       if (err != null) { // cancelled, timed out or failed by its owner (or by close: then no longer queued)
         synchronized (lock) {
           waiting.remove(f);

@@ -70,6 +70,11 @@ public final class BraidFuture<T> extends CompletableFuture<T> {
     return f;
   }
 
+  /** Braid's own bookkeeping: runs {@code action} on the completing thread. Never for application code. */
+  void whenCompleteInline(BiConsumer<? super T, ? super Throwable> action) {
+    super.whenComplete(action);
+  }
+
   @Override
   public <U> CompletableFuture<U> newIncompleteFuture() {
     return new CompletableFuture<>();

@@ -15,6 +15,12 @@ import java.util.Set;
  * <p><b>Contract.</b> The public no-argument constructor never throws and does no I/O: a transport that
  * cannot run here (a missing native library, say) reports it through {@link #isAvailable()} and
  * {@link #unavailabilityCause()} instead. Implementations are thread-safe.
+ *
+ * <p><b>Threads.</b> A transport may complete futures and call the base classes' notifications on its own
+ * threads, but every future it hands to an application must be a {@link BraidFuture} (use
+ * {@link BraidFuture#relay}) so that application continuations never run on those threads; the base classes
+ * ({@link AbstractConnection}, {@link AbstractMuxedStream}, {@link AcceptQueue}) already do so. Their class
+ * comments say which thread calls each hook, which hooks may re-enter, and that no hook may block.
  */
 public interface TransportProvider {
 
