@@ -7,6 +7,7 @@ module dev.braid.api {
 
   exports dev.braid;
   exports dev.braid.spi;
+  exports dev.braid.tls;
 
   uses dev.braid.spi.TransportProvider;
 }

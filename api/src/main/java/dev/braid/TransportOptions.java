@@ -17,6 +17,13 @@ public final class TransportOptions {
   /** The defaults. */
   public static final TransportOptions DEFAULTS = builder().build();
 
+  /** A TLS listener's keystore file (PKCS12 or JKS); without it the listener makes a self-signed certificate. */
+  public static final OptionKey<Optional<java.nio.file.Path>> TLS_KEY_STORE = OptionKey.path("tls.keyStore");
+  /** The password of {@link #TLS_KEY_STORE} and of its key (default empty). */
+  public static final OptionKey<String> TLS_KEY_STORE_PASSWORD = OptionKey.string("tls.keyStorePassword", "");
+  /** The key entry of {@link #TLS_KEY_STORE} to use (default: its first key entry). */
+  public static final OptionKey<Optional<String>> TLS_KEY_ALIAS = OptionKey.optionalString("tls.keyAlias");
+
   private final int maxStreams;
   private final int maxPendingInboundStreams;
   private final int receiveWindow;
@@ -54,6 +61,15 @@ public final class TransportOptions {
     b.keepAliveInterval = keepAliveInterval;
     b.properties.putAll(properties);
     return b;
+  }
+
+  /**
+   * The transport-specific setting {@code key}, parsed; its default when not set.
+   *
+   * @throws IllegalArgumentException naming the option if its value cannot be parsed
+   */
+  public <T> T get(OptionKey<T> key) {
+    return key.parse(properties.get(key.name()));
   }
 
   /** Most streams open at once on one connection, counting both sides' (default 4096). */

@@ -1,6 +1,6 @@
 package dev.braid.transport.quic.internal;
 
-import dev.braid.spi.SelfSignedCertificates;
+import dev.braid.tls.SelfSignedCertificates;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;

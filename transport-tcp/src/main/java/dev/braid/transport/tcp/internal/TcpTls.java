@@ -1,6 +1,6 @@
 package dev.braid.transport.tcp.internal;
 
-import dev.braid.spi.SelfSignedCertificates;
+import dev.braid.tls.SelfSignedCertificates;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;

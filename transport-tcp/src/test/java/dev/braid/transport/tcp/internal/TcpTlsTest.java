@@ -8,7 +8,7 @@ import dev.braid.Connection;
 import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
-import dev.braid.spi.SelfSignedCertificates;
+import dev.braid.tls.SelfSignedCertificates;
 import dev.braid.transport.tcp.TcpTransportProvider;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,4 +1,4 @@
-package dev.braid.spi;
+package dev.braid.tls;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

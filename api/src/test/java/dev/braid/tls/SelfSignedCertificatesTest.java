@@ -1,4 +1,4 @@
-package dev.braid.spi;
+package dev.braid.tls;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
