@@ -4,6 +4,7 @@
  */
 module dev.braid.api {
   requires jdk.jfr;
+  requires java.management;
 
   exports dev.braid;
   exports dev.braid.spi;

@@ -9,9 +9,9 @@ module dev.braid.cli {
   requires tech.kwik.core;
   requires webrtc.java;
 
-  uses dev.braid.cli.BenchBaseline;
+  uses dev.braid.spi.BenchBaseline;
 
-  provides dev.braid.cli.BenchBaseline with dev.braid.cli.baseline.KwikBaseline,
+  provides dev.braid.spi.BenchBaseline with dev.braid.cli.baseline.KwikBaseline,
       dev.braid.cli.baseline.WebRtcJavaBaseline;
 
   uses dev.braid.spi.TransportProvider;

@@ -7,7 +7,6 @@ import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /** Braid's shared event threads: daemon threads named {@code braid-events-N} that run listener callbacks. */
 public final class BraidThreads {
@@ -33,14 +32,9 @@ public final class BraidThreads {
     return TIMER;
   }
 
-  /** A daemon thread factory with the given name prefix. */
+  /** A daemon thread factory with the given name prefix ({@link dev.braid.spi.DaemonThreads#factory}). */
   public static ThreadFactory daemonFactory(String prefix) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, prefix + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
+    return dev.braid.spi.DaemonThreads.factory(prefix);
   }
 
   private static ScheduledExecutorService newTimer() {

@@ -1,5 +1,6 @@
 package dev.braid.cli;
 
+import dev.braid.spi.BenchBaseline;
 import dev.braid.Connection;
 import dev.braid.Listener;
 import dev.braid.MuxedStream;

@@ -1,5 +1,6 @@
 package dev.braid.cli;
 
+import dev.braid.spi.BenchBaseline;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -11,7 +12,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
@@ -37,11 +37,7 @@ final class RawTcpBaseline implements BenchBaseline {
   public void start() throws IOException {
     server = new ServerSocket();
     server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 4096);
-    threads = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "braid-bench-rawtcp");
-      t.setDaemon(true);
-      return t;
-    });
+    threads = dev.braid.spi.DaemonThreads.pool("braid-bench-rawtcp-", 0);
     threads.execute(() -> {
       while (!server.isClosed()) {
         try {

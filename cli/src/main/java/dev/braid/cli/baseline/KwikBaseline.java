@@ -1,6 +1,7 @@
 package dev.braid.cli.baseline;
 
-import dev.braid.cli.BenchBaseline;
+import dev.braid.spi.BenchBaseline;
+import dev.braid.spi.DaemonThreads;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -132,8 +133,8 @@ public final class KwikBaseline implements BenchBaseline {
         ks.load(in, password);
       }
       certificate = (X509Certificate) ks.getCertificate(ALIAS);
-      serverThreads = Measures.daemonPool("braid-bench-kwik-server", SERVER_THREADS);
-      clientThreads = Measures.daemonPool("braid-bench-kwik-client", 0);
+      serverThreads = DaemonThreads.pool("braid-bench-kwik-server-", SERVER_THREADS);
+      clientThreads = DaemonThreads.pool("braid-bench-kwik-client-", 0);
       startServerThreads();
       DatagramSocket socket = new DatagramSocket(new InetSocketAddress(loopback, 0));
       ServerConnectionConfig config = ServerConnectionConfig.builder()
@@ -512,7 +513,7 @@ public final class KwikBaseline implements BenchBaseline {
         us[i] = (System.nanoTime() - t0) / 1e3;
         finish(s);
       }
-      return Measures.median(us);
+      return BenchBaseline.median(us);
     });
   }
 
@@ -536,14 +537,14 @@ public final class KwikBaseline implements BenchBaseline {
         us[i] = (System.nanoTime() - t0) / 1e3;
       }
       finish(s);
-      return Measures.median(us);
+      return BenchBaseline.median(us);
     });
   }
 
   @Override
   public double memoryPerIdleStreamBytes(int n) throws Exception {
     return bounded(n + " idle streams", () -> {
-      long before = Measures.settledHeap();
+      long before = BenchBaseline.settledHeap();
       List<QuicStream> streams = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
         QuicStream s = connection().createStream(true);
@@ -552,7 +553,7 @@ public final class KwikBaseline implements BenchBaseline {
         streams.add(s);
       }
       Thread.sleep(200);
-      long after = Measures.usedHeap();
+      long after = BenchBaseline.usedHeap();
       for (QuicStream s : streams) {
         s.getOutputStream().close();
       }

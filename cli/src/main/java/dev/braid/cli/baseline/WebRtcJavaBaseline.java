@@ -1,6 +1,6 @@
 package dev.braid.cli.baseline;
 
-import dev.braid.cli.BenchBaseline;
+import dev.braid.spi.BenchBaseline;
 import dev.onvoid.webrtc.CreateSessionDescriptionObserver;
 import dev.onvoid.webrtc.PeerConnectionFactory;
 import dev.onvoid.webrtc.PeerConnectionObserver;
@@ -537,7 +537,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
         close(near);
       }
     }
-    return Measures.median(us);
+    return BenchBaseline.median(us);
   }
 
   @Override
@@ -556,7 +556,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
         }
         us[i] = (System.nanoTime() - t0) / 1e3;
       }
-      return Measures.median(us);
+      return BenchBaseline.median(us);
     } finally {
       close(near);
     }
@@ -569,7 +569,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
     AtomicLong result = new AtomicLong();
     try {
       idleArrivals.drainPermits();
-      long before = Measures.settledHeap();
+      long before = BenchBaseline.settledHeap();
       byte[] s = {'S'};
       for (int i = 0; i < channels; i++) {
         NearEnd near = open("idle");
@@ -580,7 +580,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
         }
       }
       Thread.sleep(200);
-      long after = Measures.usedHeap();
+      long after = BenchBaseline.usedHeap();
       result.set(Math.max(0, after - before));
     } finally {
       for (NearEnd near : nears) {

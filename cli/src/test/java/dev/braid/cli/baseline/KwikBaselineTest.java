@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.braid.cli.BenchBaseline;
+import dev.braid.spi.BenchBaseline;
 import java.time.Duration;
 import java.util.ServiceLoader;
 import java.util.Set;
