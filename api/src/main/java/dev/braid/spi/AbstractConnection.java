@@ -8,7 +8,6 @@ import dev.braid.MuxedStream;
 import dev.braid.StreamRefusedException;
 import dev.braid.StreamStateListener;
 import dev.braid.TransportOptions;
-import dev.braid.internal.BraidThreads;
 
 import java.net.URI;
 import java.util.ArrayDeque;

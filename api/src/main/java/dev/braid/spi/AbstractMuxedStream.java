@@ -9,7 +9,6 @@ import dev.braid.StreamResetException;
 import dev.braid.StreamState;
 import dev.braid.StreamStateListener;
 import dev.braid.WriteClosedException;
-import dev.braid.internal.BraidThreads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

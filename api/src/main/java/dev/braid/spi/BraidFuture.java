@@ -1,6 +1,5 @@
 package dev.braid.spi;
 
-import dev.braid.internal.BraidThreads;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;

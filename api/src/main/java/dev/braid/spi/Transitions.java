@@ -3,7 +3,6 @@ package dev.braid.spi;
 import dev.braid.MuxedStream;
 import dev.braid.StreamState;
 import dev.braid.StreamStateListener;
-import dev.braid.internal.BraidThreads;
 import dev.braid.internal.StreamEvents;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;

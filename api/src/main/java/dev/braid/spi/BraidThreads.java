@@ -1,15 +1,14 @@
-package dev.braid.internal;
+package dev.braid.spi;
 
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /** Braid's shared event threads: daemon threads named {@code braid-events-N} that run listener callbacks. */
-public final class BraidThreads {
+final class BraidThreads {
   /** Prefix of every thread this class starts; leak checks recognise them by it. */
   public static final String EVENT_THREAD_PREFIX = "braid-events-";
 
@@ -32,13 +31,8 @@ public final class BraidThreads {
     return TIMER;
   }
 
-  /** A daemon thread factory with the given name prefix ({@link dev.braid.spi.DaemonThreads#factory}). */
-  public static ThreadFactory daemonFactory(String prefix) {
-    return dev.braid.spi.DaemonThreads.factory(prefix);
-  }
-
   private static ScheduledExecutorService newTimer() {
-    ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, daemonFactory(EVENT_THREAD_PREFIX + "timer-"));
+    ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory(EVENT_THREAD_PREFIX + "timer-"));
     timer.setRemoveOnCancelPolicy(true);
     timer.setKeepAliveTime(2, TimeUnit.SECONDS);
     timer.allowCoreThreadTimeOut(true);
@@ -47,7 +41,7 @@ public final class BraidThreads {
 
   private static Executor newEventPool() {
     ThreadPoolExecutor pool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 2, TimeUnit.SECONDS,
-        new SynchronousQueue<>(), daemonFactory(EVENT_THREAD_PREFIX));
+        new SynchronousQueue<>(), DaemonThreads.factory(EVENT_THREAD_PREFIX));
     return pool;
   }
 }
