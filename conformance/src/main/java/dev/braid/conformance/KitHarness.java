@@ -6,9 +6,12 @@ import dev.braid.Capability;
 import dev.braid.Connection;
 import dev.braid.MuxedStream;
 import java.io.IOException;
+import java.lang.reflect.Method;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -64,6 +67,7 @@ public abstract class KitHarness implements KitAccess {
 
   @BeforeEach
   final void kitSetUp(TestInfo info) throws Exception {
+    assertNoRuleOverridden();
     String method = info.getTestMethod().map(java.lang.reflect.Method::getName).orElse("");
     String rule = method.contains("_") ? method.substring(0, method.indexOf('_')) : method;
     String known = knownFailures().get(rule);
@@ -142,6 +146,40 @@ public abstract class KitHarness implements KitAccess {
     }
     if (failure instanceof Error) {
       throw (Error) failure;
+    }
+  }
+
+  /**
+   * The rules of {@link ConformanceSuite} are default methods of its rule groups, interfaces of this package, and a
+   * test class could override one and so drop the rule from the run without a word. A rule this transport fails is
+   * declared in {@link #knownFailures()} and reported; a test class that overrides one fails every test instead.
+   */
+  private void assertNoRuleOverridden() throws NoSuchMethodException {
+    Deque<Class<?>> types = new ArrayDeque<>();
+    for (Class<?> c = getClass(); c != null; c = c.getSuperclass()) {
+      types.addAll(List.of(c.getInterfaces()));
+    }
+    Set<Class<?>> seen = new HashSet<>();
+    while (!types.isEmpty()) {
+      Class<?> group = types.removeFirst();
+      if (!seen.add(group)) {
+        continue;
+      }
+      types.addAll(List.of(group.getInterfaces()));
+      if (!group.getPackageName().equals(KitHarness.class.getPackageName())) {
+        continue;
+      }
+      for (Method rule : group.getDeclaredMethods()) {
+        if (!rule.isDefault()) {
+          continue;
+        }
+        Method run = getClass().getMethod(rule.getName(), rule.getParameterTypes());
+        if (!run.equals(rule)) {
+          throw new AssertionError(run.getDeclaringClass().getName() + " overrides the kit's rule " + rule.getName()
+              + ": a test class cannot replace or drop a rule; declare a rule the transport fails in knownFailures(), "
+              + "with the reason");
+        }
+      }
     }
   }
 
