@@ -243,7 +243,7 @@ public abstract class FaultSuite extends KitHarness {
     List<Kit.StreamPair> streams = new ArrayList<>();
     List<CompletableFuture<Void>> held = new ArrayList<>();
     long accepted = 0;
-    long perStreamBound = Math.max(16L << 20, 8L * window());
+    long perStreamBound = backpressureBound();
     for (int i = 0; i < n; i++) {
       Kit.StreamPair s = Kit.open(p, Side.DIALER);
       streams.add(s);
@@ -283,9 +283,7 @@ public abstract class FaultSuite extends KitHarness {
     TransportFixture limited = fixture().withOptions(TransportOptions.builder().maxStreams(64)
         .maxPendingInboundStreams(64).build());
     Assumptions.assumeTrue(limited != null, "the fixture cannot be rebuilt with other options (override withOptions)");
-    extraFixtures.add(limited);
-    ConnectionPair p = limited.connect();
-    pairs.add(p);
+    ConnectionPair p = pairOn(limited);
     List<MuxedStream> accepted = new ArrayList<>();
     p.listener().setStreamHandler(st -> {
       synchronized (accepted) {
@@ -407,10 +405,8 @@ public abstract class FaultSuite extends KitHarness {
       }
     });
     Assumptions.assumeTrue(routed != null, "the fixture cannot route its dialer (override withDialRoute)");
-    extraFixtures.add(routed);
     try {
-      ConnectionPair p = routed.connect();
-      pairs.add(p);
+      ConnectionPair p = pairOn(routed);
       Kit.StreamPair s = Kit.open(p, Side.DIALER);
       if (kind == FaultProxy.Kind.UDP) {
         CompletableFuture<Kit.Digest> got = CompletableFuture.supplyAsync(() -> Kit.readDigest(s.remote()), pool);

@@ -1,16 +1,24 @@
 package dev.braid.conformance;
 
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
 import dev.braid.Capability;
 import dev.braid.Connection;
 import dev.braid.MuxedStream;
+import java.io.IOException;
+import java.lang.reflect.Method;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,9 +30,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * uncaught-exception watchdog on every thread (one fails the test that caused it, rule W1), and after the
  * test, leak checks (rule W2): every connection the test made has ended with no stream left in
  * {@link Connection#streams()}, and every thread the transport started has stopped.
+ *
+ * <p>Its helpers ({@link #pair()}, {@link #fixture()}, {@link #window()} and the others) are public and final: the
+ * rule groups {@link ConformanceSuite} is assembled from are interfaces, and reach the running test through them.
+ * The static helpers that more than one rule group uses are here too, written once.
  */
 @ExtendWith({RuleTimeout.class, KitReporting.class})
-public abstract class KitHarness {
+public abstract class KitHarness implements KitAccess {
   /**
    * How long the leak check waits for the transport's threads to stop after a test: 15 s
    * ({@code -Dbraid.kit.threadGraceSeconds=N}), and 1 s once a leak has been reported in this JVM, so that one
@@ -55,6 +67,7 @@ public abstract class KitHarness {
 
   @BeforeEach
   final void kitSetUp(TestInfo info) throws Exception {
+    assertNoRuleOverridden();
     String method = info.getTestMethod().map(java.lang.reflect.Method::getName).orElse("");
     String rule = method.contains("_") ? method.substring(0, method.indexOf('_')) : method;
     String known = knownFailures().get(rule);
@@ -136,6 +149,40 @@ public abstract class KitHarness {
     }
   }
 
+  /**
+   * The rules of {@link ConformanceSuite} are default methods of its rule groups, interfaces of this package, and a
+   * test class could override one and so drop the rule from the run without a word. A rule this transport fails is
+   * declared in {@link #knownFailures()} and reported; a test class that overrides one fails every test instead.
+   */
+  private void assertNoRuleOverridden() throws NoSuchMethodException {
+    Deque<Class<?>> types = new ArrayDeque<>();
+    for (Class<?> c = getClass(); c != null; c = c.getSuperclass()) {
+      types.addAll(List.of(c.getInterfaces()));
+    }
+    Set<Class<?>> seen = new HashSet<>();
+    while (!types.isEmpty()) {
+      Class<?> group = types.removeFirst();
+      if (!seen.add(group)) {
+        continue;
+      }
+      types.addAll(List.of(group.getInterfaces()));
+      if (!group.getPackageName().equals(KitHarness.class.getPackageName())) {
+        continue;
+      }
+      for (Method rule : group.getDeclaredMethods()) {
+        if (!rule.isDefault()) {
+          continue;
+        }
+        Method run = getClass().getMethod(rule.getName(), rule.getParameterTypes());
+        if (!run.equals(rule)) {
+          throw new AssertionError(run.getDeclaringClass().getName() + " overrides the kit's rule " + rule.getName()
+              + ": a test class cannot replace or drop a rule; declare a rule the transport fails in knownFailures(), "
+              + "with the reason");
+        }
+      }
+    }
+  }
+
   private void checkThreadsStopped() {
     Set<String> shared = new HashSet<>(fixture.sharedThreadPrefixes());
     Duration grace = leakReported ? Duration.ofSeconds(1) : threadGrace;
@@ -181,7 +228,8 @@ public abstract class KitHarness {
   }
 
   /** The connected pair of this test, made on first use. */
-  protected final ConnectionPair pair() throws Exception {
+  @Override
+  public final ConnectionPair pair() throws Exception {
     if (pair == null) {
       pair = newPair();
     }
@@ -189,15 +237,35 @@ public abstract class KitHarness {
   }
 
   /** Another connected pair on the same fixture. */
-  protected final ConnectionPair newPair() throws Exception {
+  @Override
+  public final ConnectionPair newPair() throws Exception {
     ConnectionPair p = fixture.connect();
     pairs.add(p);
     return p;
   }
 
+  /**
+   * A connected pair on {@code other}, a fixture the test made from its own (with other options, or another
+   * route): the kit closes the pair and the fixture after the test.
+   */
+  @Override
+  public final ConnectionPair pairOn(TransportFixture other) throws Exception {
+    extraFixtures.add(other);
+    ConnectionPair p = other.connect();
+    pairs.add(p);
+    return p;
+  }
+
   /** The fixture of this test. */
-  protected final TransportFixture fixture() {
+  @Override
+  public final TransportFixture fixture() {
     return fixture;
+  }
+
+  /** Worker threads for this test ({@link #pool}); stopped after it. */
+  @Override
+  public final ExecutorService pool() {
+    return pool;
   }
 
   /**
@@ -213,7 +281,8 @@ public abstract class KitHarness {
    * ({@link TransportFixture#killable()}), with {@link #KILL_OPTIONS}; skips the calling rule, with the reason,
    * when the fixture cannot do that.
    */
-  protected final ConnectionPair killablePair() throws Exception {
+  @Override
+  public final ConnectionPair killablePair() throws Exception {
     if (killFixture == null) {
       TransportFixture fast = fixture.withOptions(KILL_OPTIONS);
       Assumptions.assumeTrue(fast != null, () -> "transport '" + fixture.transportId() + "': the fixture cannot be "
@@ -232,7 +301,8 @@ public abstract class KitHarness {
   }
 
   /** Kills {@code victim}'s end without a word ({@link TransportFixture#kill(Connection)}). */
-  protected final void killSilently(Connection victim) {
+  @Override
+  public final void killSilently(Connection victim) {
     killFixture.kill(victim);
   }
 
@@ -240,7 +310,8 @@ public abstract class KitHarness {
    * After a silent kill, the survivor learns of it only through its own timers: its connection ends with
    * {@link dev.braid.ConnectionTimedOutException}, within the kit's bound.
    */
-  protected final void assertSurvivorTimedOut(Connection survivor) {
+  @Override
+  public final void assertSurvivorTimedOut(Connection survivor) {
     Throwable t = Kit.await(survivor.closeFuture().handle((v, e) -> e), "the survivor " + survivor + " of a silent "
         + "kill ends (its idle timeout is " + KILL_OPTIONS.idleTimeout().toMillis() + " ms)");
     Throwable cause = t instanceof java.util.concurrent.CompletionException && t.getCause() != null ? t.getCause() : t;
@@ -253,17 +324,71 @@ public abstract class KitHarness {
   }
 
   /** Skips the calling rule, with the reason, unless the transport declares {@code c}. */
-  protected final void requires(Capability c) {
+  @Override
+  public final void requires(Capability c) {
     Assumptions.assumeTrue(fixture.capabilities().contains(c), () -> "transport '" + fixture.transportId()
         + "' does not declare capability " + c + ": " + c.missingReason());
   }
 
-  protected final boolean has(Capability c) {
+  /** Whether the transport declares {@code c}. */
+  @Override
+  public final boolean has(Capability c) {
     return fixture.capabilities().contains(c);
   }
 
-  protected final int window() throws Exception {
+  /** The receive window of this test's pair, in bytes. */
+  @Override
+  public final int window() throws Exception {
     return pair().dialer().options().receiveWindow();
   }
 
+  // ------------------------------------------------------------------ helpers of more than one rule group
+
+  /**
+   * How many bytes a writer whose peer reads nothing may have accepted before a write must stay pending (rule
+   * B1): 16 MiB or 8 receive windows, whichever is more.
+   */
+  @Override
+  public final long backpressureBound() throws Exception {
+    return Math.max(16L << 20, 8L * window());
+  }
+
+  /**
+   * Writes until a write is held by flow control (the peer is not reading) and returns that write
+   * ({@link Kit#holdWriter(MuxedStream, long)} with {@link #backpressureBound()}).
+   */
+  @Override
+  public final CompletableFuture<Void> holdWriter(MuxedStream s) throws Exception {
+    return Kit.holdWriter(s, backpressureBound());
+  }
+
+  /** Waits for {@code f} to fail with {@code type} and returns the failure. */
+  static Throwable assertFailsWith(CompletableFuture<?> f, Class<? extends Throwable> type, String what) {
+    Throwable t = Kit.awaitFailure(f, what);
+    assertInstanceOf(type, t, what + " fails with " + type.getSimpleName());
+    return t;
+  }
+
+  /** The bytes {@code s} has buffered for reading, or -1 if its blocking view cannot tell. */
+  static int available(MuxedStream s) {
+    try {
+      return s.inputStream().available();
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  /**
+   * {@code connect} as a supplier for the kit's runs ({@link RaceRun}): a pair the fixture cannot connect fails the
+   * rule, with the cause.
+   */
+  static Supplier<ConnectionPair> orFail(RandomizedRun.PairSource connect) {
+    return () -> {
+      try {
+        return connect.get();
+      } catch (Exception e) {
+        throw new AssertionError("the fixture could not connect a pair: " + e, e);
+      }
+    };
+  }
 }

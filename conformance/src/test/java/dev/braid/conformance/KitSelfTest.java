@@ -1,6 +1,7 @@
 package dev.braid.conformance;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectMethod;
 
 import dev.braid.conformance.reference.Breakage;
@@ -85,6 +86,41 @@ class KitSelfTest {
     }
   }
 
+  /** A test class that overrides a rule (and so would drop it from the run) fails every test, naming the rule. */
+  @Test
+  @Timeout(value = 1, unit = TimeUnit.MINUTES)
+  void aTestClassCannotOverrideARule() {
+    List<String> failures = new ArrayList<>();
+    LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
+        .selectors(selectClass(RuleOverridingTarget.class)).build();
+    LauncherFactory.create().execute(request, new TestExecutionListener() {
+      @Override
+      public void executionFinished(TestIdentifier id, TestExecutionResult result) {
+        if (id.isTest()) {
+          failures.add(result.getStatus() + " " + id.getLegacyReportingName() + ": "
+              + result.getThrowable().map(Throwable::getMessage).orElse(""));
+        }
+      }
+    });
+    assertTrue(failures.size() >= 70, "the whole kit ran: " + failures.size() + " tests");
+    for (String f : failures) {
+      assertTrue(f.startsWith("FAILED ") && f.contains(RuleOverridingTarget.class.getName()
+          + " overrides the kit's rule D1_smallMessagesEcho"), f);
+    }
+    assertTrue(failures.stream().noneMatch(f -> f.startsWith("FAILED D1_")), "the overriding D1 is not run as a test");
+  }
+
+  /** Drops D1 by overriding it; not named *Test: it runs only through {@link #aTestClassCannotOverrideARule()}. */
+  static class RuleOverridingTarget extends ConformanceSuite {
+    @Override
+    protected TransportFixture createFixture() {
+      return new dev.braid.conformance.reference.MemFixture(new dev.braid.conformance.reference.MemTransportProvider());
+    }
+
+    @Override
+    public void D1_smallMessagesEcho(Side side) {}
+  }
+
   private static Map<String, int[]> runMethod(String method, String parameterTypes) {
     Map<String, int[]> counts = Map.of("passed", new int[1], "failed", new int[1]);
     LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
@@ -109,7 +145,7 @@ class KitSelfTest {
    */
   private static List<String> run(java.util.Set<String> ids) {
     List<org.junit.platform.engine.DiscoverySelector> selectors = new ArrayList<>();
-    for (java.lang.reflect.Method m : ConformanceSuite.class.getDeclaredMethods()) {
+    for (java.lang.reflect.Method m : SpecCoverageTest.ruleMethods(ConformanceSuite.class)) {
       if (ids.stream().anyMatch(id -> m.getName().startsWith(id + "_"))) {
         selectors.add(selectMethod(BrokenTransportTarget.class, m));
       }
