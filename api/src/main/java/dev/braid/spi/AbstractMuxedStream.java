@@ -88,7 +88,8 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   private boolean stoppedByPeer;
   private StreamState terminalFailureState; // RESET or FAILED once aborted
   private IOException terminalError;
-  private boolean inputAbandoned; // the peer reset, or the connection failed, after we were terminal
+  private boolean inputAbandoned; // nothing more arrives: the peer ended its send side after our closeRead, or
+                                  // reset, or the connection failed, after we were terminal
   private final InboundBuffer inbound = new InboundBuffer();
   private final OutboundQueue outbound = new OutboundQueue();
   private CompletableFuture<Void> closeWriteFuture;
@@ -256,6 +257,23 @@ public abstract class AbstractMuxedStream implements MuxedStream {
         d.add(() -> f.completeExceptionally(error));
       }
       updateStateLocked(d);
+      checkFinishedLocked(d);
+    }
+    d.run();
+  }
+
+  /**
+   * After our closeRead, the peer ended its send side on the wire without a FIN we could deliver (its answer to
+   * STOP_SENDING: QUIC's RESET_STREAM, say): nothing more will arrive, and the stream's state does not change (a
+   * peer's reset of a stream we are still reading is {@link #receiveReset}). Before closeRead it is ignored.
+   */
+  protected final void receiveEndOfInput() {
+    Deferred d = new Deferred();
+    synchronized (lock) {
+      if (!readClosedLocally && !state.isTerminal()) {
+        return;
+      }
+      inputAbandoned = true;
       checkFinishedLocked(d);
     }
     d.run();

@@ -18,7 +18,7 @@ import java.util.TreeMap;
 
 /** The matrix of rules by transport, printed and written as Markdown and HTML. */
 final class Report {
-  private static final String ORDER = "LOHCDBNEMRFW";
+  private static final String ORDER = "LOHCDBNETMRFW";
 
   private final List<Outcome> outcomes;
   private final List<String> transports;

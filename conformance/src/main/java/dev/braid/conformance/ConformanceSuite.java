@@ -26,11 +26,11 @@ import dev.braid.Connection;
  * <p>The rules are written in one interface per section of {@code SPEC.md}, each a group of JUnit test
  * methods, and assembled here: {@code LifecycleRules} (L), {@code OpeningRules} (O), {@code HalfCloseRules} (H),
  * {@code CloseResetRules} (C), {@code DataRules} (D), {@code BackpressureRules} (B), {@code ConnectionRules} (N),
- * {@code EventRules} (E), {@code ModelRules} (M) and {@code RaceRules} (R). The rules of section F are
+ * {@code EventRules} (E), {@code ThreadRules} (T), {@code ModelRules} (M) and {@code RaceRules} (R). The rules of section F are
  * {@link FaultSuite}'s.
  */
 public abstract class ConformanceSuite extends KitHarness implements LifecycleRules, OpeningRules, HalfCloseRules,
-    CloseResetRules, DataRules, BackpressureRules, ConnectionRules, EventRules, ModelRules, RaceRules {
+    CloseResetRules, DataRules, BackpressureRules, ConnectionRules, EventRules, ThreadRules, ModelRules, RaceRules {
   /** Runs every rule from both ends; see {@link KitHarness} for what is checked around each test. */
   protected ConformanceSuite() {}
 }

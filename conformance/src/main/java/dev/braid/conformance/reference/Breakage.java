@@ -52,6 +52,11 @@ public enum Breakage {
   CLOSE_NOT_PROPAGATED("N1"),
   /** A peer's reset arrives as a graceful FIN. */
   RESET_AS_FIN("C2", "C3"),
+  /**
+   * Bytes are delivered while holding the stream object's monitor: an application that synchronizes on its
+   * stream stalls the connection's delivery (a transport that uses {@code synchronized (this)} on its streams).
+   */
+  LOCKS_THE_STREAM_OBJECT("T2"),
   /** A graceful close reaches the peer as an abort: the peer's connection fails (as a TCP reset would make it). */
   CLOSE_SEEN_AS_CRASH("N6");
 

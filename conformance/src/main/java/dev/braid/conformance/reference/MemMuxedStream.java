@@ -29,9 +29,6 @@ final class MemMuxedStream extends AbstractMuxedStream {
   private CompletableFuture<Void> pendingFuture; // guarded by txLock
   private boolean sendEnded; // guarded by txLock: FIN or RST sent, or the peer stopped us
   private long receiveAllowance; // only touched on the inbox thread and in consumed()
-  private final Object rxLock = new Object();
-  private boolean receiveEnded; // guarded by rxLock: FIN, RST or SEND_ENDED received
-  private volatile boolean terminalSeen;
 
   MemMuxedStream(MemConnection conn, long id, boolean local, StreamStateListener listener) {
     super(conn, id, local, local, listener);
@@ -110,7 +107,6 @@ final class MemMuxedStream extends AbstractMuxedStream {
       conn.post(fin);
     }
     finPosted = true;
-    maybeForget();
   }
 
   /** For {@link Breakage#FIN_LOST_WHEN_RESET_RACES}: reset() was called on this stream (even as a no-op). */
@@ -128,10 +124,6 @@ final class MemMuxedStream extends AbstractMuxedStream {
     if (!(conn.breakage() == Breakage.RESET_AFTER_FIN_NOT_SENT && finPosted)) {
       conn.post(new Frame(Frame.RST, id(), sent, null));
     }
-    synchronized (rxLock) {
-      receiveEnded = true;
-    }
-    maybeForget();
   }
 
   @Override
@@ -150,7 +142,6 @@ final class MemMuxedStream extends AbstractMuxedStream {
 
   @Override
   protected void onTerminated(StreamState finalState) {
-    terminalSeen = true;
     if (finalState == StreamState.RESET || finalState == StreamState.FAILED) {
       synchronized (txLock) {
         sendEnded = true;
@@ -158,7 +149,12 @@ final class MemMuxedStream extends AbstractMuxedStream {
         pendingFuture = null;
       }
     }
-    maybeForget();
+  }
+
+  /** Finished on the wire (the base class decides when): the connection drops its wire entry. */
+  @Override
+  protected void onFinished() {
+    conn.forget(this);
   }
 
   // ------------------------------------------------------------ inbound (connection inbox, in order)
@@ -189,14 +185,18 @@ final class MemMuxedStream extends AbstractMuxedStream {
           }
           receiveAllowance -= f.data.length;
         }
-        receive(ByteBuffer.wrap(f.data));
+        if (conn.breakage() == Breakage.LOCKS_THE_STREAM_OBJECT) {
+          synchronized (this) { // the defect: a monitor the application can hold
+            receive(ByteBuffer.wrap(f.data));
+          }
+        } else {
+          receive(ByteBuffer.wrap(f.data));
+        }
         return;
       case Frame.FIN:
-        endReceive();
         receiveFin();
         return;
       case Frame.RST:
-        endReceive();
         synchronized (txLock) {
           sendEnded = true;
           pending = null;
@@ -219,10 +219,9 @@ final class MemMuxedStream extends AbstractMuxedStream {
           }
         }
         receiveStopSending(f.value);
-        maybeForget();
         return;
       case Frame.SEND_ENDED:
-        endReceive();
+        receiveEndOfInput(); // the peer's answer to our STOP: nothing more arrives
         return;
       case Frame.CREDIT:
         synchronized (txLock) {
@@ -232,28 +231,6 @@ final class MemMuxedStream extends AbstractMuxedStream {
         return;
       default:
         throw new ProtocolException("mem: unknown frame type " + f.type);
-    }
-  }
-
-  private void endReceive() {
-    synchronized (rxLock) {
-      receiveEnded = true;
-    }
-    maybeForget();
-  }
-
-  /** Drops the wire entry once both directions are finished on the wire and the stream is terminal. */
-  private void maybeForget() {
-    boolean tx;
-    synchronized (txLock) {
-      tx = sendEnded;
-    }
-    boolean rx;
-    synchronized (rxLock) {
-      rx = receiveEnded;
-    }
-    if (tx && rx && terminalSeen) {
-      conn.forget(this);
     }
   }
 }
