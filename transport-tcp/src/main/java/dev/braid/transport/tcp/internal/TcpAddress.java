@@ -1,5 +1,7 @@
 package dev.braid.transport.tcp.internal;
 
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.net.URI;
 import java.util.Locale;
 
@@ -55,5 +57,18 @@ record TcpAddress(String host, int port, boolean tls, String certHash) {
       }
     }
     return new TcpAddress(host, port, tls, certHash);
+  }
+
+  /** The address of a bound or connected socket, {@code scheme://host:port} (IPv6 in brackets, without a zone). */
+  static URI uri(String scheme, SocketAddress address) {
+    if (address instanceof InetSocketAddress a) {
+      String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+      if (host.indexOf(':') >= 0) {
+        int zone = host.indexOf('%');
+        host = "[" + (zone >= 0 ? host.substring(0, zone) : host) + "]";
+      }
+      return URI.create(scheme + "://" + host + ":" + a.getPort());
+    }
+    return URI.create(scheme + "://unknown:0");
   }
 }

@@ -59,23 +59,27 @@ public final class TcpConnection extends AbstractConnection {
     return session.isChannelOpen();
   }
 
-  boolean register(TcpMuxedStream stream) {
+  // ---------------------------------------------------------------- forwarders
+  // The session's classes are not subclasses, so Java's protected access keeps the SPI's methods from them. Each
+  // forwarder is named "spi" + the SPI method it calls, and does nothing else (as in TcpMuxedStream).
+
+  boolean spiAddStream(TcpMuxedStream stream) {
     return addStream(stream);
   }
 
-  boolean offerInbound(TcpMuxedStream stream) {
+  boolean spiDeliverInbound(TcpMuxedStream stream) {
     return deliverInbound(stream);
   }
 
-  boolean beginEnding(ConnectionFailedException reason) {
+  boolean spiMarkEnding(ConnectionFailedException reason) {
     return markEnding(reason);
   }
 
-  ConnectionFailedException ending() {
+  ConnectionFailedException spiEndCause() {
     return endCause();
   }
 
-  void ended(Throwable cause, boolean remote) {
+  void spiTerminated(Throwable cause, boolean remote) {
     terminated(cause, remote);
   }
 }

@@ -3,11 +3,8 @@ package dev.braid.transport.tcp.internal;
 import dev.braid.StreamState;
 import dev.braid.StreamStateListener;
 import dev.braid.spi.AbstractMuxedStream;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A yamux stream carried by a {@link TcpConnection}. The lifecycle lives in {@link AbstractMuxedStream};
@@ -44,47 +41,32 @@ import java.util.concurrent.atomic.AtomicLong;
  *       not yet terminal</td></tr>
  * </table>
  * A stream that is CLOSED for Braid but whose yamux half-close is not complete (our FIN is still behind
- * queued data, or the peer has not sent FIN after our {@code closeRead()}) stays in the session until
- * both FINs passed; after the connection's idle timeout it is reset on the wire.
+ * queued data, or the peer has not sent FIN after our {@code closeRead()}) stays in the session until both FINs
+ * passed; {@link AbstractMuxedStream} bounds that by the connection's idle timeout, then resets it on the wire
+ * (code {@code INTERNAL_ERROR}), as it does a stream that fails while its connection is open. The session
+ * forgets the stream when the wire says it is gone (both FINs, or a RST either way) or when the base class
+ * calls {@link #onFinished()}, whichever comes first.
  *
- * <p><b>Thread safety.</b> Thread-safe (as {@link AbstractMuxedStream}). The yamux fields below are
- * confined to the connection's event loop. Futures returned by {@code read}/{@code write} complete on
- * that event loop: continuations must not block.
+ * <p><b>Thread safety.</b> Thread-safe (as {@link AbstractMuxedStream}). Its yamux wire state is its
+ * {@link StreamWire}, which says which thread touches what. The futures {@code read}/{@code write} return may
+ * be completed on the connection's event loop; the base class keeps application continuations off it.
  */
 public final class TcpMuxedStream extends AbstractMuxedStream {
   private final YamuxSession session;
-
-  /**
-   * The peer's window for us. Grown by the event loop (window updates), reserved by whichever thread
-   * sends: the event loop's drain or a caller's fast path, never both at once (one transmit at a time).
-   */
-  final AtomicLong sendWindow = new AtomicLong(YamuxFrame.INITIAL_WINDOW);
-  /**
-   * This stream's outbound operations (data, FIN, RST) handed to the event loop's task queue and not yet run
-   * there; while any are queued, later ones queue behind them instead of running inline on the loop.
-   */
-  final AtomicInteger queuedOps = new AtomicInteger();
-  /** Cleared by the event loop once the stream left the session: no more fast-path sends. */
-  volatile boolean fastPathOpen = true;
-
-  // Event loop only.
-  long recvWindow;
-  /** Bytes the application consumed that we have not granted back yet (any thread adds, the event loop takes). */
-  final AtomicLong credit = new AtomicLong();
-  ByteBuffer sendBuf;
-  CompletableFuture<Void> sendFuture;
-  boolean queued;
-  boolean finSent;
-  boolean finReceived;
-  boolean removed;
-  ScheduledFuture<?> linger;
+  private final StreamWire wire;
 
   TcpMuxedStream(TcpConnection connection, YamuxSession session, long id, boolean locallyInitiated,
       long receiveWindow, StreamStateListener listener) {
     super(connection, id, locallyInitiated, false, listener);
     this.session = session;
-    this.recvWindow = receiveWindow;
+    this.wire = new StreamWire(id, receiveWindow);
   }
+
+  StreamWire wire() {
+    return wire;
+  }
+
+  // ---------------------------------------------------------------- hooks: each goes to the session method of its name
 
   @Override
   protected CompletableFuture<Void> transmit(ByteBuffer data) {
@@ -107,27 +89,27 @@ public final class TcpMuxedStream extends AbstractMuxedStream {
   }
 
   @Override
-  protected void onTerminated(StreamState finalState) {
-    session.streamTerminated(this, finalState);
+  protected void onFinished() {
+    session.onFinished(this);
   }
 
-  void deliverData(ByteBuffer data) {
+  // ---------------------------------------------------------------- forwarders
+  // The session's classes are not subclasses, so Java's protected access keeps the SPI's inbound notifications
+  // from them. Each forwarder is named "spi" + the SPI method it calls, and does nothing else (as in TcpConnection).
+
+  void spiReceive(ByteBuffer data) {
     receive(data);
   }
 
-  void deliverFin() {
+  void spiReceiveFin() {
     receiveFin();
   }
 
-  void deliverReset(long code) {
+  void spiReceiveReset(long code) {
     receiveReset(code);
   }
 
-  void deliverFailure(Throwable cause) {
-    fail(cause);
-  }
-
-  void refuseInbound(String why) {
-    refuse("refused stream " + id() + ": " + why);
+  void spiRefuse(String why) {
+    refuse(why);
   }
 }

@@ -205,7 +205,7 @@ public final class TcpTransport implements Transport {
     }
     Channel server = bind.channel();
     InetSocketAddress local = (InetSocketAddress) server.localAddress();
-    URI actual = YamuxSession.uri(a.tls() ? "tcp+tls" : "tcp", local);
+    URI actual = TcpAddress.uri(a.tls() ? "tcp+tls" : "tcp", local);
     if (tls != null) {
       actual = URI.create(actual + "?certhash=" + tls.certificateHash());
     }

@@ -13,8 +13,14 @@ import io.netty.buffer.ByteBufAllocator;
  * </pre>
  *
  * <p><b>Thread safety.</b> Not thread-safe; a frame lives on one event loop.
+ *
+ * @param type the frame type
+ * @param flags the flags
+ * @param streamId the stream id (unsigned 32-bit)
+ * @param length the length field (unsigned 32-bit)
+ * @param data the payload of a Data frame, or null
  */
-public final class YamuxFrame {
+public record YamuxFrame(int type, int flags, long streamId, long length, ByteBuf data) {
   /** The only protocol version. */
   public static final int VERSION = 0;
   /** Header size in bytes. */
@@ -52,50 +58,11 @@ public final class YamuxFrame {
   /** Largest value the 32-bit length field can carry. */
   public static final long MAX_UINT32 = 0xFFFF_FFFFL;
 
-  final int type;
-  final int flags;
-  final long streamId;
-  final long length;
-  final ByteBuf data; // Data frames only
-
-  YamuxFrame(int type, int flags, long streamId, long length, ByteBuf data) {
-    this.type = type;
-    this.flags = flags;
-    this.streamId = streamId;
-    this.length = length;
-    this.data = data;
-  }
-
   /** Frees the payload, if any. */
   public void release() {
     if (data != null) {
       data.release();
     }
-  }
-
-  /** The frame type. */
-  public int type() {
-    return type;
-  }
-
-  /** The flags. */
-  public int flags() {
-    return flags;
-  }
-
-  /** The stream id (unsigned 32-bit). */
-  public long streamId() {
-    return streamId;
-  }
-
-  /** The length field (unsigned 32-bit). */
-  public long length() {
-    return length;
-  }
-
-  /** The payload of a Data frame, or null. */
-  public ByteBuf data() {
-    return data;
   }
 
   /** Writes a header into {@code out}. */
@@ -115,18 +82,13 @@ public final class YamuxFrame {
   }
 
   static String typeName(int type) {
-    switch (type) {
-      case TYPE_DATA:
-        return "data";
-      case TYPE_WINDOW_UPDATE:
-        return "window update";
-      case TYPE_PING:
-        return "ping";
-      case TYPE_GO_AWAY:
-        return "go-away";
-      default:
-        return "type " + type;
-    }
+    return switch (type) {
+      case TYPE_DATA -> "data";
+      case TYPE_WINDOW_UPDATE -> "window update";
+      case TYPE_PING -> "ping";
+      case TYPE_GO_AWAY -> "go-away";
+      default -> "type " + type;
+    };
   }
 
   static String flagNames(int flags) {

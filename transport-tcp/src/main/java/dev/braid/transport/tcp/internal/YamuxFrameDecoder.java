@@ -49,8 +49,7 @@ public final class YamuxFrameDecoder extends ByteToMessageDecoder {
       throw fail(in, String.format("yamux: unknown flags 0x%04x in a %s frame", flags, YamuxFrame.typeName(type)));
     }
     switch (type) {
-      case YamuxFrame.TYPE_DATA:
-      case YamuxFrame.TYPE_WINDOW_UPDATE:
+      case YamuxFrame.TYPE_DATA, YamuxFrame.TYPE_WINDOW_UPDATE -> {
         if (streamId == 0) {
           throw fail(in, "yamux: " + YamuxFrame.typeName(type) + " frame on stream 0");
         }
@@ -58,23 +57,23 @@ public final class YamuxFrameDecoder extends ByteToMessageDecoder {
           throw fail(in, "yamux: data frame of " + length + " bytes on stream " + streamId
               + " exceeds the limit of " + maxDataLength + " bytes");
         }
-        break;
-      case YamuxFrame.TYPE_PING:
+      }
+      case YamuxFrame.TYPE_PING -> {
         if (streamId != 0) {
           throw fail(in, "yamux: ping frame on stream " + streamId + " (pings use stream 0)");
         }
         if (flags != YamuxFrame.FLAG_SYN && flags != YamuxFrame.FLAG_ACK) {
           throw fail(in, "yamux: ping frame with flags " + YamuxFrame.flagNames(flags) + " (expected SYN or ACK)");
         }
-        break;
-      default: // go-away
+      }
+      default -> { // go-away
         if (streamId != 0) {
           throw fail(in, "yamux: go-away frame on stream " + streamId + " (go-away uses stream 0)");
         }
         if (flags != 0) {
           throw fail(in, "yamux: go-away frame with flags " + YamuxFrame.flagNames(flags));
         }
-        break;
+      }
     }
     if (type == YamuxFrame.TYPE_DATA) {
       if (in.readableBytes() < YamuxFrame.HEADER_LENGTH + length) {

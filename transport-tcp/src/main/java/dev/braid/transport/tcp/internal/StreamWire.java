@@ -1,0 +1,244 @@
+package dev.braid.transport.tcp.internal;
+
+import dev.braid.ConnectionFailedException;
+import dev.braid.ProtocolException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The yamux wire state of one stream: its windows both ways, the transmit parked until the peer grants
+ * credit, which of FIN and RST crossed the wire, and whether the session still knows the stream. It is the
+ * one owner of that state; the session's classes change it only through these methods.
+ *
+ * <p><b>Thread safety.</b> Which thread touches what:
+ * <ul>
+ *   <li>{@code sendWindow}: grown by the event loop (window updates), reserved by whichever thread sends: the
+ *       event loop's drain or an application thread's fast path, never both at once (the stream hands the
+ *       transport one transmit at a time). Atomic.</li>
+ *   <li>{@code queuedOps}: any thread (see {@link SessionIo#runOrdered}). Atomic.</li>
+ *   <li>{@code fastPathOpen}: cleared by the event loop once the stream left the session, read by any thread
+ *       (volatile).</li>
+ *   <li>{@code credit}: added to by any thread (the application consumed bytes), taken by the event loop.
+ *       Atomic.</li>
+ *   <li>everything else: the event loop only.</li>
+ * </ul>
+ */
+final class StreamWire {
+  private final long id;
+  private final AtomicLong sendWindow = new AtomicLong(YamuxFrame.INITIAL_WINDOW);
+  /**
+   * This stream's outbound operations (data, FIN, RST, its removal) handed to the event loop's task queue and not
+   * yet run there; while any are queued, later ones queue behind them instead of running inline on the loop.
+   */
+  private final AtomicInteger queuedOps = new AtomicInteger();
+  /** Cleared once the stream left the session: no more fast-path sends. */
+  private volatile boolean fastPathOpen = true;
+  /** Bytes the application consumed that we have not granted back yet. */
+  private final AtomicLong credit = new AtomicLong();
+
+  // Event loop only.
+  private long recvWindow;
+  private ByteBuffer sendBuf; // the rest of a transmit waiting for window or writability
+  private CompletableFuture<Void> sendFuture;
+  private boolean ready; // in the flow control's ready queue
+  private boolean finSent;
+  private boolean finReceived;
+  private boolean removed;
+
+  StreamWire(long id, long receiveWindow) {
+    this.id = id;
+    this.recvWindow = receiveWindow;
+  }
+
+  long id() {
+    return id;
+  }
+
+  // ---------------------------------------------------------------- ordering (any thread)
+
+  void opQueued() {
+    queuedOps.incrementAndGet();
+  }
+
+  void opDequeued() {
+    queuedOps.decrementAndGet();
+  }
+
+  boolean hasQueuedOps() {
+    return queuedOps.get() != 0;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /** Any thread: reserves {@code n} bytes of the peer's window for the fast path, if the stream is live. */
+  boolean tryReserve(int n) {
+    if (!fastPathOpen) {
+      return false;
+    }
+    while (true) {
+      long w = sendWindow.get();
+      if (w < n) {
+        return false;
+      }
+      if (sendWindow.compareAndSet(w, w - n)) {
+        return true;
+      }
+    }
+  }
+
+  /** The peer's window for us. */
+  long sendWindow() {
+    return sendWindow.get();
+  }
+
+  /** The peer granted {@code delta} more bytes; returns the window. */
+  long grow(long delta) throws ProtocolException {
+    long before = sendWindow.get();
+    if (before + delta > YamuxFrame.MAX_UINT32) {
+      throw new ProtocolException("yamux: a window update of " + delta + " bytes on stream " + id
+          + " overflows the send window (" + before + " bytes already)");
+    }
+    return sendWindow.addAndGet(delta);
+  }
+
+  /**
+   * Parks a transmit until window and writability allow; false (and the future failed) once the stream left
+   * the session.
+   */
+  boolean park(ByteBuffer data, CompletableFuture<Void> future) {
+    if (removed) {
+      future.completeExceptionally(new ConnectionFailedException("stream " + id + " has ended on the wire", null));
+      return false;
+    }
+    sendBuf = data.duplicate();
+    sendFuture = future;
+    return true;
+  }
+
+  /** The rest of the parked transmit, or null. */
+  ByteBuffer parked() {
+    return removed ? null : sendBuf;
+  }
+
+  /**
+   * {@code n} bytes of the parked transmit were written. Returns its future once the last byte went (the
+   * caller completes it: that may transmit again on this stream), else null.
+   */
+  CompletableFuture<Void> sent(int n) {
+    sendBuf.position(sendBuf.position() + n);
+    sendWindow.addAndGet(-n);
+    if (sendBuf.hasRemaining()) {
+      return null;
+    }
+    CompletableFuture<Void> f = sendFuture;
+    sendBuf = null;
+    sendFuture = null;
+    return f;
+  }
+
+  /** Whether a transmit is parked and the peer's window has room: it belongs in the ready queue. */
+  boolean canSend() {
+    return !removed && sendBuf != null && sendWindow.get() > 0;
+  }
+
+  /** Marks the stream as in the ready queue; false if it already is. */
+  boolean enqueue() {
+    if (ready) {
+      return false;
+    }
+    ready = true;
+    return true;
+  }
+
+  void dequeued() {
+    ready = false;
+  }
+
+  /** Marks our FIN as written; false if the stream left the session or the FIN went already. */
+  boolean sendFin() {
+    if (removed || finSent) {
+      return false;
+    }
+    finSent = true;
+    return true;
+  }
+
+  /** Whether everything written before our FIN, and the FIN, are on the wire (a graceful close may proceed). */
+  boolean flushed() {
+    return sendBuf == null && finSent;
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /** {@code n} bytes arrived: they must fit the window we granted and come before the peer's FIN. */
+  void receive(long n) throws ProtocolException {
+    if (finReceived) {
+      throw new ProtocolException("yamux: the peer sent " + n + " bytes on stream " + id + " after its FIN");
+    }
+    if (n > recvWindow) {
+      throw new ProtocolException("yamux: the peer sent " + n + " bytes on stream " + id
+          + ", beyond its receive window (" + recvWindow + " bytes left)");
+    }
+    recvWindow -= n;
+  }
+
+  /** The peer's FIN arrived; false if it had already. */
+  boolean receiveFin() {
+    if (finReceived) {
+      return false;
+    }
+    finReceived = true;
+    return true;
+  }
+
+  /** Any thread: the application consumed {@code bytes}; returns the credit not yet granted back. */
+  long addCredit(int bytes) {
+    return credit.addAndGet(bytes);
+  }
+
+  /**
+   * Takes the credit to grant back in a window update, growing our receive window by it; 0 when there is
+   * nothing to grant (or no point: the peer sent its FIN, or the stream left the session).
+   */
+  long takeCredit() {
+    long delta = credit.getAndSet(0);
+    if (removed || finReceived || delta <= 0) {
+      return 0;
+    }
+    recvWindow += delta;
+    return delta;
+  }
+
+  // ---------------------------------------------------------------- end on the wire
+
+  /** Whether both FINs crossed the wire: for yamux the stream is gone. */
+  boolean bothFins() {
+    return finSent && finReceived;
+  }
+
+  boolean isRemoved() {
+    return removed;
+  }
+
+  /**
+   * The stream left the session: no more frames for it. A parked transmit is abandoned (the stream already
+   * failed it, or failing it fails the stream). Returns false if it had left already.
+   */
+  boolean remove() {
+    if (removed) {
+      return false;
+    }
+    removed = true;
+    fastPathOpen = false;
+    CompletableFuture<Void> f = sendFuture;
+    sendBuf = null;
+    sendFuture = null;
+    if (f != null) {
+      f.completeExceptionally(new ConnectionFailedException("stream " + id + " ended before its bytes were sent",
+          null));
+    }
+    return true;
+  }
+}
