@@ -61,8 +61,10 @@ import java.util.concurrent.TimeUnit;
  * flushing its last writes is not finished. A terminal stream that does not finish within the connection's
  * {@link dev.braid.TransportOptions#idleTimeout()} (a peer that never sends its FIN after our closeRead, or
  * never grants window for our last bytes) is reset with {@link StreamResetException#INTERNAL_ERROR} and
- * finished. A stream that fails while its connection is open (a transport error on this stream alone) is
- * reset on the wire with {@link StreamResetException#INTERNAL_ERROR}; a refused one with
+ * finished. A stream that fails while its connection is open (a transport error on this stream alone: a failed
+ * {@code transmit} future, or {@link #fail} called by the transport) is reset on the wire with
+ * {@link StreamResetException#INTERNAL_ERROR}, except when a {@code transmit*} hook itself threw (nothing more is
+ * handed to a transport whose hook failed); a refused one with
  * {@link StreamResetException#REFUSED}. No transport keeps its own flushing flag or linger timer.
  */
 public abstract class AbstractMuxedStream implements MuxedStream {
