@@ -1,7 +1,10 @@
 package dev.braid.transport.quic.internal;
 
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import tech.kwik.core.common.EncryptionLevel;
 import tech.kwik.core.frame.AckFrame;
 import tech.kwik.core.frame.QuicFrame;
@@ -28,6 +31,8 @@ final class FrameRouter {
   private final int peerCredit;
   private final Kwik0108.AckWatchdog acks;
   private final Map<Integer, StreamSignals> signals = new ConcurrentHashMap<>();
+  /** {@link #whenEmpty()} futures not completed yet (tests). */
+  private final List<CompletableFuture<Void>> emptyWaiters = new CopyOnWriteArrayList<>();
   private int highestPeerStreamId = -1;
 
   FrameRouter(boolean dialer, int peerCredit, Kwik0108.AckWatchdog acks) {
@@ -168,7 +173,9 @@ final class FrameRouter {
   }
 
   void forget(StreamSignals sig) {
-    signals.remove(sig.streamId, sig);
+    if (signals.remove(sig.streamId, sig) && signals.isEmpty()) {
+      notifyIfEmpty();
+    }
   }
 
   void clear() {
@@ -178,5 +185,22 @@ final class FrameRouter {
   /** Streams the tap still routes frames to (diagnostics, tests). */
   int size() {
     return signals.size();
+  }
+
+  /** Completes once the tap routes frames to no stream (tests: every stream let go of what it held). */
+  CompletableFuture<Void> whenEmpty() {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    emptyWaiters.add(f);
+    notifyIfEmpty(); // after adding: an entry removed meanwhile cannot be missed
+    return f;
+  }
+
+  private void notifyIfEmpty() {
+    if (signals.isEmpty()) {
+      for (CompletableFuture<Void> f : emptyWaiters) {
+        emptyWaiters.remove(f);
+        f.complete(null);
+      }
+    }
   }
 }

@@ -394,22 +394,21 @@ final class Kwik0108 {
   static final class GuardedRead {
     private static final int CHECKS = 10;
     private final InputStream in;
-    private final Object lock = new Object();
-    private Thread reader; // guarded by lock: the thread inside a kwik read of this stream, else null
-    private boolean interrupted; // guarded by lock: whether interruptReader() interrupted it
+    private Thread reader; // guarded by this: the thread inside a kwik read of this stream, else null
+    private boolean interrupted; // guarded by this: whether interruptReader() interrupted it
 
     GuardedRead(InputStream in) {
       this.in = in;
     }
 
     int read(byte[] b, int off, int len) throws IOException {
-      synchronized (lock) {
+      synchronized (this) {
         reader = Thread.currentThread();
       }
       try {
         return in.read(b, off, len);
       } finally {
-        synchronized (lock) {
+        synchronized (this) {
           reader = null;
           if (interrupted) {
             interrupted = false;
@@ -438,12 +437,10 @@ final class Kwik0108 {
       }
     }
 
-    private void interruptReader() {
-      synchronized (lock) {
-        if (reader != null) {
-          interrupted = true;
-          reader.interrupt();
-        }
+    private synchronized void interruptReader() {
+      if (reader != null) {
+        interrupted = true;
+        reader.interrupt();
       }
     }
   }

@@ -114,6 +114,11 @@ public final class QuicConnection extends AbstractConnection {
     return router.size();
   }
 
+  /** Completes once the tap routes frames to no stream (tests). */
+  CompletableFuture<Void> tapEmpty() {
+    return router.whenEmpty();
+  }
+
   void forget(StreamSignals sig) {
     router.forget(sig);
   }

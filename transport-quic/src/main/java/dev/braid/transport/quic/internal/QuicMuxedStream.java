@@ -101,8 +101,6 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   private volatile boolean registered;
   /** Braid's core finished the stream ({@link #onFinished()}), or it was refused before registration. */
   private volatile boolean finished;
-  /** Completed when the tap forgot the stream. */
-  private final CompletableFuture<Void> released = new CompletableFuture<>();
 
   QuicMuxedStream(QuicConnection connection, QuicStream kwik, StreamSignals sig, boolean local,
       StreamStateListener listener) {
@@ -285,14 +283,8 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
 
   /** Drops the stream's entry in the tap once kwik needs it no more (see "End of life" above). Idempotent. */
   void releaseIfIdle() {
-    if (finished && input.kwikDone() && output.settled() && !released.isDone()) {
-      quic.forget(sig); // (idempotent) before released completes: whoever waits on it finds the entry gone
-      released.complete(null);
+    if (finished && input.kwikDone() && output.settled()) {
+      quic.forget(sig);
     }
-  }
-
-  /** Completes when the tap has forgotten the stream: kwik holds nothing of it that Braid still watches (tests). */
-  CompletableFuture<Void> released() {
-    return released;
   }
 }

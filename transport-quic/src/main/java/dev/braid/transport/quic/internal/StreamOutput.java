@@ -42,8 +42,7 @@ final class StreamOutput implements Kwik0108.StallCheck.Watched {
   private final StreamSignals sig;
   private final SerialPump pump;
   private final Kwik0108.StallCheck stall;
-  private final Object lock = new Object();
-  private Tx pending; // guarded by lock: the transmission Braid awaits
+  private Tx pending; // guarded by this: the transmission Braid awaits (the class is not visible outside the package)
   private volatile long written; // send pump: bytes handed to kwik
   private volatile boolean waiting; // set by the send pump when kwik's buffer is full, cleared by the tap's wake-up
   private volatile End end = End.OPEN;
@@ -63,7 +62,7 @@ final class StreamOutput implements Kwik0108.StallCheck.Watched {
 
   CompletableFuture<Void> transmit(ByteBuffer data) {
     CompletableFuture<Void> f = new CompletableFuture<>();
-    synchronized (lock) {
+    synchronized (this) {
       pending = new Tx(data, f);
     }
     pump.poke();
@@ -89,7 +88,7 @@ final class StreamOutput implements Kwik0108.StallCheck.Watched {
 
   private void drain() {
     Tx p;
-    synchronized (lock) {
+    synchronized (this) {
       p = pending;
     }
     if (p == null) {
@@ -152,11 +151,9 @@ final class StreamOutput implements Kwik0108.StallCheck.Watched {
     }
   }
 
-  private void clear(Tx p) {
-    synchronized (lock) {
-      if (pending == p) {
-        pending = null;
-      }
+  private synchronized void clear(Tx p) {
+    if (pending == p) {
+      pending = null;
     }
   }
 

@@ -98,19 +98,20 @@ class QuicStreamReleaseTest {
       }
       assertEquals(outEnd, out.terminated().get(20, TimeUnit.SECONDS), ending + ": opener " + out.describe());
       assertEquals(inEnd, in.terminated().get(20, TimeUnit.SECONDS), ending + ": acceptor " + in.describe());
-      awaitReleased(out, ending);
-      awaitReleased(in, ending);
+      awaitReleased(dialer, out, ending);
+      awaitReleased(accepted, in, ending);
     }
-    assertEquals(0, dialer.liveSignals(), "the dialer's tap still follows streams");
-    assertEquals(0, accepted.liveSignals(), "the listener's tap still follows streams");
   }
 
-  private static void awaitReleased(QuicMuxedStream s, Ending ending) throws Exception {
+  /** Waits until the connection's tap follows no stream: {@code s} let go of everything it held in kwik. */
+  private static void awaitReleased(QuicConnection c, QuicMuxedStream s, Ending ending) throws Exception {
     try {
-      s.released().get(20, TimeUnit.SECONDS);
+      c.tapEmpty().get(20, TimeUnit.SECONDS);
     } catch (java.util.concurrent.TimeoutException e) {
-      throw new AssertionError(ending + ": not released within 20 s (the linger bound is 60 s): " + s.describe(), e);
+      throw new AssertionError(ending + ": still followed by the tap after 20 s (the linger bound is 60 s; "
+          + c.liveSignals() + " streams): " + s.describe(), e);
     }
+    assertEquals(0, c.liveSignals());
   }
 
   private static void readExactly(MuxedStream s, int n) throws InterruptedException, ExecutionException,
