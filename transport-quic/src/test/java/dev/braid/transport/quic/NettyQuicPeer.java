@@ -1,7 +1,7 @@
 package dev.braid.transport.quic;
 
 import dev.braid.transport.quic.internal.CertificatePin;
-import dev.braid.transport.quic.internal.SelfSignedCertificate;
+import dev.braid.transport.quic.internal.ListenerIdentity;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -85,9 +85,9 @@ final class NettyQuicPeer implements AutoCloseable {
    */
   static NettyQuicPeer server(int maxStreams) throws Exception {
     NettyQuicPeer p = new NettyQuicPeer();
-    SelfSignedCertificate cert = SelfSignedCertificate.generate("netty-peer", Duration.ofDays(1));
-    p.certHash = SelfSignedCertificate.sha256Hex(cert.certificate());
-    QuicSslContext ssl = QuicSslContextBuilder.forServer(cert.keyPair().getPrivate(), null, cert.certificate())
+    ListenerIdentity cert = ListenerIdentity.selfSigned("netty-peer", Duration.ofDays(1), java.util.List.of());
+    p.certHash = cert.certHash();
+    QuicSslContext ssl = QuicSslContextBuilder.forServer(cert.privateKey(), null, cert.certificate())
         .applicationProtocols(ALPN).build();
     ChannelHandler codec = tune(new QuicServerCodecBuilder(), maxStreams)
         .sslContext(ssl)

@@ -6,7 +6,7 @@ import dev.braid.MuxedStream;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
 import dev.braid.transport.quic.internal.CertificatePin;
-import dev.braid.transport.quic.internal.SelfSignedCertificate;
+import dev.braid.transport.quic.internal.ListenerIdentity;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -300,8 +300,7 @@ public final class QuicBenchmark {
     final QuicClientConnection conn;
 
     KwikSide() throws Exception {
-      SelfSignedCertificate cert = SelfSignedCertificate.generate("kwik-bench", Duration.ofDays(1));
-      char[] pw = "bench".toCharArray();
+      ListenerIdentity cert = ListenerIdentity.selfSigned("kwik-bench", Duration.ofDays(1), java.util.List.of());
       ServerConnectionConfig config = ServerConnectionConfig.builder()
           .maxIdleTimeout(60_000)
           .maxOpenPeerInitiatedBidirectionalStreams(4096)
@@ -312,7 +311,7 @@ public final class QuicBenchmark {
           .build();
       DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
       connector = ServerConnector.builder().withSocket(socket)
-          .withKeyStore(cert.toKeyStore("k", pw), "k", pw)
+          .withKeyStore(cert.keyStore(), cert.alias(), cert.password())
           .withConfiguration(config).withLogger(new NullLogger()).build();
       connector.registerApplicationProtocol("bench", new ApplicationProtocolConnectionFactory() {
         @Override
@@ -335,7 +334,7 @@ public final class QuicBenchmark {
       connector.start();
       conn = QuicClientConnection.newBuilder().host("127.0.0.1").port(socket.getLocalPort())
           .applicationProtocol("bench")
-          .customTrustManager(new CertificatePin(SelfSignedCertificate.sha256Hex(cert.certificate())))
+          .customTrustManager(new CertificatePin(cert.certHash()))
           .maxIdleTimeout(Duration.ofSeconds(60))
           .defaultStreamReceiveBufferSize((long) (1 << 20))
           .logger(new NullLogger()).build();

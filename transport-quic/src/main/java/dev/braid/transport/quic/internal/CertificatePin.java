@@ -30,15 +30,27 @@ public final class CertificatePin implements X509TrustManager {
       throw new CertificateException("the server presented no certificate");
     }
     chain[0].checkValidity();
-    byte[] actual;
-    try {
-      actual = MessageDigest.getInstance("SHA-256").digest(chain[0].getEncoded());
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new CertificateException(e);
-    }
+    byte[] actual = sha256(chain[0]);
     if (!MessageDigest.isEqual(expected, actual)) {
       throw new CertificateException("server certificate SHA-256 " + HexFormat.of().formatHex(actual)
           + " does not match the pinned certhash " + HexFormat.of().formatHex(expected));
+    }
+  }
+
+  /** The lower-case hex SHA-256 of a certificate's DER encoding, as carried in {@code certhash=}. */
+  public static String sha256Hex(X509Certificate cert) {
+    try {
+      return HexFormat.of().formatHex(sha256(cert));
+    } catch (CertificateException e) {
+      throw new IllegalArgumentException("cannot encode the certificate: " + e.getMessage(), e);
+    }
+  }
+
+  private static byte[] sha256(X509Certificate cert) throws CertificateException {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(cert.getEncoded());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is always available", e);
     }
   }
 

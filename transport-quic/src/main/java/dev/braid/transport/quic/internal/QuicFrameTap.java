@@ -1,9 +1,12 @@
 package dev.braid.transport.quic.internal;
 
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import tech.kwik.core.frame.QuicFrame;
+import tech.kwik.core.frame.StreamFrame;
 import tech.kwik.core.log.NullLogger;
 import tech.kwik.core.packet.QuicPacket;
 
@@ -12,7 +15,7 @@ import tech.kwik.core.packet.QuicPacket;
  * "RESET_STREAM arrived (with this code)" or "these bytes left the send buffer", but it hands every parsed
  * packet to its logger right before processing it ({@code PacketParser}), and every packet it sends right
  * after sending it ({@code SenderImpl}). This tap turns those calls into {@link StreamSignals} updates and pump
- * pokes on the owning {@link QuicConnection}. It never blocks and never throws into kwik.
+ * pokes through the owning {@link QuicConnection}'s {@link FrameRouter}. It never blocks and never throws into kwik.
  *
  * <p>A client connection has its own logger, so its tap is bound to one connection. A server connector shares
  * one logger among all its connections; kwik processes each server connection's packets on a thread named
@@ -26,7 +29,7 @@ final class QuicFrameTap extends NullLogger {
 
   private final Map<String, QuicConnection> byConnectionId = new ConcurrentHashMap<>();
   private final ThreadLocal<QuicConnection> current = new ThreadLocal<>();
-  /** Stream ids seen on a server receiver thread before its connection finished the handshake (kwik race, README). */
+  /** Streams seen on a server receiver thread before its connection finished the handshake (Kwik0108 section 10). */
   private final ThreadLocal<Map<Integer, StreamSignals>> early = new ThreadLocal<>();
   private volatile QuicConnection bound;
 
@@ -106,12 +109,11 @@ final class QuicFrameTap extends NullLogger {
       } else if (connectionKey(Thread.currentThread().getName()) != null) {
         // A server connection that has not finished its handshake: kwik may still process 1-RTT STREAM frames
         // (when the client's Finished was lost or reordered), before its new-stream callback is installed.
-        for (tech.kwik.core.frame.QuicFrame f : packet.getFrames()) {
-          if (f instanceof tech.kwik.core.frame.StreamFrame) {
-            tech.kwik.core.frame.StreamFrame sf = (tech.kwik.core.frame.StreamFrame) f;
+        for (QuicFrame f : packet.getFrames()) {
+          if (f instanceof StreamFrame sf) {
             Map<Integer, StreamSignals> pending = early.get();
             if (pending == null) {
-              pending = new java.util.HashMap<>();
+              pending = new HashMap<>();
               early.set(pending);
             }
             if (pending.size() < 1024 || pending.containsKey(sf.getStreamId())) {
@@ -165,10 +167,9 @@ final class QuicFrameTap extends NullLogger {
   public void error(String message, Throwable error) {
     // kwik reports its own fatal faults this way (e.g. "Sender thread aborted with exception"): make them visible
     LOG.log(System.Logger.Level.WARNING, "kwik error: " + message, error);
-    // kwik's abortConnection logs this and stops the connection without telling its ConnectionListener (client:
-    // QuicClientConnectionImpl; server: ServerConnectionImpl, on the connection's sender or receiver thread)
-    if (message != null && (message.startsWith("Aborting connection because of error")
-        || message.endsWith("aborted due to internal error"))) {
+    // kwik's abortConnection logs this and stops the connection without telling its ConnectionListener (Kwik0108
+    // section 9; on the connection's sender or receiver thread)
+    if (Kwik0108.isAbortLog(message)) {
       try {
         QuicConnection c = resolve();
         if (c != null) {

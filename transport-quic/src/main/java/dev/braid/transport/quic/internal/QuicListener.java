@@ -6,17 +6,10 @@ import dev.braid.Listener;
 import dev.braid.TransportOptions;
 import dev.braid.spi.AcceptQueue;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
-import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,7 +33,6 @@ import tech.kwik.core.server.ServerConnector;
 final class QuicListener implements Listener {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
   private static final int MAX_UNACCEPTED = 128;
-  private static final String ALIAS = "braid";
 
   private final QuicTransport transport;
   private final ServerConnector connector;
@@ -55,33 +47,7 @@ final class QuicListener implements Listener {
   QuicListener(QuicTransport transport, QuicAddress local) throws IOException {
     this.transport = transport;
     TransportOptions options = transport.options();
-    char[] password;
-    KeyStore keyStore;
-    String alias;
-    X509Certificate cert;
-    try {
-      if (options.property("keyStore").isPresent()) {
-        password = options.property("keyStorePassword").orElse("").toCharArray();
-        keyStore = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(Path.of(options.property("keyStore").get()))) {
-          keyStore.load(in, password);
-        }
-        alias = options.property("keyAlias").orElseGet(() -> firstAlias(keyStore));
-        cert = (X509Certificate) keyStore.getCertificate(alias);
-        if (cert == null) {
-          throw new IOException("key store " + options.property("keyStore").get() + " has no certificate under alias " + alias);
-        }
-      } else {
-        SelfSignedCertificate generated = SelfSignedCertificate.generate("braid", Duration.ofDays(30),
-            hostNamesFor(local.host()));
-        password = Long.toHexString(new java.security.SecureRandom().nextLong()).toCharArray();
-        keyStore = generated.toKeyStore(ALIAS, password);
-        alias = ALIAS;
-        cert = generated.certificate();
-      }
-    } catch (GeneralSecurityException e) {
-      throw new IOException("cannot make the QUIC listener's certificate: " + e, e);
-    }
+    ListenerIdentity identity = ListenerIdentity.forListener(options, local.host());
     InetAddress bindAddress = InetAddress.getByName(local.host());
     DatagramSocket socket = new DatagramSocket(new InetSocketAddress(bindAddress, local.port()));
     int maxStreams = QuicTransport.peerStreamCredit(options); // more than Braid's limit: see peerStreamCredit
@@ -97,7 +63,7 @@ final class QuicListener implements Listener {
     try {
       connector = ServerConnector.builder()
           .withSocket(socket)
-          .withKeyStore(keyStore, alias, password)
+          .withKeyStore(identity.keyStore(), identity.alias(), identity.password())
           .withSupportedVersion(QuicVersion.V1)
           .withConfiguration(config)
           .withLogger(tap)
@@ -108,36 +74,7 @@ final class QuicListener implements Listener {
     }
     connector.registerApplicationProtocol(transport.alpn(), new Factory(maxStreams));
     connector.start();
-    String hash = SelfSignedCertificate.sha256Hex(cert);
-    address = new QuicAddress(local.host(), socket.getLocalPort(), hash).toUri();
-  }
-
-  private static java.util.List<String> hostNamesFor(String host) {
-    java.util.List<String> names = new java.util.ArrayList<>();
-    names.add(host);
-    try {
-      InetAddress a = InetAddress.getByName(host);
-      if (a.isAnyLocalAddress()) {
-        for (java.net.NetworkInterface ni : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
-          for (InetAddress ia : java.util.Collections.list(ni.getInetAddresses())) {
-            String s = ia.getHostAddress();
-            int scope = s.indexOf('%');
-            names.add(scope < 0 ? s : s.substring(0, scope));
-          }
-        }
-      }
-    } catch (IOException e) {
-      LOG.log(System.Logger.Level.DEBUG, "cannot list local addresses for the certificate: {0}", e.toString());
-    }
-    return names;
-  }
-
-  private static String firstAlias(KeyStore ks) {
-    try {
-      return ks.aliases().nextElement();
-    } catch (GeneralSecurityException | java.util.NoSuchElementException e) {
-      throw new IllegalArgumentException("the key store holds no entry", e);
-    }
+    address = new QuicAddress(local.host(), socket.getLocalPort(), identity.certHash()).toUri();
   }
 
   /** kwik's factory: called on the connection's receiver thread when its handshake completes. */
@@ -182,17 +119,9 @@ final class QuicListener implements Listener {
   }
 
   private static URI remoteOf(tech.kwik.core.QuicConnection kwik) {
-    try {
-      // ServerConnectionImpl.getInitialRemoteAddress(): kwik's public QuicConnection has no peer address.
-      Object a = kwik.getClass().getMethod("getInitialRemoteAddress").invoke(kwik);
-      if (a instanceof InetSocketAddress) {
-        InetSocketAddress isa = (InetSocketAddress) a;
-        return new QuicAddress(isa.getAddress().getHostAddress(), isa.getPort(), null).toUri();
-      }
-    } catch (ReflectiveOperationException | RuntimeException e) {
-      LOG.log(System.Logger.Level.DEBUG, "peer address unknown: {0}", e.toString());
-    }
-    return URI.create("quic://0.0.0.0:0");
+    InetSocketAddress a = Kwik0108.peerAddress(kwik);
+    return a != null ? new QuicAddress(a.getAddress().getHostAddress(), a.getPort(), null).toUri()
+        : URI.create("quic://0.0.0.0:0");
   }
 
   private void offer(QuicConnection c) {

@@ -47,11 +47,9 @@ public final class QuicTransport implements Transport {
   public static final Set<Capability> CAPABILITIES = Set.copyOf(EnumSet.of(Capability.STOP_SENDING, Capability.RESET_CODES));
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
-  /** kwik's loss detector; see {@link #disableKwikLossDelayAssertion()}. */
-  static final String KWIK_LOSS_DETECTOR = "tech.kwik.core.recovery.LossDetector";
 
   static {
-    disableKwikLossDelayAssertion();
+    Kwik0108.disableLossDelayAssertion(); // before kwik loads its loss detector
   }
 
   private final TransportOptions options;
@@ -74,12 +72,12 @@ public final class QuicTransport implements Transport {
         factory("braid-quic-blocking-")) {
       @Override
       protected void beforeExecute(Thread t, Runnable r) {
-        Thread.interrupted(); // kwik wakes threads with interrupt(); never let a flag leak into the next task
+        Kwik0108.clearInterrupt(); // kwik wakes threads with interrupt(); never let a flag leak into the next task
       }
 
       @Override
       protected void afterExecute(Runnable r, Throwable t) {
-        Thread.interrupted();
+        Kwik0108.clearInterrupt();
         if (t != null) {
           LOG.log(System.Logger.Level.WARNING, "a blocking QUIC task failed", t);
         }
@@ -89,23 +87,6 @@ public final class QuicTransport implements Transport {
     scheduler.setRemoveOnCancelPolicy(true);
     scheduler.setKeepAliveTime(2, TimeUnit.SECONDS);
     scheduler.allowCoreThreadTimeOut(true);
-  }
-
-  /**
-   * kwik 0.10.8's loss detector asserts {@code lossDelay > 0}, but on loopback both RTT samples are 0 ms, so the
-   * delay is 0: in a JVM run with {@code -ea} (every Surefire run, and many users' test runs) the assertion throws on
-   * kwik's receiver thread and the connection is aborted "due to internal error", leaving the server connection
-   * half torn down (its {@code callbacks-*} thread never stops, and a second abort NPEs in
-   * {@code ServerConnectorImpl.closed}). Without {@code -ea} kwik runs on with a 0 ms delay, which RFC 9002 §6.1.2
-   * forbids but which only makes loss detection eager; kwik's upstream fix (commit 5f107f01, after release 0.11) clamps
-   * the delay to 1 ms and drops the assertion. Braid turns that one class's assertions off before kwik loads it, so a
-   * {@code -ea} run behaves as production does. Every other kwik assertion stays as the JVM was told.
-   */
-  private static void disableKwikLossDelayAssertion() {
-    ClassLoader kwikLoader = QuicClientConnection.class.getClassLoader();
-    if (kwikLoader != null) {
-      kwikLoader.setClassAssertionStatus(KWIK_LOSS_DETECTOR, false);
-    }
   }
 
   private static ThreadFactory factory(String prefix) {

@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * moves bytes between kwik and Braid without a thread of its own: an idle stream costs no thread at all.
  *
  * <p>The body runs with the thread's interrupt flag cleared before and after: kwik wakes blocked readers and
- * writers with {@link Thread#interrupt()}, and a pooled thread must not carry such a flag into the next task.
+ * writers with {@link Thread#interrupt()}, and a pooled thread must not carry such a flag into the next task
+ * ({@link Kwik0108#clearInterrupt()}).
  *
  * <p><b>Thread safety.</b> Thread-safe; {@link #poke()} may be called from any thread, including kwik's.
  */
@@ -79,13 +80,13 @@ final class SerialPump implements Runnable {
   @Override
   public void run() {
     while (true) {
-      Thread.interrupted();
+      Kwik0108.clearInterrupt();
       try {
         body.run();
       } catch (RuntimeException | Error e) {
         LOG.log(System.Logger.Level.WARNING, "QUIC " + name + " pump failed; it stays usable", e);
       } finally {
-        Thread.interrupted();
+        Kwik0108.clearInterrupt();
       }
       if (state.compareAndSet(SCHEDULED, IDLE)) {
         return;

@@ -1,7 +1,7 @@
 package dev.braid.transport.quic.internal;
 
 /**
- * What kwik's receive and send paths told us about one QUIC stream, written by {@link QuicFrameTap} on kwik's
+ * What kwik's receive and send paths told us about one QUIC stream, written by the {@link FrameRouter} on kwik's
  * threads and read by the stream's pumps. It exists before the Braid stream does: a peer's first STREAM frame
  * is seen here before kwik's (asynchronous) new-stream callback runs.
  *
@@ -16,8 +16,6 @@ final class StreamSignals {
   volatile long rxFinalSize = -1;
   /** The application error code of the peer's RESET_STREAM, else -1. */
   volatile long rxResetCode = -1;
-  /** Whether the packet carrying the RESET_STREAM also carried a STOP_SENDING for this stream (a peer's full reset). */
-  volatile boolean rxResetWithStopSending;
   /** Counts RESET_STREAM frames with a new code (a peer may follow kwik's automatic answer with its own reset). */
   volatile int rxResetSeq;
   /** The final size of the first RESET_STREAM kwik sent for this stream, else -1. */
@@ -26,7 +24,7 @@ final class StreamSignals {
   volatile long rxStopSendingCode = -1;
   /** Highest stream offset kwik has put on the wire so far. */
   volatile long sentUpTo;
-  /** Whether kwik has sent our FIN. */
+  /** Whether kwik has sent our FIN (at least once). */
   volatile boolean finSent;
   /** Whether kwik has sent any STREAM frame for this stream (then the zero-length opener need not be repeated). */
   volatile boolean anySent;
@@ -44,7 +42,7 @@ final class StreamSignals {
     }
   }
 
-  /** A RESET_STREAM for this stream is about to be processed by kwik (see {@link QuicMuxedStream#watchForStrandedRead}). */
+  /** A RESET_STREAM for this stream is about to be processed by kwik (see {@link Kwik0108.GuardedRead}). */
   void watchForStrandedRead() {
     QuicMuxedStream s = stream;
     if (s != null) {
