@@ -159,7 +159,10 @@ public abstract class AbstractMuxedStream implements MuxedStream {
 
   /**
    * Called once, outside any lock, when the stream is finished on the wire (see the class comment): the
-   * transport releases what it holds for the stream. The default does nothing.
+   * transport releases what it holds for the stream. It may run as soon as {@code transmitFin} or
+   * {@code transmitReset} returned: a transport that puts those on the wire later (on its own sender thread) must
+   * let them go out first and must not send anything of its own from here that could overtake them. The default
+   * does nothing.
    */
   protected void onFinished() {}
 
