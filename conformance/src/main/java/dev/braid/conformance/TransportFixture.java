@@ -182,14 +182,28 @@ public interface TransportFixture extends AutoCloseable {
       return provider.capabilities();
     }
 
+    /** Rebuilt with other limits; this fixture's transport-specific properties (tls=true, say) are kept. */
     @Override
     public TransportFixture withOptions(TransportOptions newOptions) {
-      return new ProviderFixture(provider, newOptions, newOptions, route, path, viaProxies);
+      TransportOptions merged = keepingProperties(newOptions);
+      return new ProviderFixture(provider, merged, merged, route, path, viaProxies);
     }
 
     @Override
     public TransportFixture withOptions(TransportOptions dialer, TransportOptions listener) {
-      return new ProviderFixture(provider, dialer, listener, route, path, viaProxies);
+      return new ProviderFixture(provider, keepingProperties(dialer), keepingProperties(listener), route, path,
+          viaProxies);
+    }
+
+    /** {@code newOptions} plus every property of this fixture's options that it does not set itself. */
+    private TransportOptions keepingProperties(TransportOptions newOptions) {
+      TransportOptions.Builder b = newOptions.toBuilder();
+      options.properties().forEach((k, v) -> {
+        if (newOptions.property(k).isEmpty()) {
+          b.property(k, v);
+        }
+      });
+      return b.build();
     }
 
     @Override
