@@ -55,24 +55,20 @@ public final class OptionKey<T> {
 
   /** An integer from {@code min} to {@code max}. */
   public static OptionKey<Integer> integer(String name, int fallback, int min, int max) {
-    return new OptionKey<>(name, "an integer from " + min + " to " + max, v -> {
-      int n = Integer.parseInt(v.trim());
-      if (n < min || n > max) {
-        throw new IllegalArgumentException();
-      }
-      return n;
-    }, fallback);
+    return new OptionKey<>(name, "an integer from " + min + " to " + max, v -> (int) bounded(v, min, max), fallback);
   }
 
   /** A long from {@code min} to {@code max}. */
   public static OptionKey<Long> longInteger(String name, long fallback, long min, long max) {
-    return new OptionKey<>(name, "an integer from " + min + " to " + max, v -> {
-      long n = Long.parseLong(v.trim());
-      if (n < min || n > max) {
-        throw new IllegalArgumentException();
-      }
-      return n;
-    }, fallback);
+    return new OptionKey<>(name, "an integer from " + min + " to " + max, v -> bounded(v, min, max), fallback);
+  }
+
+  private static long bounded(String v, long min, long max) {
+    long n = Long.parseLong(v.trim());
+    if (n < min || n > max) {
+      throw new IllegalArgumentException();
+    }
+    return n;
   }
 
   /** An optional file path (no default). */
