@@ -10,17 +10,22 @@ import java.net.URI;
 import java.util.Set;
 
 /**
- * The TCP transport: TCP via Netty, optionally TLS (scheme {@code tcp+tls}, or the property
+ * The TCP transport: TCP via Netty, optionally TLS 1.3 (scheme {@code tcp+tls}, or {@link TcpOptions#TLS}
  * {@code tls=true}), with yamux (hashicorp/yamux {@code spec.md}, as libp2p uses it) multiplexing the
  * streams. Provider id {@code tcp}; schemes {@code tcp} and {@code tcp+tls}.
  *
  * <p>Addresses: {@code tcp://host:port}; {@code tcp+tls://host:port?certhash=HEX} where {@code HEX} is the
- * SHA-256 of the server certificate, which a TLS listener generates at run time and publishes in its
- * {@link dev.braid.Listener#address()}. Declares {@link Capability#RESET_CODES} (the libp2p yamux
- * extension: a Window Update with RST carries the code in its length field; peers without the extension
- * read code 0). It does not declare {@link Capability#STOP_SENDING}: yamux cannot tell the peer that we
- * stopped reading, so {@code closeRead()} discards inbound bytes locally (still returning window credit).
- * Nor {@link Capability#OPENING_STATE}: a yamux stream is usable as soon as its SYN is sent.
+ * SHA-256 of the server certificate (from the keystore the options name, or made at run time), which a TLS
+ * listener publishes in its {@link dev.braid.Listener#address()} and a dialer pins, with no host name check.
+ * Declares {@link Capability#RESET_CODES} (the libp2p yamux extension: a Window Update with RST carries the code
+ * in its length field; peers without the extension read code 0). It does not declare
+ * {@link Capability#STOP_SENDING}: yamux cannot tell the peer that we stopped reading, so {@code closeRead()}
+ * discards inbound bytes locally (still returning window credit). Nor {@link Capability#OPENING_STATE}: a yamux
+ * stream is usable as soon as its SYN is sent.
+ *
+ * <p>Settings: {@link TcpOptions} (the properties {@code tls}, {@code io} and {@code eventLoopThreads}) and the
+ * shared TLS keystore keys of {@link TransportOptions}; {@link #create} fails with an
+ * {@link IllegalArgumentException} naming the option when one has a bad value.
  *
  * <p><b>Thread safety.</b> Thread-safe and stateless; the constructor never throws and does no I/O.
  */
@@ -60,6 +65,7 @@ public final class TcpTransportProvider implements TransportProvider {
     return URI.create("tcp://127.0.0.1:0");
   }
 
+  /** @throws IllegalArgumentException naming the option, if a {@link TcpOptions} or TLS keystore key has a bad value */
   @Override
   public Transport create(TransportOptions options) throws IOException {
     return new TcpTransport(options, CAPABILITIES);

@@ -5,6 +5,8 @@ import dev.braid.Listener;
 import dev.braid.MuxedStream;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.spi.DaemonThreads;
+import dev.braid.transport.tcp.internal.TcpTransport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,7 +26,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
@@ -48,11 +49,12 @@ public final class TcpBenchmark {
     long total = mib * 1024 * 1024;
     List<String[]> rows = new ArrayList<>();
     String io = System.getProperty("bench.io", "auto");
-    try (BraidPair plain = BraidPair.open(TransportOptions.builder().property("io", io).build());
-        BraidPair wide = BraidPair.open(TransportOptions.builder().property("io", io)
+    try (BraidPair plain = BraidPair.open(TransportOptions.builder().property(TcpOptions.IO.name(), io).build());
+        BraidPair wide = BraidPair.open(TransportOptions.builder().property(TcpOptions.IO.name(), io)
             .receiveWindow(4 * 1024 * 1024).build());
-        BraidPair tls = BraidPair.open(TransportOptions.builder().property("io", io).property("tls", "true").build())) {
-      ioName = ((dev.braid.transport.tcp.internal.TcpTransport) plain.a).ioName();
+        BraidPair tls = BraidPair.open(TransportOptions.builder().property(TcpOptions.IO.name(), io)
+            .property(TcpOptions.TLS.name(), "true").build())) {
+      ioName = ((TcpTransport) plain.a).ioName();
       double braid1 = median(runs, () -> braidThroughput(plain, 1, total));
       double braid1Cpu = lastCpuMedian;
       double raw1 = median(runs, () -> rawThroughput(1, total));
@@ -137,11 +139,7 @@ public final class TcpBenchmark {
     final Transport b;
     final Connection dialer;
     final Connection acceptor;
-    final ExecutorService pool = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r, "bench-braid");
-      t.setDaemon(true);
-      return t;
-    });
+    final ExecutorService pool = DaemonThreads.pool("bench-braid-", 0);
 
     private BraidPair(Transport a, Transport b, Connection dialer, Connection acceptor) {
       this.a = a;
@@ -264,7 +262,7 @@ public final class TcpBenchmark {
 
   private static double rawThroughput(int sockets, long total) throws Exception {
     long per = total / sockets;
-    ExecutorService pool = Executors.newCachedThreadPool();
+    ExecutorService pool = DaemonThreads.pool("bench-raw-", 0);
     try (ServerSocket server = new ServerSocket(0, 128, InetAddress.getLoopbackAddress())) {
       List<Future<?>> sinks = new ArrayList<>();
       List<Socket> clients = new ArrayList<>();

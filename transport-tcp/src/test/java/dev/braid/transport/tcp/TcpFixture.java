@@ -37,15 +37,9 @@ final class TcpFixture implements TransportFixture {
   /** The kit's limit rules rebuild the fixture with other limits; our properties (e.g. tls=true) are kept. */
   @Override
   public TransportFixture withOptions(TransportOptions newOptions) {
-    TransportOptions.Builder b = newOptions.toBuilder();
-    options.properties().forEach((k, v) -> {
-      if (newOptions.property(k).isEmpty()) {
-        b.property(k, v);
-      }
-    });
-    TransportOptions merged = b.build();
-    TransportFixture rebuilt = delegate.withOptions(merged);
-    return rebuilt == null ? null : new TcpFixture(merged, rebuilt);
+    TransportOptions m = merged(newOptions);
+    TransportFixture rebuilt = delegate.withOptions(m);
+    return rebuilt == null ? null : new TcpFixture(m, rebuilt);
   }
 
   /** Rule N8 gives the two ends different limits; our properties (e.g. tls=true) are kept on both. */
@@ -57,13 +51,10 @@ final class TcpFixture implements TransportFixture {
     return rebuilt == null ? null : new TcpFixture(l, rebuilt);
   }
 
+  /** {@code newOptions} plus those of our properties it does not set. */
   private TransportOptions merged(TransportOptions newOptions) {
     TransportOptions.Builder b = newOptions.toBuilder();
-    options.properties().forEach((k, v) -> {
-      if (newOptions.property(k).isEmpty()) {
-        b.property(k, v);
-      }
-    });
+    options.properties().forEach((k, v) -> b.property(k, newOptions.properties().getOrDefault(k, v)));
     return b.build();
   }
 

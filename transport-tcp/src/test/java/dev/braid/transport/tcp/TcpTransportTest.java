@@ -17,7 +17,9 @@ import dev.braid.StreamResetException;
 import dev.braid.StreamState;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.spi.BraidFuture;
 import dev.braid.transport.tcp.internal.TcpConnection;
+import dev.braid.transport.tcp.internal.TcpTransport;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URI;
@@ -84,7 +86,7 @@ class TcpTransportTest {
   @ParameterizedTest
   @ValueSource(booleans = {false, true})
   void echoesAndHalfCloses(boolean tls) throws Exception {
-    connect(TransportOptions.builder().property("tls", Boolean.toString(tls)).build());
+    connect(TransportOptions.builder().property(TcpOptions.TLS.name(), Boolean.toString(tls)).build());
     if (tls) {
       assertTrue(listener.address().toString().startsWith("tcp+tls://127.0.0.1:"), listener.address().toString());
       assertTrue(listener.address().getQuery().startsWith("certhash="));
@@ -280,13 +282,45 @@ class TcpTransportTest {
   void picksEpollOnLinuxX86AndNioOnRequest() throws Exception {
     TcpTransportProvider p = new TcpTransportProvider();
     a = p.create(TransportOptions.DEFAULTS);
-    b = p.create(TransportOptions.builder().property("io", "nio").build());
+    b = p.create(TransportOptions.builder().property(TcpOptions.IO.name(), "nio").build());
     boolean linuxX64 = System.getProperty("os.name").startsWith("Linux")
         && System.getProperty("os.arch").matches("amd64|x86_64");
-    assertEquals(linuxX64 ? "epoll" : "nio", ((dev.braid.transport.tcp.internal.TcpTransport) a).ioName());
-    assertEquals("nio", ((dev.braid.transport.tcp.internal.TcpTransport) b).ioName());
-    assertThrows(IllegalArgumentException.class,
-        () -> p.create(TransportOptions.builder().property("io", "kqueue").build()));
+    assertEquals(linuxX64 ? "epoll" : "nio", ((TcpTransport) a).ioName());
+    assertEquals("nio", ((TcpTransport) b).ioName());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> p.create(TransportOptions.builder().property(TcpOptions.IO.name(), "kqueue").build()));
+    assertEquals("option io must be one of auto, epoll, nio, was \"kqueue\"", e.getMessage());
+  }
+
+  @Test
+  void dialHandsOutBraidFuturesWhoseContinuationsMayBlockOnTheConnection() throws Exception {
+    TcpTransportProvider p = new TcpTransportProvider();
+    a = p.create(TransportOptions.DEFAULTS);
+    b = p.create(TransportOptions.DEFAULTS);
+    listener = b.listen(URI.create("tcp://127.0.0.1:0"));
+    CompletableFuture<Connection> acc = listener.accept();
+    CompletableFuture<Connection> dialed = a.dial(listener.address());
+    assertInstanceOf(BraidFuture.class, dialed);
+    // On the event loop, this continuation would wait for that very loop to close the channel.
+    CompletableFuture<String> where = dialed.thenApply(c -> {
+      c.close();
+      c.closeFuture().join();
+      return Thread.currentThread().getName();
+    });
+    assertFalse(where.get(T, TimeUnit.SECONDS).startsWith(TcpTransport.THREAD_PREFIX), where.get());
+    acc.get(T, TimeUnit.SECONDS);
+    // Failures are BraidFutures too: a refused connection, and a dial after close.
+    int port;
+    try (java.net.ServerSocket ss = new java.net.ServerSocket(0)) {
+      port = ss.getLocalPort();
+    }
+    CompletableFuture<Connection> refused = a.dial(URI.create("tcp://127.0.0.1:" + port));
+    assertInstanceOf(BraidFuture.class, refused);
+    Bounded.failsWith(ConnectionFailedException.class, refused, T, "a dial to a closed port");
+    a.close();
+    CompletableFuture<Connection> late = a.dial(listener.address());
+    assertInstanceOf(BraidFuture.class, late);
+    Bounded.failsWith(ConnectionFailedException.class, late, T, "a dial after close");
   }
 
   @Test

@@ -1,16 +1,16 @@
 package dev.braid.transport.tcp.internal;
 
+import dev.braid.transport.tcp.TcpOptions;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import java.util.Locale;
 
 /**
  * The Netty I/O flavour a transport runs on: Linux epoll when its classes and native library are there
- * (and the property {@code io} is not {@code nio}), Java NIO otherwise.
+ * (and {@link TcpOptions#IO} is not {@code nio}), Java NIO otherwise.
  *
  * <p><b>Thread safety.</b> Immutable.
  *
@@ -23,12 +23,8 @@ record TcpIo(String name, IoHandlerFactory handlers, Class<? extends SocketChann
     Class<? extends ServerSocketChannel> serverChannel) {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.tcp");
 
-  static TcpIo select(String preference) {
-    String p = preference == null ? "auto" : preference.toLowerCase(Locale.ROOT);
-    if (!p.equals("nio") && !p.equals("auto") && !p.equals("epoll")) {
-      throw new IllegalArgumentException("property io must be auto, epoll or nio, was " + preference);
-    }
-    if (!p.equals("nio")) {
+  static TcpIo select(TcpOptions.Io preference) {
+    if (preference != TcpOptions.Io.NIO) {
       Throwable why;
       try {
         if (EpollFlavour.available()) {
@@ -38,8 +34,10 @@ record TcpIo(String name, IoHandlerFactory handlers, Class<? extends SocketChann
       } catch (LinkageError e) { // the epoll classes are not on the class or module path
         why = e;
       }
-      if (p.equals("epoll")) {
+      if (preference == TcpOptions.Io.EPOLL) {
         LOG.log(System.Logger.Level.WARNING, "epoll requested but unavailable, using NIO: " + why);
+      } else {
+        LOG.log(System.Logger.Level.DEBUG, "epoll unavailable, using NIO: {0}", why);
       }
     }
     return new TcpIo("nio", NioIoHandler.newFactory(), NioSocketChannel.class, NioServerSocketChannel.class);

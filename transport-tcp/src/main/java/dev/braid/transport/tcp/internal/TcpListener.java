@@ -1,41 +1,41 @@
 package dev.braid.transport.tcp.internal;
 
-import dev.braid.Connection;
-import dev.braid.ConnectionClosedException;
-import dev.braid.Listener;
-import dev.braid.spi.AcceptQueue;
+import dev.braid.spi.AbstractListener;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import java.net.URI;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A bound TCP (or TLS) server socket that hands out {@link TcpConnection}s.
+ * A bound TCP (or TLS) server socket that hands out {@link TcpConnection}s. The address, the accept hand-over
+ * and {@code close()} are {@link AbstractListener}'s; what is TCP's own is the server channel and the cap on
+ * connections still in their setup (TLS handshake), which keeps a flood of silent sockets from holding memory.
  *
- * <p><b>Thread safety.</b> Thread-safe; {@code // guarded by lock} marks the shared fields.
+ * <p><b>Thread safety.</b> Thread-safe. The setup callbacks come from the connections' event loops.
  */
-final class TcpListener implements Listener {
+final class TcpListener extends AbstractListener {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.tcp");
   /** Connections ready but not yet taken by {@link #accept()}; more are closed. */
   static final int MAX_UNACCEPTED = 256;
-
-  private final TcpTransport transport;
-  private volatile URI address; // set once, when bound
-  private volatile Channel serverChannel; // set once after bind
-  private final AcceptQueue<Connection> accepts = new AcceptQueue<>(MAX_UNACCEPTED, Connection::close);
   /** Connections accepted but still in their setup (TLS handshake); more are closed at once. */
   static final int MAX_IN_SETUP = 512;
-  private final java.util.concurrent.atomic.AtomicInteger inSetup = new java.util.concurrent.atomic.AtomicInteger();
-  private final java.util.concurrent.atomic.AtomicBoolean loggedSetupLimit = new java.util.concurrent.atomic.AtomicBoolean();
+
+  private final TcpTransport transport;
+  private volatile Channel serverChannel; // set once, when bound
+  private final AtomicInteger inSetup = new AtomicInteger();
+  private final AtomicBoolean loggedSetupLimit = new AtomicBoolean();
 
   TcpListener(TcpTransport transport, URI requested) {
+    super("tcp", requested, MAX_UNACCEPTED);
     this.transport = transport;
-    this.address = requested;
   }
 
+  /** The server channel is bound; {@code actual} is the listener's address from now on. */
   void bound(Channel channel, URI actual) {
     this.serverChannel = channel;
-    this.address = actual;
+    bound(actual);
   }
 
   /** Counts a new inbound connection into its setup; false (and logged once) beyond {@link #MAX_IN_SETUP}. */
@@ -46,58 +46,36 @@ final class TcpListener implements Listener {
     inSetup.decrementAndGet();
     if (loggedSetupLimit.compareAndSet(false, true)) {
       LOG.log(System.Logger.Level.WARNING, "{0}: closing new connections: {1} are still in their setup "
-          + "(TLS handshake); logged once", address, MAX_IN_SETUP);
+          + "(TLS handshake); logged once", this, MAX_IN_SETUP);
     }
     return false;
   }
 
-  void endSetup() {
+  /** An inbound connection finished its setup: it leaves the count and is offered to {@code accept()}. */
+  void setupDone(TcpConnection c) {
     inSetup.decrementAndGet();
+    offer(c);
   }
 
-  /** A new inbound connection finished its setup: handed to a waiting accept, queued, or closed. */
-  void offer(TcpConnection c) {
-    if (!accepts.offer(c)) {
-      if (accepts.isClosed()) {
-        LOG.log(System.Logger.Level.DEBUG, "{0}: closed inbound connection {1}: the listener is closed", address, c);
-      } else {
-        LOG.log(System.Logger.Level.WARNING, "{0}: closed inbound connection {1}: not accepted in time "
-            + "({2} waiting)", address, c, MAX_UNACCEPTED);
+  /** An inbound connection failed during its setup: it leaves the count. */
+  void setupFailed(Throwable cause) {
+    inSetup.decrementAndGet();
+    LOG.log(System.Logger.Level.DEBUG, "{0}: inbound connection failed during setup: {1}", this, cause.getMessage());
+  }
+
+  /** Closes the server channel (waiting for that, briefly, off its event loop), and leaves the transport. */
+  @Override
+  protected void closeNative() {
+    try {
+      Channel channel = serverChannel;
+      if (channel != null) {
+        ChannelFuture closing = channel.close();
+        if (!channel.eventLoop().inEventLoop() && !closing.awaitUninterruptibly(5, TimeUnit.SECONDS)) {
+          LOG.log(System.Logger.Level.WARNING, "{0}: the server channel did not close within 5 s", this);
+        }
       }
-    }
-  }
-
-  @Override
-  public URI address() {
-    return address;
-  }
-
-  @Override
-  public CompletableFuture<Connection> accept() {
-    return accepts.accept();
-  }
-
-  @Override
-  public void close() {
-    // accept() fails from now on; waiting accepts fail, and unaccepted connections close, once the port is free.
-    if (accepts.close(() -> new ConnectionClosedException("listener " + address + " is closed", false),
-        this::closeServerChannel)) {
+    } finally {
       transport.listenerClosed(this);
     }
-  }
-
-  private void closeServerChannel() {
-    Channel channel = serverChannel;
-    if (channel != null) {
-      io.netty.channel.ChannelFuture closing = channel.close();
-      if (!channel.eventLoop().inEventLoop()) {
-        closing.awaitUninterruptibly(5, TimeUnit.SECONDS);
-      }
-    }
-  }
-
-  @Override
-  public String toString() {
-    return "tcp listener " + address;
   }
 }

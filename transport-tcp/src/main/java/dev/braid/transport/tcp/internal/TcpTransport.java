@@ -6,6 +6,8 @@ import dev.braid.ConnectionFailedException;
 import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.spi.BraidFuture;
+import dev.braid.transport.tcp.TcpOptions;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -23,6 +25,7 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -31,18 +34,19 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * One TCP transport instance: a Netty event loop group (epoll or NIO), its listeners and connections.
  *
- * <p>Properties (see {@link TransportOptions#property}): {@code tls=true} makes {@code tcp://} addresses
- * use TLS as {@code tcp+tls://} does; {@code eventLoopThreads} sets the number of I/O threads (default:
- * the smaller of 2 and the processor count); {@code io} picks Netty's I/O: {@code auto} (default: Linux
- * epoll when its native library loads, else NIO), {@code epoll} or {@code nio}; {@code tls.keyStore},
- * {@code tls.keyStorePassword} and {@code tls.keyAlias} give TLS listeners a key and certificate from a
- * PKCS12 or JKS file instead of a self-signed one generated at run time.
+ * <p>Its settings are {@link TcpOptions}, every one parsed in the constructor, so a bad value fails
+ * {@code create} with the option's message. Every future it hands out is a {@link BraidFuture}: completed on
+ * an event loop, but no continuation runs there.
  *
  * <p><b>Thread safety.</b> Thread-safe.
  */
@@ -59,22 +63,26 @@ public final class TcpTransport implements Transport {
   private final EventLoopGroup group;
   private final Set<TcpListener> listeners = ConcurrentHashMap.newKeySet();
   private final Set<TcpConnection> connections = ConcurrentHashMap.newKeySet();
-  private final List<Thread> ioThreads = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final List<Thread> ioThreads = new CopyOnWriteArrayList<>();
   private final Object lock = new Object();
   private boolean closed; // guarded by lock
 
   /**
-   * @param options limits, timeouts and properties
+   * @param options limits, timeouts and properties ({@link TcpOptions})
    * @param capabilities what the transport declares
+   * @throws IllegalArgumentException naming the option, if a property has a bad value
    */
   public TcpTransport(TransportOptions options, Set<Capability> capabilities) {
     this.options = options;
     this.capabilities = Set.copyOf(capabilities);
-    this.tlsByDefault = Boolean.parseBoolean(options.property("tls").orElse("false"));
-    this.io = TcpIo.select(options.property("io").orElse("auto"));
-    int threads = Integer.parseInt(options.property("eventLoopThreads")
-        .orElse(Integer.toString(Math.min(2, Runtime.getRuntime().availableProcessors()))));
-    this.group = new MultiThreadIoEventLoopGroup(Math.max(1, threads),
+    this.tlsByDefault = options.get(TcpOptions.TLS);
+    int threads = options.get(TcpOptions.EVENT_LOOP_THREADS);
+    // A TLS listener reads these when it binds; a bad value fails here, before any thread starts.
+    options.get(TransportOptions.TLS_KEY_STORE);
+    options.get(TransportOptions.TLS_KEY_STORE_PASSWORD);
+    options.get(TransportOptions.TLS_KEY_ALIAS);
+    this.io = TcpIo.select(options.get(TcpOptions.IO));
+    this.group = new MultiThreadIoEventLoopGroup(threads,
         new DefaultThreadFactory(THREAD_PREFIX + "-" + INSTANCES.incrementAndGet(), true) {
           @Override
           protected Thread newThread(Runnable r, String name) {
@@ -95,21 +103,23 @@ public final class TcpTransport implements Transport {
     return capabilities;
   }
 
+  /** As {@link Transport#dial}; the future is a {@link BraidFuture}, whatever the outcome. */
   @Override
-  public CompletableFuture<Connection> dial(URI address) {
+  public BraidFuture<Connection> dial(URI address) {
     TcpAddress a = TcpAddress.parse(address, tlsByDefault);
-    CompletableFuture<Connection> result = new CompletableFuture<>();
     synchronized (lock) {
       if (closed) {
-        return CompletableFuture.failedFuture(new ConnectionFailedException("the transport is closed", null));
+        return BraidFuture.failed(new ConnectionFailedException("the transport is closed", null));
       }
     }
     SslContext ssl;
     try {
       ssl = a.tls() ? TcpTls.clientContext(a.certHash()) : null;
     } catch (IOException e) {
-      return CompletableFuture.failedFuture(new ConnectionFailedException("cannot set up TLS: " + e.getMessage(), e));
+      return BraidFuture.failed(new ConnectionFailedException("cannot set up TLS: " + e.getMessage(), e));
     }
+    // Completed on the channel's event loop; the application's continuations run on Braid event threads.
+    BraidFuture<Connection> result = new BraidFuture<>();
     Bootstrap b = new Bootstrap()
         .group(group)
         .channel(io.channel())
@@ -124,17 +134,17 @@ public final class TcpTransport implements Transport {
               sslHandler = ssl.newHandler(ch.alloc(), a.host(), a.port());
             }
             install(ch, true, sslHandler, c -> {
-              if (!result.complete(c)) {
+              if (!result.complete(c)) { // the caller gave up (cancelled the future)
                 c.close();
               }
-            }, e -> result.completeExceptionally(e));
+            }, result::completeExceptionally);
           }
         });
     ChannelFuture connect;
     try {
       connect = b.connect(new InetSocketAddress(a.host(), a.port()));
     } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(new ConnectionFailedException("cannot dial " + address + ": " + e, e));
+      return BraidFuture.failed(new ConnectionFailedException("cannot dial " + address + ": " + e, e));
     }
     connect.addListener(f -> {
       if (!f.isSuccess()) {
@@ -154,16 +164,7 @@ public final class TcpTransport implements Transport {
         throw new IOException("the transport is closed");
       }
     }
-    TcpTls tls = null;
-    if (a.tls()) {
-      java.util.Optional<String> keyStore = options.property("tls.keyStore");
-      tls = keyStore.isPresent()
-          ? TcpTls.fromKeyStore(java.nio.file.Path.of(keyStore.get()),
-              options.property("tls.keyStorePassword").orElse("").toCharArray(),
-              options.property("tls.keyAlias").orElse(null))
-          : TcpTls.selfSigned();
-    }
-    TcpTls serverTls = tls;
+    TcpTls tls = a.tls() ? TcpTls.forListener(options) : null;
     TcpListener listener = new TcpListener(this, address);
     ServerBootstrap b = new ServerBootstrap()
         .group(group)
@@ -180,19 +181,12 @@ public final class TcpTransport implements Transport {
         .childHandler(new ChannelInitializer<SocketChannel>() {
           @Override
           protected void initChannel(SocketChannel ch) {
-            TcpListener owner = listener;
-            if (!owner.beginSetup()) {
+            if (!listener.beginSetup()) {
               ch.close(); // too many connections still in their (TLS) setup
               return;
             }
-            SslHandler sslHandler = serverTls == null ? null : serverTls.serverContext().newHandler(ch.alloc());
-            install(ch, false, sslHandler, c -> {
-              owner.endSetup();
-              owner.offer(c);
-            }, e -> {
-              owner.endSetup();
-              LOG.log(System.Logger.Level.DEBUG, "inbound connection failed during setup: {0}", e.getMessage());
-            });
+            SslHandler sslHandler = tls == null ? null : tls.serverContext().newHandler(ch.alloc());
+            install(ch, false, sslHandler, listener::setupDone, listener::setupFailed);
           }
         });
     ChannelFuture bind = b.bind(new InetSocketAddress(a.host(), a.port()));
@@ -224,8 +218,8 @@ public final class TcpTransport implements Transport {
     return listener;
   }
 
-  private void install(SocketChannel ch, boolean dialer, SslHandler sslHandler,
-      java.util.function.Consumer<TcpConnection> ready, java.util.function.Consumer<Throwable> failed) {
+  private void install(SocketChannel ch, boolean dialer, SslHandler sslHandler, Consumer<TcpConnection> ready,
+      Consumer<Throwable> failed) {
     ChannelPipeline p = ch.pipeline();
     if (sslHandler != null) {
       sslHandler.setHandshakeTimeoutMillis(options.connectTimeout().toMillis());
@@ -276,7 +270,7 @@ public final class TcpTransport implements Transport {
       ends.add(c.closeFuture());
     }
     boolean onOwnThread = group.next().inEventLoop();
-    for (io.netty.util.concurrent.EventExecutor e : group) {
+    for (EventExecutor e : group) {
       onOwnThread |= e.inEventLoop();
     }
     if (onOwnThread) {
@@ -288,7 +282,7 @@ public final class TcpTransport implements Transport {
           .get(6, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+    } catch (ExecutionException | TimeoutException e) {
       LOG.log(System.Logger.Level.DEBUG, "connections did not all end in time; shutting down anyway", e);
     }
     if (!group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS)) {
