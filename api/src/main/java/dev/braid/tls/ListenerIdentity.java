@@ -67,8 +67,9 @@ public record ListenerIdentity(PrivateKey key, List<X509Certificate> chain, bool
         x509[i] = (X509Certificate) chain[i];
       }
       return new ListenerIdentity(key, List.of(x509), false);
-    } catch (GeneralSecurityException e) {
-      throw new IOException("cannot use keystore " + file + ": " + e, e);
+    } catch (GeneralSecurityException | IOException e) {
+      throw new IOException("cannot use keystore " + file + " (option " + TransportOptions.TLS_KEY_STORE.name()
+          + ", password from " + TransportOptions.TLS_KEY_STORE_PASSWORD.name() + "): " + e.getMessage(), e);
     }
   }
 

@@ -65,6 +65,8 @@ class CertificatePinsAndIdentityTest {
     IOException e = assertThrows(IOException.class, () -> ListenerIdentity.from(badAlias, "unused", List.of(), List.of()));
     assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("tls.keyAlias"), e.getMessage());
     TransportOptions badPassword = options.toBuilder().property("tls.keyStorePassword", "wrong").build();
-    assertThrows(IOException.class, () -> ListenerIdentity.from(badPassword, "unused", List.of(), List.of()));
+    e = assertThrows(IOException.class, () -> ListenerIdentity.from(badPassword, "unused", List.of(), List.of()));
+    assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("tls.keyStorePassword"),
+        e.getMessage());
   }
 }
