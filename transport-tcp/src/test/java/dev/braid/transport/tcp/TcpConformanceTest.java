@@ -8,6 +8,6 @@ import dev.braid.conformance.TransportFixture;
 class TcpConformanceTest extends ConformanceSuite {
   @Override
   protected TransportFixture createFixture() {
-    return new TcpFixture(TransportOptions.DEFAULTS);
+    return TcpFixture.of(TransportOptions.DEFAULTS);
   }
 }

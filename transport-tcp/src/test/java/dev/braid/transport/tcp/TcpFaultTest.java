@@ -9,7 +9,7 @@ import dev.braid.conformance.TransportFixture;
 class TcpFaultTest extends FaultSuite {
   @Override
   protected TransportFixture createFixture() {
-    return new TcpFixture(TransportOptions.DEFAULTS);
+    return TcpFixture.of(TransportOptions.DEFAULTS);
   }
 
   @Override

@@ -8,6 +8,6 @@ import dev.braid.conformance.TransportFixture;
 class TcpNioConformanceTest extends ConformanceSuite {
   @Override
   protected TransportFixture createFixture() {
-    return new TcpFixture(TransportOptions.builder().property(TcpOptions.IO.name(), "nio").build());
+    return TcpFixture.of(TransportOptions.builder().property(TcpOptions.IO.name(), "nio").build());
   }
 }

@@ -12,6 +12,6 @@ import dev.braid.conformance.TransportFixture;
 class TcpTlsConformanceTest extends ConformanceSuite {
   @Override
   protected TransportFixture createFixture() {
-    return new TcpFixture(TransportOptions.builder().property(TcpOptions.TLS.name(), "true").build());
+    return TcpFixture.of(TransportOptions.builder().property(TcpOptions.TLS.name(), "true").build());
   }
 }

@@ -9,7 +9,7 @@ import dev.braid.conformance.TransportFixture;
 class TcpTlsFaultTest extends FaultSuite {
   @Override
   protected TransportFixture createFixture() {
-    return new TcpFixture(TransportOptions.builder().property(TcpOptions.TLS.name(), "true").build());
+    return TcpFixture.of(TransportOptions.builder().property(TcpOptions.TLS.name(), "true").build());
   }
 
   @Override
