@@ -6,13 +6,11 @@ module dev.braid.cli {
   requires org.junit.platform.reporting;
   requires java.management;
   requires java.logging;
-  requires tech.kwik.core;
   requires webrtc.java;
 
   uses dev.braid.spi.BenchBaseline;
 
-  provides dev.braid.spi.BenchBaseline with dev.braid.cli.baseline.KwikBaseline,
-      dev.braid.cli.baseline.WebRtcJavaBaseline;
+  provides dev.braid.spi.BenchBaseline with dev.braid.cli.baseline.WebRtcJavaBaseline;
 
   uses dev.braid.spi.TransportProvider;
 

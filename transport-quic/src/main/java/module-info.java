@@ -12,4 +12,6 @@ module dev.braid.transport.quic {
   exports dev.braid.transport.quic;
 
   provides dev.braid.spi.TransportProvider with dev.braid.transport.quic.QuicTransportProvider;
+  // braid bench: kwik used directly, what Braid's QUIC is compared with
+  provides dev.braid.spi.BenchBaseline with dev.braid.transport.quic.internal.bench.KwikBaseline;
 }

@@ -1,5 +1,6 @@
 /**
- * What {@code braid bench} compares Braid's QUIC and WebRTC transports with: kwik and webrtc-java used
- * directly, without Braid, found by {@link java.util.ServiceLoader} as {@link dev.braid.spi.BenchBaseline}s.
+ * What {@code braid bench} compares Braid's WebRTC transport with: webrtc-java used directly, without Braid, found by
+ * {@link java.util.ServiceLoader} as a {@link dev.braid.spi.BenchBaseline}. (kwik's, for QUIC, is in the QUIC
+ * transport's module.)
  */
 package dev.braid.cli.baseline;

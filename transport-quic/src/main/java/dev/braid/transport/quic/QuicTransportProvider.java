@@ -14,15 +14,17 @@ import java.util.Set;
  * {@link dev.braid.MuxedStream}, with native FIN, RESET_STREAM and STOP_SENDING.
  *
  * <p>Addresses: {@code quic://HOST:PORT?certhash=SHA256HEX}. A listener makes a self-signed EC P-256
- * certificate at run time (or uses the key store given in the {@code keyStore} property) and puts its hash in
+ * certificate at run time (or uses the keystore of the shared {@code tls.keyStore} options,
+ * {@link dev.braid.TransportOptions#TLS_KEY_STORE}) and puts its hash in
  * {@link dev.braid.Listener#address()}; a dialer accepts exactly that certificate. Without {@code certhash} the
  * dialer uses the JDK's default trust store. Certificate checks are never switched off.
  *
  * <p>Options: {@code maxStreams} → kwik's peer-initiated bidirectional stream limit (MAX_STREAMS);
  * {@code receiveWindow} → per-stream receive buffer (initial MAX_STREAM_DATA); {@code idleTimeout} → QUIC
  * max_idle_timeout; {@code connectTimeout} → handshake timeout and the bound on waiting for stream credit.
- * Properties: {@code alpn} (default {@code braid}), {@code connectionWindow} (MAX_DATA, default 16 MiB),
- * {@code keyStore}, {@code keyStorePassword}, {@code keyAlias}.
+ * Properties: {@link QuicOptions} ({@code quic.alpn}, default {@code braid}; {@code quic.connectionWindow}, MAX_DATA,
+ * default the larger of 16 MiB and four receive windows), {@code tls.keyStore}, {@code tls.keyStorePassword},
+ * {@code tls.keyAlias}. A bad value fails {@link #create} with {@link IllegalArgumentException} naming the option.
  *
  * <p><b>Thread safety.</b> Thread-safe and stateless; the constructor never throws.
  */

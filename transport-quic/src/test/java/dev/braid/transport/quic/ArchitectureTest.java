@@ -1,5 +1,8 @@
 package dev.braid.transport.quic;
 
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAnyPackage;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.simpleName;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
@@ -21,9 +24,16 @@ class ArchitectureTest {
   @ArchTest
   static final ArchRule dependsOnlyOnApiKwikAndJdk = classes()
       .that().resideInAPackage("dev.braid.transport.quic..")
-      .should().onlyDependOnClassesThat().resideInAnyPackage("dev.braid", "dev.braid.spi", "dev.braid.transport.quic..",
-          "tech.kwik..", "java..", "javax..")
-      .as("the quic transport uses only the Braid API/SPI, kwik and the JDK");
+      .should().onlyDependOnClassesThat().resideInAnyPackage("dev.braid", "dev.braid.spi", "dev.braid.tls",
+          "dev.braid.transport.quic..", "tech.kwik..", "java..", "javax..")
+      .as("the quic transport uses only the Braid API/SPI/TLS helpers, kwik and the JDK");
+
+  @ArchTest
+  static final ArchRule theBaselineIsKwikDirect = noClasses()
+      .that().resideInAPackage("dev.braid.transport.quic.internal.bench..")
+      .should().dependOnClassesThat(resideInAnyPackage("dev.braid.transport.quic", "dev.braid.transport.quic.internal")
+          .and(not(simpleName("Kwik0108"))))
+      .as("the bench baseline measures kwik used directly: of the transport it uses only Kwik0108's -ea switch");
 
   @ArchTest
   static final ArchRule internalsStayInside = noClasses()

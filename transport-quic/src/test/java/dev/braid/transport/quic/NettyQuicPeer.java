@@ -1,7 +1,7 @@
 package dev.braid.transport.quic;
 
-import dev.braid.transport.quic.internal.CertificatePin;
-import dev.braid.transport.quic.internal.ListenerIdentity;
+import dev.braid.tls.CertificatePins;
+import dev.braid.tls.ListenerIdentity;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -32,7 +32,6 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.security.KeyStore;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
@@ -85,9 +84,11 @@ final class NettyQuicPeer implements AutoCloseable {
    */
   static NettyQuicPeer server(int maxStreams) throws Exception {
     NettyQuicPeer p = new NettyQuicPeer();
-    ListenerIdentity cert = ListenerIdentity.selfSigned("netty-peer", Duration.ofDays(1), java.util.List.of());
-    p.certHash = cert.certHash();
-    QuicSslContext ssl = QuicSslContextBuilder.forServer(cert.privateKey(), null, cert.certificate())
+    // kwik (Braid dials it) checks the dialed host against dNSName entries only, even an IP literal
+    ListenerIdentity cert = ListenerIdentity.selfSigned("netty-peer", java.util.List.of("localhost", "127.0.0.1"),
+        java.util.List.of());
+    p.certHash = cert.certificateHash();
+    QuicSslContext ssl = QuicSslContextBuilder.forServer(cert.key(), null, cert.certificate())
         .applicationProtocols(ALPN).build();
     ChannelHandler codec = tune(new QuicServerCodecBuilder(), maxStreams)
         .sslContext(ssl)
@@ -110,7 +111,7 @@ final class NettyQuicPeer implements AutoCloseable {
   static NettyQuicPeer client(URI braidAddress) throws Exception {
     NettyQuicPeer p = new NettyQuicPeer();
     String hash = braidAddress.getQuery().replace("certhash=", "");
-    CertificatePin pin = new CertificatePin(hash);
+    TrustManager pin = CertificatePins.trustOnly(hash);
     QuicSslContext ssl = QuicSslContextBuilder.forClient()
         .trustManager(new SimpleTrustManagerFactory() {
           @Override

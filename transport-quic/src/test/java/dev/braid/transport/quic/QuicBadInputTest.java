@@ -10,7 +10,7 @@ import dev.braid.MuxedStream;
 import dev.braid.ProtocolException;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
-import dev.braid.transport.quic.internal.CertificatePin;
+import dev.braid.tls.CertificatePins;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -97,7 +97,7 @@ class QuicBadInputTest {
     QuicClientConnection c = QuicClientConnection.newBuilder()
         .host(address.getHost()).port(address.getPort())
         .applicationProtocol("braid")
-        .customTrustManager(new CertificatePin(address.getQuery().replace("certhash=", "")))
+        .customTrustManager(CertificatePins.trustOnly(address.getQuery().replace("certhash=", "")))
         .logger(new NullLogger())
         .build();
     c.connect();

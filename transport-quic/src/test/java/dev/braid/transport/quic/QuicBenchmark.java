@@ -5,8 +5,9 @@ import dev.braid.Listener;
 import dev.braid.MuxedStream;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
-import dev.braid.transport.quic.internal.CertificatePin;
-import dev.braid.transport.quic.internal.ListenerIdentity;
+import dev.braid.spi.DaemonThreads;
+import dev.braid.tls.CertificatePins;
+import dev.braid.tls.ListenerIdentity;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -23,6 +24,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import tech.kwik.core.QuicClientConnection;
 import tech.kwik.core.QuicStream;
@@ -296,11 +298,15 @@ public final class QuicBenchmark {
   // ---------------------------------------------------------------- kwik used directly
 
   private static final class KwikSide implements AutoCloseable {
+    static final ThreadFactory SERVER_THREADS = DaemonThreads.factory("kwik-bench-stream-");
+    static final ThreadFactory WRITER_THREADS = DaemonThreads.factory("kwik-bench-writer-");
     final ServerConnector connector;
     final QuicClientConnection conn;
 
     KwikSide() throws Exception {
-      ListenerIdentity cert = ListenerIdentity.selfSigned("kwik-bench", Duration.ofDays(1), java.util.List.of());
+      ListenerIdentity cert = ListenerIdentity.selfSigned("kwik-bench", java.util.List.of("localhost", "127.0.0.1"),
+          java.util.List.of()); // kwik checks the dialed host against dNSName entries only, even an IP literal
+      char[] password = ListenerIdentity.randomPassword();
       ServerConnectionConfig config = ServerConnectionConfig.builder()
           .maxIdleTimeout(60_000)
           .maxOpenPeerInitiatedBidirectionalStreams(4096)
@@ -311,7 +317,7 @@ public final class QuicBenchmark {
           .build();
       DatagramSocket socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
       connector = ServerConnector.builder().withSocket(socket)
-          .withKeyStore(cert.keyStore(), cert.alias(), cert.password())
+          .withKeyStore(cert.toKeyStore(password), ListenerIdentity.keyStoreAlias(), password)
           .withConfiguration(config).withLogger(new NullLogger()).build();
       connector.registerApplicationProtocol("bench", new ApplicationProtocolConnectionFactory() {
         @Override
@@ -319,9 +325,7 @@ public final class QuicBenchmark {
           return new ApplicationProtocolConnection() {
             @Override
             public void acceptPeerInitiatedStream(QuicStream stream) {
-              Thread t = new Thread(() -> serve(stream), "kwik-bench-stream");
-              t.setDaemon(true);
-              t.start();
+              SERVER_THREADS.newThread(() -> serve(stream)).start();
             }
           };
         }
@@ -334,7 +338,7 @@ public final class QuicBenchmark {
       connector.start();
       conn = QuicClientConnection.newBuilder().host("127.0.0.1").port(socket.getLocalPort())
           .applicationProtocol("bench")
-          .customTrustManager(new CertificatePin(cert.certHash()))
+          .customTrustManager(CertificatePins.trustOnly(cert.certificateHash()))
           .maxIdleTimeout(Duration.ofSeconds(60))
           .defaultStreamReceiveBufferSize((long) (1 << 20))
           .logger(new NullLogger()).build();
@@ -371,7 +375,7 @@ public final class QuicBenchmark {
 
     CompletableFuture<Long> sinkOne(long bytes) {
       CompletableFuture<Long> f = new CompletableFuture<>();
-      Thread t = new Thread(() -> {
+      WRITER_THREADS.newThread(() -> {
         try {
           QuicStream s = conn.createStream(true);
           OutputStream out = s.getOutputStream();
@@ -386,9 +390,7 @@ public final class QuicBenchmark {
         } catch (Exception e) {
           f.completeExceptionally(e);
         }
-      }, "kwik-bench-writer");
-      t.setDaemon(true);
-      t.start();
+      }).start();
       return f;
     }
 

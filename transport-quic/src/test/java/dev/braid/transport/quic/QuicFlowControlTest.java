@@ -35,7 +35,7 @@ class QuicFlowControlTest {
   void connect() throws Exception {
     TransportOptions options = TransportOptions.builder()
         .receiveWindow(STREAM_WINDOW)
-        .property("connectionWindow", Integer.toString(CONNECTION_WINDOW))
+        .property(QuicOptions.CONNECTION_WINDOW.name(), Integer.toString(CONNECTION_WINDOW))
         .build();
     pair = QuicPair.connect(options);
     dialer = pair.dialer;

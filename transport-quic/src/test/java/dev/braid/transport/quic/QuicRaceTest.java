@@ -7,6 +7,7 @@ import dev.braid.Connection;
 import dev.braid.MuxedStream;
 import dev.braid.StreamState;
 import dev.braid.TransportOptions;
+import dev.braid.spi.DaemonThreads;
 import dev.braid.transport.quic.internal.QuicMuxedStream;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -20,7 +21,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -59,11 +59,7 @@ class QuicRaceTest {
   @BeforeEach
   void connect() throws Exception {
     pair = QuicPair.connect(TransportOptions.DEFAULTS);
-    pool = Executors.newFixedThreadPool(8, r -> {
-      Thread t = new Thread(r, "race");
-      t.setDaemon(true);
-      return t;
-    });
+    pool = DaemonThreads.pool("race-", 8);
   }
 
   @AfterEach

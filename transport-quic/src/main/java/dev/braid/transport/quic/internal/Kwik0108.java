@@ -3,8 +3,13 @@ package dev.braid.transport.quic.internal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
@@ -37,9 +42,11 @@ import tech.kwik.core.stream.FlowControlUpdateListener;
  * waits up to 30 s, kwik's Retry handling can NPE (Braid's listener does not use Retry), {@code keepAlive(seconds)}
  * is client-only (Braid has its own, {@link KeepAlive}).
  *
+ * <p>Public only for {@link #disableLossDelayAssertion()}, which the kwik bench baseline in this module needs too.
+ *
  * <p><b>Thread safety.</b> The static methods are thread-safe; each nested class says who touches it.
  */
-final class Kwik0108 {
+public final class Kwik0108 {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic.kwik");
 
   /** kwik's per-stream send buffer when none is configured ({@code SendBuffer}); Braid writes only as far as it has room. */
@@ -61,7 +68,7 @@ final class Kwik0108 {
    * as production does. <b>Obsolete when</b> kwik has upstream commit 5f107f01 (after 0.11: the delay is clamped to
    * 1 ms and the assertion dropped); {@code QuicTransportTest} checks the switch.
    */
-  static void disableLossDelayAssertion() {
+  public static void disableLossDelayAssertion() {
     ClassLoader kwikLoader = QuicClientConnection.class.getClassLoader();
     if (kwikLoader != null) {
       kwikLoader.setClassAssertionStatus(LOSS_DETECTOR, false);
@@ -551,5 +558,44 @@ final class Kwik0108 {
    */
   static void clearInterrupt() {
     Thread.interrupted();
+  }
+
+  // ---------------------------------------------------------------- 14. the host name check ignores iPAddress entries
+
+  /** The subjectAltName entries of a listener's self-signed certificate. */
+  record CertificateNames(List<String> dnsNames, List<InetAddress> addresses) {}
+
+  /**
+   * <b>Fault:</b> kwik's TLS client (agent15) checks the dialed host against the server certificate's dNSName entries
+   * only, even when a custom trust manager (Braid's certhash pin) decides trust and even for an IP literal: a
+   * certificate that lists {@code 127.0.0.1} as an iPAddress entry only fails the handshake of a dial to
+   * {@code quic://127.0.0.1}. <b>Workaround:</b> a listener's self-signed certificate lists {@code localhost},
+   * {@code 127.0.0.1}, {@code ::1}, the listen host and, for a wildcard listener, every local address as dNSName
+   * entries, and the loopback addresses as iPAddress entries too (for other clients). A configured keystore
+   * ({@code tls.keyStore}) is used as it is. <b>Obsolete when</b> agent15 matches IP literals against iPAddress
+   * entries (a dial to {@code quic://127.0.0.1} succeeds with only the iPAddress entries).
+   */
+  static CertificateNames certificateNames(String host) {
+    LinkedHashSet<String> names = new LinkedHashSet<>(List.of("localhost", "127.0.0.1", "::1", host));
+    try {
+      if (InetAddress.getByName(host).isAnyLocalAddress()) {
+        for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+          for (InetAddress ia : Collections.list(ni.getInetAddresses())) {
+            String s = ia.getHostAddress();
+            int scope = s.indexOf('%');
+            names.add(scope < 0 ? s : s.substring(0, scope));
+          }
+        }
+      }
+    } catch (IOException e) { // the listener then cannot be dialed at its other addresses by kwik; bind reports the rest
+      LOG.log(System.Logger.Level.WARNING, "cannot list the local addresses for a QUIC listener''s certificate: {0}",
+          e.toString());
+    }
+    try {
+      return new CertificateNames(List.copyOf(names), List.of(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}),
+          InetAddress.getByAddress(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1})));
+    } catch (UnknownHostException e) {
+      throw new IllegalStateException("literal loopback addresses of the right length", e); // cannot happen
+    }
   }
 }

@@ -1,10 +1,9 @@
 package dev.braid.transport.quic.internal;
 
-import dev.braid.Connection;
-import dev.braid.ConnectionClosedException;
-import dev.braid.Listener;
 import dev.braid.TransportOptions;
-import dev.braid.spi.AcceptQueue;
+import dev.braid.spi.AbstractListener;
+import dev.braid.spi.DaemonThreads;
+import dev.braid.tls.ListenerIdentity;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -13,6 +12,7 @@ import java.net.URI;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import tech.kwik.core.QuicConnection.QuicVersion;
 import tech.kwik.core.server.ApplicationProtocolConnection;
 import tech.kwik.core.server.ApplicationProtocolConnectionFactory;
@@ -21,33 +21,35 @@ import tech.kwik.core.server.ServerConnector;
 
 /**
  * A kwik {@link ServerConnector} on one UDP socket. Its address carries the SHA-256 of its certificate
- * ({@code quic://127.0.0.1:PORT?certhash=HEX}), which dialers pin.
+ * ({@code quic://127.0.0.1:PORT?certhash=HEX}), which dialers pin. The certificate is the shared
+ * {@link ListenerIdentity}: the {@code tls.keyStore} options' key, or a self-signed one naming every address the
+ * listener can be dialed at ({@link Kwik0108#certificateNames}).
  *
  * <p>kwik's connector shares its socket among all its connections, so {@link #close()} stops accepting but
  * keeps the connector running until the last accepted connection has ended (or the transport closes). The
  * socket is only ever closed by the connector itself: kwik's receive loop calls {@code System.exit(9)} when
  * its socket fails under it.
  *
- * <p><b>Thread safety.</b> Thread-safe.
+ * <p><b>Thread safety.</b> Thread-safe, as {@link AbstractListener}.
  */
-final class QuicListener implements Listener {
+final class QuicListener extends AbstractListener {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
   private static final int MAX_UNACCEPTED = 128;
 
   private final QuicTransport transport;
   private final ServerConnector connector;
   private final QuicFrameTap tap = QuicFrameTap.forServer();
-  private final URI address;
   private final Set<QuicConnection> live = ConcurrentHashMap.newKeySet();
   private final Object lock = new Object();
-  private final AcceptQueue<Connection> accepts = new AcceptQueue<>(MAX_UNACCEPTED, this::refuse);
-  private boolean closed; // guarded by lock: no new connections; the connector stops once the last one ends
   private CompletableFuture<Void> connectorStopped; // guarded by lock
 
   QuicListener(QuicTransport transport, QuicAddress local) throws IOException {
+    super(QuicTransport.ID, local.toUri(), MAX_UNACCEPTED);
     this.transport = transport;
     TransportOptions options = transport.options();
-    ListenerIdentity identity = ListenerIdentity.forListener(options, local.host());
+    Kwik0108.CertificateNames names = Kwik0108.certificateNames(local.host());
+    ListenerIdentity identity = ListenerIdentity.from(options, "braid", names.dnsNames(), names.addresses());
+    char[] password = ListenerIdentity.randomPassword();
     InetAddress bindAddress = InetAddress.getByName(local.host());
     DatagramSocket socket = new DatagramSocket(new InetSocketAddress(bindAddress, local.port()));
     int maxStreams = QuicTransport.peerStreamCredit(options); // more than Braid's limit: see peerStreamCredit
@@ -63,7 +65,7 @@ final class QuicListener implements Listener {
     try {
       connector = ServerConnector.builder()
           .withSocket(socket)
-          .withKeyStore(identity.keyStore(), identity.alias(), identity.password())
+          .withKeyStore(identity.toKeyStore(password), ListenerIdentity.keyStoreAlias(), password)
           .withSupportedVersion(QuicVersion.V1)
           .withConfiguration(config)
           .withLogger(tap)
@@ -72,9 +74,9 @@ final class QuicListener implements Listener {
       socket.close(); // no kwik thread uses it yet
       throw new IOException("kwik refused to start a QUIC listener on " + local.toUri() + ": " + e, e);
     }
+    bound(new QuicAddress(local.host(), socket.getLocalPort(), identity.certificateHash()).toUri());
     connector.registerApplicationProtocol(transport.alpn(), new Factory(maxStreams));
     connector.start();
-    address = new QuicAddress(local.host(), socket.getLocalPort(), identity.certHash()).toUri();
   }
 
   /** kwik's factory: called on the connection's receiver thread when its handshake completes. */
@@ -87,9 +89,8 @@ final class QuicListener implements Listener {
 
     @Override
     public ApplicationProtocolConnection createConnection(String protocol, tech.kwik.core.QuicConnection kwik) {
-      URI remote = remoteOf(kwik);
-      QuicConnection c = new QuicConnection(transport, kwik, false, address, remote, QuicTransport.CAPABILITIES,
-          transport.options());
+      QuicConnection c = new QuicConnection(transport, kwik, false, address(), remoteOf(kwik),
+          QuicTransport.CAPABILITIES, transport.options());
       if (!tap.bindServerConnection(c)) {
         LOG.log(System.Logger.Level.ERROR, "kwik's receiver thread is not named receiver-<cid> ({0}); "
             + "this kwik version is not supported", Thread.currentThread().getName());
@@ -98,7 +99,7 @@ final class QuicListener implements Listener {
       live.add(c);
       c.onTerminatedRun(() -> connectionEnded(c));
       transport.register(c);
-      offer(c);
+      offer(c); // closed by the base class when the listener is closed or MAX_UNACCEPTED already wait
       return new ApplicationProtocolConnection() {
         @Override
         public void acceptPeerInitiatedStream(tech.kwik.core.QuicStream stream) {
@@ -124,79 +125,50 @@ final class QuicListener implements Listener {
         : URI.create("quic://0.0.0.0:0");
   }
 
-  private void offer(QuicConnection c) {
-    accepts.offer(c);
-  }
-
-  /** A connection that will never be accepted: the listener closed, or {@code MAX_UNACCEPTED} already wait. */
-  private void refuse(Connection c) {
-    LOG.log(System.Logger.Level.DEBUG, "{0}: refusing {1}: listener closed or {2} connections unaccepted", this, c,
-        MAX_UNACCEPTED);
-    c.abort(new ConnectionClosedException("the listener is closed or its accept queue is full", false));
-  }
-
+  /**
+   * A connection of this listener ended. The connector stops with the last one once the listener is closed: the
+   * listener's close sets {@link #isClosed()} before {@link #closeNative()} looks at {@code live}, and this removes
+   * from {@code live} before it looks at {@link #isClosed()}, so one of the two sees both.
+   */
   private void connectionEnded(QuicConnection c) {
     live.remove(c);
-    accepts.remove(c); // ended before anyone accepted it
-    boolean stop;
-    synchronized (lock) {
-      stop = closed && live.isEmpty();
-    }
-    if (stop) {
+    if (isClosed() && live.isEmpty()) {
       shutdownConnector();
     }
   }
 
+  /** The port stays with kwik's connector until the last accepted connection has ended (see the class comment). */
   @Override
-  public URI address() {
-    return address;
-  }
-
-  @Override
-  public CompletableFuture<Connection> accept() {
-    return accepts.accept();
-  }
-
-  @Override
-  public void close() {
-    synchronized (lock) {
-      closed = true;
-    }
-    accepts.close(() -> new ConnectionClosedException("the QUIC listener is closed", false));
+  protected void closeNative() {
     if (live.isEmpty()) {
       shutdownConnector();
     }
   }
 
-  /** Stops kwik's connector (it closes its own socket); completes when it has. */
+  /** Stops kwik's connector (it closes its own socket); completes when it has. The transport's close calls it too. */
   CompletableFuture<Void> shutdownConnector() {
     CompletableFuture<Void> f;
     synchronized (lock) {
-      closed = true;
       if (connectorStopped != null) {
         return connectorStopped;
       }
       connectorStopped = f = new CompletableFuture<>();
     }
+    Runnable stop = () -> {
+      try {
+        connector.close(); // may wait for kwik's connections to drain
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.DEBUG, "kwik connector close failed", e);
+      } finally {
+        transport.unregister(this);
+        f.complete(null);
+      }
+    };
     try {
-      transport.blocking().execute(() -> {
-        try {
-          connector.close();
-        } catch (RuntimeException e) {
-          LOG.log(System.Logger.Level.DEBUG, "kwik connector close failed", e);
-        } finally {
-          transport.unregister(this);
-          f.complete(null);
-        }
-      });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      f.complete(null);
+      transport.blocking().execute(stop);
+    } catch (RejectedExecutionException closed) { // the transport's pools are gone: a thread of its own
+      DaemonThreads.factory("braid-quic-connector-close-").newThread(stop).start();
     }
     return f;
-  }
-
-  @Override
-  public String toString() {
-    return "QuicListener " + address;
   }
 }

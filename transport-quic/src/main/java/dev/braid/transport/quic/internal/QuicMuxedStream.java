@@ -35,8 +35,8 @@ import tech.kwik.core.QuicStream;
  *     <td>OPEN → READ_CLOSED, WRITE_CLOSED → CLOSED</td></tr>
  * <tr><td>recv: Reset Recvd caused by our own STOP_SENDING (the peer's answer: RESET_STREAM with the code of the
  *     STOP_SENDING we sent)</td>
- *     <td>not a reset: the peer's sending part ended ({@code receiveFin()}, which changes nothing after closeRead;
- *     a CLOSED stream goes on flushing, then sends FIN)</td>
+ *     <td>not a reset: the peer's sending part ended without a FIN ({@code receiveEndOfInput()}: nothing more
+ *     arrives, the state does not change; a CLOSED stream goes on flushing, then sends FIN)</td>
  *     <td>unchanged</td></tr>
  * <tr><td>send: STOP_SENDING received; kwik answers with RESET_STREAM (send: Reset Sent)</td>
  *     <td>{@code receiveStopSending(code)}: pending writes fail with {@code WriteClosedException(STOPPED_BY_PEER, code)}
@@ -227,10 +227,17 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     receive(data);
   }
 
-  /** The peer's sending part ended: its FIN, or its RESET_STREAM answering our STOP_SENDING. */
+  /** The peer's FIN: every byte up to the final size has been handed to Braid. */
   void peerFin() {
     if (registered) {
       receiveFin();
+    }
+  }
+
+  /** After our STOP_SENDING, the peer's RESET_STREAM answering it: its sending part ended, with no FIN to deliver. */
+  void peerEndedInput() {
+    if (registered) {
+      receiveEndOfInput();
     }
   }
 

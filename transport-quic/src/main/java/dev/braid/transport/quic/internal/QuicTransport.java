@@ -4,8 +4,13 @@ import dev.braid.Capability;
 import dev.braid.Connection;
 import dev.braid.ConnectionFailedException;
 import dev.braid.Listener;
+import dev.braid.OptionKey;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.spi.BraidFuture;
+import dev.braid.spi.DaemonThreads;
+import dev.braid.tls.CertificatePins;
+import dev.braid.transport.quic.QuicOptions;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -13,18 +18,19 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import tech.kwik.core.QuicClientConnection;
 
 /**
@@ -33,10 +39,10 @@ import tech.kwik.core.QuicClientConnection;
  * {@code createStream}, closes; threads idle out after 2 s) and one {@code braid-quic-timer-1}. kwik itself
  * runs a sender, a receiver and a callback thread per connection, and a receive loop per listener.
  *
- * <p>Transport-specific properties: {@code alpn} (default {@code braid}), {@code connectionWindow} (bytes the
- * peer may send ahead on all streams together; default 16 MiB), {@code keyStore}, {@code keyStorePassword},
- * {@code keyAlias} (a PKCS12 key store for listeners; default: a fresh self-signed EC P-256 certificate per
- * listener).
+ * <p>Transport-specific settings: {@link QuicOptions} ({@code quic.alpn}, {@code quic.connectionWindow}), read once
+ * here, so that a bad value fails {@code create}; a listener's keystore is the shared {@code tls.keyStore},
+ * {@code tls.keyStorePassword}, {@code tls.keyAlias} ({@link dev.braid.tls.ListenerIdentity}; default: a fresh
+ * self-signed EC P-256 certificate per listener).
  *
  * <p><b>Thread safety.</b> Thread-safe.
  */
@@ -47,6 +53,10 @@ public final class QuicTransport implements Transport {
   public static final Set<Capability> CAPABILITIES = Set.copyOf(EnumSet.of(Capability.STOP_SENDING, Capability.RESET_CODES));
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic");
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+  /** Properties this transport read under other names before issue 14, and what it reads now. */
+  private static final Map<String, String> RENAMED = Map.of("alpn", QuicOptions.ALPN.name(),
+      "connectionWindow", QuicOptions.CONNECTION_WINDOW.name(), "keyStore", TransportOptions.TLS_KEY_STORE.name(),
+      "keyStorePassword", TransportOptions.TLS_KEY_STORE_PASSWORD.name(), "keyAlias", TransportOptions.TLS_KEY_ALIAS.name());
 
   static {
     Kwik0108.disableLossDelayAssertion(); // before kwik loads its loss detector
@@ -54,6 +64,7 @@ public final class QuicTransport implements Transport {
 
   private final TransportOptions options;
   private final String alpn;
+  private final long connectionWindow;
   private final ThreadPoolExecutor io;
   private final ThreadPoolExecutor blocking;
   private final ScheduledThreadPoolExecutor scheduler;
@@ -61,15 +72,27 @@ public final class QuicTransport implements Transport {
   private final Set<QuicListener> listeners = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
-  /** A transport with {@code options}. */
+  /**
+   * A transport with {@code options}.
+   *
+   * @throws IllegalArgumentException naming the option if a {@link QuicOptions} value cannot be parsed
+   */
   public QuicTransport(TransportOptions options) {
     this.options = options;
-    this.alpn = options.property("alpn").orElse("braid");
+    this.alpn = options.get(QuicOptions.ALPN);
+    long window = options.get(QuicOptions.CONNECTION_WINDOW);
+    this.connectionWindow = window > 0 ? window : Math.max(16L * 1024 * 1024, options.receiveWindow() * 4L);
+    RENAMED.forEach((old, now) -> {
+      if (options.get(OptionKey.optionalString(old)).isPresent() && options.get(OptionKey.optionalString(now)).isEmpty()) {
+        LOG.log(System.Logger.Level.WARNING, "the QUIC transport ignores property {0}: it reads {1} instead", old, now);
+      }
+    });
     int n = Math.max(2, Runtime.getRuntime().availableProcessors());
-    io = new ThreadPoolExecutor(n, n, 2, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), factory("braid-quic-io-"));
+    io = new ThreadPoolExecutor(n, n, 2, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        DaemonThreads.factory("braid-quic-io-"));
     io.allowCoreThreadTimeOut(true);
     blocking = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 2, TimeUnit.SECONDS, new SynchronousQueue<>(),
-        factory("braid-quic-blocking-")) {
+        DaemonThreads.factory("braid-quic-blocking-")) {
       @Override
       protected void beforeExecute(Thread t, Runnable r) {
         Kwik0108.clearInterrupt(); // kwik wakes threads with interrupt(); never let a flag leak into the next task
@@ -83,19 +106,10 @@ public final class QuicTransport implements Transport {
         }
       }
     };
-    scheduler = new ScheduledThreadPoolExecutor(1, factory("braid-quic-timer-"));
+    scheduler = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory("braid-quic-timer-"));
     scheduler.setRemoveOnCancelPolicy(true);
     scheduler.setKeepAliveTime(2, TimeUnit.SECONDS);
     scheduler.allowCoreThreadTimeOut(true);
-  }
-
-  private static ThreadFactory factory(String prefix) {
-    AtomicInteger count = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, prefix + count.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
   }
 
   ExecutorService io() {
@@ -118,10 +132,9 @@ public final class QuicTransport implements Transport {
     return alpn;
   }
 
-  /** Bytes the peer may send ahead on all streams of a connection together. */
+  /** Bytes the peer may send ahead on all streams of a connection together ({@link QuicOptions#CONNECTION_WINDOW}). */
   long connectionWindow() {
-    long fallback = Math.max(16L * 1024 * 1024, options.receiveWindow() * 4L);
-    return options.property("connectionWindow").map(Long::parseLong).orElse(fallback);
+    return connectionWindow;
   }
 
   void register(QuicConnection c) {
@@ -164,17 +177,30 @@ public final class QuicTransport implements Transport {
     return CAPABILITIES;
   }
 
+  /**
+   * Dials on the blocking pool (kwik's handshake blocks). The future is a {@link BraidFuture} completed there or by the
+   * timer: an application's continuations run on Braid's event threads, never on kwik's or this transport's. It is
+   * completed directly rather than relayed ({@link BraidFuture#relay}) so that a caller's cancel or timeout reaches the
+   * dial: a connection that arrives after it is closed instead of being left open with no owner.
+   */
   @Override
   public CompletableFuture<Connection> dial(URI address) {
     QuicAddress target = QuicAddress.parse(address, false);
     if (closed) {
-      return CompletableFuture.failedFuture(new ConnectionFailedException("the QUIC transport is closed", null));
+      return BraidFuture.failed(new ConnectionFailedException("the QUIC transport is closed", null));
     }
-    CompletableFuture<Connection> result = new CompletableFuture<>();
-    blocking.execute(() -> connect(target, address, result));
+    BraidFuture<Connection> result = new BraidFuture<>();
     long bound = options.connectTimeout().toMillis() + 2000;
-    scheduler.schedule(() -> result.completeExceptionally(new ConnectionFailedException(
-        "QUIC handshake with " + address + " did not finish within " + bound + " ms", null)), bound, TimeUnit.MILLISECONDS);
+    try {
+      ScheduledFuture<?> timer = scheduler.schedule(() -> result.completeExceptionally(new ConnectionFailedException(
+          "QUIC handshake with " + address + " did not finish within " + bound + " ms", null)), bound, TimeUnit.MILLISECONDS);
+      blocking.execute(() -> {
+        connect(target, address, result);
+        timer.cancel(false);
+      });
+    } catch (RejectedExecutionException closing) {
+      result.completeExceptionally(new ConnectionFailedException("the QUIC transport is closed", closing));
+    }
     return result;
   }
 
@@ -193,7 +219,7 @@ public final class QuicTransport implements Transport {
           .maxOpenPeerInitiatedUnidirectionalStreams(0)
           .logger(tap);
       if (target.certHash() != null) {
-        b.customTrustManager(new CertificatePin(target.certHash()));
+        b.customTrustManager(CertificatePins.trustOnly(target.certHash()));
       }
       kwik = b.build();
     } catch (IOException | RuntimeException e) {

@@ -17,9 +17,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p><b>Drop mode.</b> Once Braid reads no more ({@code closeRead()}, a reset, the stream finished), {@link #stopReading}
  * queues STOP_SENDING (unless the peer's FIN or RESET_STREAM is known) and the pump reads and drops what kwik still
  * receives until kwik's input ends, so that its connection-level credit comes back ({@link Kwik0108#stopSending}).
- * kwik's input ending there (the peer's FIN, or its RESET_STREAM answering our STOP_SENDING) is the peer's sending
- * part ending: Braid hears it as {@code receiveFin()}, which changes no state after {@code closeRead()} but tells the
- * base class that nothing more is expected from the peer.
+ * kwik's input ending there is the peer's sending part ending: its FIN ({@code receiveFin()}), or its RESET_STREAM
+ * answering our STOP_SENDING ({@code receiveEndOfInput()}). Neither changes the state after {@code closeRead()}; both
+ * tell the base class that nothing more is expected from the peer.
  *
  * <p><b>Threads.</b> {@link #drain} is the pump's body: fields marked "pump" are touched only there.
  * {@link #stopReading} runs on any thread (Braid's hooks, kwik's sender thread); the end-of-stream read runs on the
@@ -122,8 +122,8 @@ final class StreamInput {
       }
       // The peer's answer to our STOP_SENDING. Taken for a reset, it would end a CLOSED stream's flush (Braid's core fails
       // writes still queued after close() on a peer reset, and its FIN) while the peer, told only to stop sending, waits
-      // for that FIN for good (issue 13 item 1). It ends the peer's sending part, like a FIN.
-      stream.peerFin();
+      // for that FIN for good (issue 13 item 1). It ends the peer's sending part, without a FIN to deliver.
+      stream.peerEndedInput();
       stream.releaseIfIdle();
     }
     if (sig.rxStopSendingCode >= 0) {
