@@ -260,7 +260,15 @@ public abstract class AbstractConnection implements Connection {
       }
     }
     try {
-      return BraidFuture.relay(doOpenStream(listener));
+      CompletableFuture<MuxedStream> opening = doOpenStream(listener);
+      BraidFuture<MuxedStream> result = BraidFuture.relay(opening);
+      result.whenCompleteInline((s, e) -> {
+        if (e != null) {
+          // The caller gave up (cancelled, timed out): a stream that opens after all has no owner; reset it.
+          opening.thenAccept(orphan -> orphan.reset(0));
+        }
+      });
+      return result;
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "transport failed to open a stream on " + this, e);
       return BraidFuture.failed(new ConnectionFailedException("transport failed to open a stream", e));

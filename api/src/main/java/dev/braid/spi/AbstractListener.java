@@ -64,6 +64,14 @@ public abstract class AbstractListener implements Listener {
     return false;
   }
 
+  /**
+   * Takes back a connection that was offered but not accepted yet (it ended on its own, say), so that
+   * {@link #accept()} never hands out a connection that is already over. Returns whether it was still queued.
+   */
+  protected final boolean withdraw(Connection c) {
+    return accepts.remove(c);
+  }
+
   /** Whether {@link #close()} was called. */
   protected final boolean isClosed() {
     return accepts.isClosed();
