@@ -11,7 +11,7 @@ import java.util.function.Function;
  * A typed transport-specific option: its key among the {@linkplain TransportOptions#properties() string
  * properties}, how its value is parsed, and its default. Every transport reads its settings through these, with
  * {@link TransportOptions#get(OptionKey)}, so every value is parsed in one place and a bad one fails with the
- * same kind of message: {@code option eventLoopThreads must be an integer from 1 to 1024, was "many"}. One
+ * same kind of message: {@code option tcp.eventLoopThreads must be an integer from 1 to 1024, was "many"}. One
  * {@link TransportOptions} may reach several transports (through {@code Braid}), so a transport names its own keys
  * so that they cannot be mistaken for another's, and documents them on a public class of its exported package.
  * Keys shared by several transports are constants of {@link TransportOptions} (the TLS keystore, say); a

@@ -9,7 +9,7 @@ import java.util.TreeMap;
 /**
  * Limits, windows and timeouts for a transport, each with a default. A peer that exceeds a limit is
  * refused, not obeyed. Transport-specific settings travel as string {@linkplain #property properties}
- * (e.g. {@code tls=true}, {@code alpn=braid}, {@code bearerToken=...}); a transport documents its keys.
+ * (e.g. {@code tcp.tls=true}, {@code quic.alpn=braid}); a transport names its keys after itself, declares them as {@link OptionKey}s and reads them with {@link #get(OptionKey)}.
  *
  * <p>Immutable and thread-safe.
  */

@@ -7,7 +7,7 @@ import dev.braid.TransportOptions;
  * The TCP transport's settings: the {@linkplain TransportOptions#properties() properties} it reads, as typed
  * {@link OptionKey}s. The transport reads each one only through {@link TransportOptions#get(OptionKey)}, when it
  * is created, so a bad value fails {@link TcpTransportProvider#create} with the key's message (say
- * {@code option eventLoopThreads must be an integer from 1 to 1024, was "many"}).
+ * {@code option tcp.eventLoopThreads must be an integer from 1 to 1024, was "many"}).
  *
  * <p>A TLS listener also reads the keys every TLS transport shares, {@link TransportOptions#TLS_KEY_STORE}
  * ({@code tls.keyStore}), {@link TransportOptions#TLS_KEY_STORE_PASSWORD} ({@code tls.keyStorePassword}) and
@@ -33,15 +33,15 @@ public final class TcpOptions {
    * {@code tls}: whether {@code tcp://} addresses use TLS, as {@code tcp+tls://} addresses always do
    * (default {@code false}).
    */
-  public static final OptionKey<Boolean> TLS = OptionKey.bool("tls", false);
+  public static final OptionKey<Boolean> TLS = OptionKey.bool("tcp.tls", false);
 
   /** {@code io}: {@code auto} (the default), {@code epoll} or {@code nio}; see {@link Io}. */
-  public static final OptionKey<Io> IO = OptionKey.oneOf("io", Io.class, Io.AUTO);
+  public static final OptionKey<Io> IO = OptionKey.oneOf("tcp.io", Io.class, Io.AUTO);
 
   /**
-   * {@code eventLoopThreads}: how many I/O threads one transport runs, from 1 to 1024 (default: the smaller of 2
+   * {@code tcp.eventLoopThreads}: how many I/O threads one transport runs, from 1 to 1024 (default: the smaller of 2
    * and the number of processors). Every connection lives on one of them.
    */
-  public static final OptionKey<Integer> EVENT_LOOP_THREADS = OptionKey.integer("eventLoopThreads",
+  public static final OptionKey<Integer> EVENT_LOOP_THREADS = OptionKey.integer("tcp.eventLoopThreads",
       Math.min(2, Runtime.getRuntime().availableProcessors()), 1, 1024);
 }

@@ -11,7 +11,7 @@ import java.util.Set;
 
 /**
  * The TCP transport: TCP via Netty, optionally TLS 1.3 (scheme {@code tcp+tls}, or {@link TcpOptions#TLS}
- * {@code tls=true}), with yamux (hashicorp/yamux {@code spec.md}, as libp2p uses it) multiplexing the
+ * {@code tcp.tls=true}), with yamux (hashicorp/yamux {@code spec.md}, as libp2p uses it) multiplexing the
  * streams. Provider id {@code tcp}; schemes {@code tcp} and {@code tcp+tls}.
  *
  * <p>Addresses: {@code tcp://host:port}; {@code tcp+tls://host:port?certhash=HEX} where {@code HEX} is the
@@ -23,7 +23,7 @@ import java.util.Set;
  * discards inbound bytes locally (still returning window credit). Nor {@link Capability#OPENING_STATE}: a yamux
  * stream is usable as soon as its SYN is sent.
  *
- * <p>Settings: {@link TcpOptions} (the properties {@code tls}, {@code io} and {@code eventLoopThreads}) and the
+ * <p>Settings: {@link TcpOptions} (the properties {@code tcp.tls}, {@code tcp.io} and {@code tcp.eventLoopThreads}) and the
  * shared TLS keystore keys of {@link TransportOptions}; {@link #create} fails with an
  * {@link IllegalArgumentException} naming the option when one has a bad value.
  *

@@ -69,7 +69,7 @@ class TcpOptionsTest {
     assertEquals(3, options.get(TcpOptions.EVENT_LOOP_THREADS));
     try (Transport t = new TcpTransportProvider().create(options)) {
       assertEquals("nio", ((TcpTransport) t).ioName());
-      // tls=true: a tcp:// listener speaks TLS and says so in its address.
+      // tcp.tls=true: a tcp:// listener speaks TLS and says so in its address.
       assertTrue(t.listen(URI.create("tcp://127.0.0.1:0")).address().toString().startsWith("tcp+tls://"));
     }
   }

@@ -289,7 +289,7 @@ class TcpTransportTest {
     assertEquals("nio", ((TcpTransport) b).ioName());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> p.create(TransportOptions.builder().property(TcpOptions.IO.name(), "kqueue").build()));
-    assertEquals("option io must be one of auto, epoll, nio, was \"kqueue\"", e.getMessage());
+    assertEquals("option tcp.io must be one of auto, epoll, nio, was \"kqueue\"", e.getMessage());
   }
 
   @Test
