@@ -5,6 +5,8 @@ import dev.braid.Transport;
 import dev.braid.TransportOptions;
 import dev.braid.spi.TransportProvider;
 import dev.braid.transport.webrtc.internal.NativeSupport;
+import dev.braid.transport.webrtc.internal.WebRtcAddress;
+import dev.braid.transport.webrtc.internal.WebRtcTransport;
 import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -28,11 +30,11 @@ import java.util.Set;
  */
 public final class WebRtcTransportProvider implements TransportProvider {
   /** The provider id and URI scheme. */
-  public static final String ID = "webrtc";
+  public static final String ID = WebRtcTransport.ID;
   /** Environment variable naming the address tests listen on (set by the network namespace wrapper). */
   public static final String TEST_ADDRESS_ENV = "BRAID_WEBRTC_TEST_ADDRESS";
 
-  static final Set<Capability> CAPABILITIES =
+  private static final Set<Capability> CAPABILITIES =
       Collections.unmodifiableSet(EnumSet.of(Capability.STOP_SENDING, Capability.RESET_CODES, Capability.OPENING_STATE));
 
   /** Creates the provider; never throws and loads nothing. */
@@ -45,7 +47,7 @@ public final class WebRtcTransportProvider implements TransportProvider {
 
   @Override
   public Set<String> schemes() {
-    return Set.of("webrtc");
+    return Set.of(ID);
   }
 
   @Override
@@ -77,7 +79,7 @@ public final class WebRtcTransportProvider implements TransportProvider {
   public URI testListenAddress() throws IOException {
     String set = System.getProperty(TEST_ADDRESS_ENV, System.getenv(TEST_ADDRESS_ENV));
     if (set != null && !set.isBlank()) {
-      return URI.create("webrtc://" + WebRtcTransport.hostPort(set.trim(), 0));
+      return URI.create(ID + "://" + WebRtcAddress.hostPort(set.trim(), 0));
     }
     for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
       if (!ni.isUp() || ni.isLoopback()) {
@@ -86,7 +88,7 @@ public final class WebRtcTransportProvider implements TransportProvider {
       for (InetAddress a : Collections.list(ni.getInetAddresses())) {
         byte[] b = a.getAddress();
         if (a instanceof Inet4Address && (b[0] & 0xff) == 10 && (b[1] & 0xff) == 203) {
-          return URI.create("webrtc://" + a.getHostAddress() + ":0");
+          return URI.create(ID + "://" + a.getHostAddress() + ":0");
         }
       }
     }
@@ -103,6 +105,6 @@ public final class WebRtcTransportProvider implements TransportProvider {
     if (cause != null) {
       throw new IOException("webrtc: the transport is unavailable: " + cause.getMessage(), cause);
     }
-    return new WebRtcTransport(options);
+    return new WebRtcTransport(options, CAPABILITIES);
   }
 }

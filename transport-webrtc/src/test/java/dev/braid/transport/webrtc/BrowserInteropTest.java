@@ -16,6 +16,8 @@ import dev.braid.StreamState;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
 import dev.braid.WriteClosedException;
+import dev.braid.transport.webrtc.internal.WebRtcAddress;
+import dev.braid.transport.webrtc.internal.WebRtcConnection;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -148,8 +150,8 @@ class BrowserInteropTest {
     // The Braid side: accept the browser's connection, serve its streams, open two of our own.
     Map<String, Object> braid = new ConcurrentHashMap<>();
     CompletableFuture<Connection> accepted = listener.accept();
-    String signaling = "http://" + WebRtcTransport.hostPort(host, listener.address().getPort()) + "/braid";
-    String url = "http://" + WebRtcTransport.hostPort(host, pageServer.getAddress().getPort()) + "/interop.html?signaling="
+    String signaling = "http://" + WebRtcAddress.hostPort(host, listener.address().getPort()) + "/braid";
+    String url = "http://" + WebRtcAddress.hostPort(host, pageServer.getAddress().getPort()) + "/interop.html?signaling="
         + URLEncoder.encode(signaling, StandardCharsets.UTF_8) + "&token=" + URLEncoder.encode(TOKEN, StandardCharsets.UTF_8);
     profile = Files.createTempDirectory("braid-chromium-");
     chromium = new ProcessBuilder(browser.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",

@@ -12,6 +12,8 @@ import dev.braid.StreamResetException;
 import dev.braid.StreamState;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.transport.webrtc.internal.WebRtcAddress;
+import dev.braid.transport.webrtc.internal.WebRtcConnection;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -70,7 +72,7 @@ class NodeDataChannelInteropTest {
         .keepAliveInterval(java.time.Duration.ofMillis(100)).build());
     Listener listener = transport.listen(provider.testListenAddress());
     CompletableFuture<Connection> accepted = listener.accept();
-    String signaling = "http://" + WebRtcTransport.hostPort(listener.address().getHost(), listener.address().getPort())
+    String signaling = "http://" + WebRtcAddress.hostPort(listener.address().getHost(), listener.address().getPort())
         + "/braid";
     try {
       node = new ProcessBuilder("node", "peer.cjs", signaling, token).directory(dir.toFile())

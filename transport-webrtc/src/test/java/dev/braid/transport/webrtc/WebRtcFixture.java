@@ -5,6 +5,7 @@ import dev.braid.Connection;
 import dev.braid.TransportOptions;
 import dev.braid.conformance.ConnectionPair;
 import dev.braid.conformance.TransportFixture;
+import dev.braid.transport.webrtc.internal.WebRtcConnection;
 import dev.onvoid.webrtc.RTCStats;
 import dev.onvoid.webrtc.RTCStatsReport;
 import dev.onvoid.webrtc.RTCStatsType;

@@ -12,6 +12,7 @@ import dev.braid.StreamRefusedException;
 import dev.braid.StreamState;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.transport.webrtc.internal.WebRtcConnection;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;

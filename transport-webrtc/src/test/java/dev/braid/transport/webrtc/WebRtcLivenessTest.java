@@ -13,6 +13,7 @@ import dev.braid.Transport;
 import dev.braid.TransportOptions;
 import dev.braid.conformance.ConnectionPair;
 import dev.braid.conformance.TransportFixture;
+import dev.braid.transport.webrtc.internal.WebRtcConnection;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Map;

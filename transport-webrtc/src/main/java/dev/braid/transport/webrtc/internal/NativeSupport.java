@@ -41,12 +41,12 @@ public final class NativeSupport {
       Class.forName("dev.onvoid.webrtc.PeerConnectionFactory", true, NativeSupport.class.getClassLoader());
       return null;
     } catch (Throwable thrown) { // UnsatisfiedLinkError for a missing libpulse0, NPE when the classifier jar is absent
-      Throwable t = thrown instanceof ExceptionInInitializerError && thrown.getCause() != null ? thrown.getCause() : thrown;
+      Throwable t = thrown instanceof ExceptionInInitializerError eiie && eiie.getCause() != null ? eiie.getCause() : thrown;
       if (t.getCause() != null && t.getMessage() != null && t.getMessage().startsWith("Load library")) {
         t = t.getCause();
       }
-      if (thrown instanceof VirtualMachineError && !(thrown instanceof OutOfMemoryError)) {
-        throw (VirtualMachineError) thrown;
+      if (thrown instanceof VirtualMachineError vme && !(thrown instanceof OutOfMemoryError)) {
+        throw vme;
       }
       Throwable root = t;
       return new UnsatisfiedLinkError("webrtc-java's native library (dev.onvoid.webrtc:webrtc-java:0.14.0:linux-x86_64) "

@@ -70,14 +70,14 @@ public final class WebRtcFraming {
 
   /** Name of a flag value, for logs and errors. */
   public static String flagName(int flag) {
-    switch (flag) {
-      case FIN: return "FIN";
-      case STOP_SENDING: return "STOP_SENDING";
-      case RESET_STREAM: return "RESET_STREAM";
-      case FIN_ACK: return "FIN_ACK";
-      case NO_FLAG: return "none";
-      default: return "unknown(" + flag + ")";
-    }
+    return switch (flag) {
+      case FIN -> "FIN";
+      case STOP_SENDING -> "STOP_SENDING";
+      case RESET_STREAM -> "RESET_STREAM";
+      case FIN_ACK -> "FIN_ACK";
+      case NO_FLAG -> "none";
+      default -> "unknown(" + flag + ")";
+    };
   }
 
   /** Encodes one data record; {@code length} must be at most {@link #MAX_PAYLOAD}. Returns an exact-size array. */

@@ -1,2 +1,5 @@
-/** Internals of the WebRTC transport (framing codec, signaling endpoint and client, pollers); not exported. */
+/**
+ * The WebRTC transport's internals: the transport, listener, connection (handshake, control channel, liveness) and
+ * streams (sender, receiver), the framing codec, the signaling endpoint and client; not exported.
+ */
 package dev.braid.transport.webrtc.internal;

@@ -1,11 +1,10 @@
-package dev.braid.transport.webrtc;
+package dev.braid.transport.webrtc.internal;
 
 import dev.braid.Connection;
 import dev.braid.ConnectionClosedException;
 import dev.braid.ConnectionFailedException;
 import dev.braid.Listener;
 import dev.braid.spi.AcceptQueue;
-import dev.braid.transport.webrtc.internal.SignalingServer;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -25,7 +24,7 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p><b>Thread safety.</b> Thread-safe.
  */
-public final class WebRtcListener implements Listener {
+final class WebRtcListener implements Listener {
   static final int MAX_HANDSHAKES = 64;
   static final int MAX_BACKLOG = 128;
 
@@ -46,12 +45,11 @@ public final class WebRtcListener implements Listener {
         transport.options().property("bearerToken").orElse(null),
         transport.options().property("corsAllowOrigin").orElse(null));
     this.server = SignalingServer.bind(group, bind, settings, this::onOffer);
-    this.address = URI.create("webrtc://" + WebRtcTransport.hostPort(host, server.localAddress().getPort()));
+    this.address = WebRtcAddress.uri(host, server.localAddress().getPort());
   }
 
   private CompletableFuture<String> onOffer(String sdp, InetSocketAddress remote) {
-    URI remoteUri = URI.create("webrtc://" + WebRtcTransport.hostPort(remote.getAddress().getHostAddress(),
-        remote.getPort()));
+    URI remoteUri = WebRtcAddress.uri(remote.getAddress().getHostAddress(), remote.getPort());
     WebRtcConnection c = new WebRtcConnection(transport, false, address, remoteUri);
     synchronized (lock) {
       if (closed) {
@@ -90,7 +88,7 @@ public final class WebRtcListener implements Listener {
 
   /** A connection that will never be accepted: the backlog is full or the listener closed. */
   private static void abortUnaccepted(Connection c) {
-    ((WebRtcConnection) c).abort(
+    c.abort(
         new ConnectionClosedException("the listener closed before the connection was accepted", false));
   }
 

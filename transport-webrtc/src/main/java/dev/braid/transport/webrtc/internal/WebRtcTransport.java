@@ -1,4 +1,4 @@
-package dev.braid.transport.webrtc;
+package dev.braid.transport.webrtc.internal;
 
 import dev.braid.Capability;
 import dev.braid.Connection;
@@ -6,17 +6,13 @@ import dev.braid.ConnectionFailedException;
 import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
-import dev.braid.transport.webrtc.internal.BufferedAmountPoller;
-import dev.braid.transport.webrtc.internal.SharedFactory;
-import dev.braid.transport.webrtc.internal.SignalingClient;
 import dev.onvoid.webrtc.PeerConnectionFactory;
 import dev.onvoid.webrtc.media.audio.HeadlessAudioDeviceModule;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
+import java.io.InterruptedIOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -31,7 +27,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -74,12 +72,15 @@ public final class WebRtcTransport implements Transport {
   private static final System.Logger LOG = System.getLogger(WebRtcTransport.class.getName());
   private static final AtomicInteger INSTANCES = new AtomicInteger();
 
+  /** The transport's id and URI scheme. */
+  public static final String ID = "webrtc";
   /** Default for the {@code maxReceiveBuffer} property: unread bytes per stream. */
   public static final int DEFAULT_MAX_RECEIVE_BUFFER = 16 * 1024 * 1024;
   static final String DEFAULT_PATH = "/braid";
   static final int DEFAULT_MAX_SDP_BYTES = 64 * 1024;
 
   private final TransportOptions options;
+  private final Set<Capability> capabilities;
   private final int maxReceiveBuffer;
   private final ExecutorService signaling;
   private final ScheduledExecutorService scheduler;
@@ -95,8 +96,16 @@ public final class WebRtcTransport implements Transport {
   private EventLoopGroup httpGroup;
   private boolean closed;
 
-  WebRtcTransport(TransportOptions options) throws IOException {
+  /**
+   * Creates the transport's executors and acquires the shared peer connection factory.
+   *
+   * @param options the options in force
+   * @param capabilities what the transport can do (the provider's unmodifiable set)
+   * @throws IOException when the peer connection factory cannot be created
+   */
+  public WebRtcTransport(TransportOptions options, Set<Capability> capabilities) throws IOException {
     this.options = options;
+    this.capabilities = capabilities;
     this.maxReceiveBuffer = intProperty(options, "maxReceiveBuffer", DEFAULT_MAX_RECEIVE_BUFFER);
     String p = "braid-webrtc-";
     this.signaling = Executors.newSingleThreadExecutor(daemon(p + "signaling-" + instance + "-"));
@@ -104,7 +113,7 @@ public final class WebRtcTransport implements Transport {
     s.setRemoveOnCancelPolicy(true);
     s.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     this.scheduler = s;
-    this.ioPool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 2, TimeUnit.SECONDS, new java.util.concurrent.SynchronousQueue<>(),
+    this.ioPool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 2, TimeUnit.SECONDS, new SynchronousQueue<>(),
         daemon(p + "io-" + instance + "-"));
     this.poller = new BufferedAmountPoller(scheduler);
     PeerConnectionFactory f = null;
@@ -116,7 +125,7 @@ public final class WebRtcTransport implements Transport {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       shutdownExecutors();
-      throw new java.io.InterruptedIOException("interrupted while creating the peer connection factory");
+      throw new InterruptedIOException("interrupted while creating the peer connection factory");
     }
     this.factory = f;
   }
@@ -179,8 +188,8 @@ public final class WebRtcTransport implements Transport {
         try {
           task.run();
         } catch (RuntimeException | Error e) {
-          if (e instanceof VirtualMachineError) {
-            throw (VirtualMachineError) e;
+          if (e instanceof VirtualMachineError vme) {
+            throw vme;
           }
           LOG.log(System.Logger.Level.WARNING, "webrtc: a signaling task failed", e);
           if (onReject != null) {
@@ -204,7 +213,7 @@ public final class WebRtcTransport implements Transport {
   <T> CompletableFuture<T> timeout(long millis) {
     CompletableFuture<T> f = new CompletableFuture<>();
     try {
-      java.util.concurrent.ScheduledFuture<?> task = scheduler.schedule(
+      ScheduledFuture<?> task = scheduler.schedule(
           () -> f.completeExceptionally(new TimeoutException("timed out after " + millis + " ms")), millis,
           TimeUnit.MILLISECONDS);
       f.whenComplete((v, e) -> task.cancel(false));
@@ -226,17 +235,17 @@ public final class WebRtcTransport implements Transport {
 
   @Override
   public String id() {
-    return WebRtcTransportProvider.ID;
+    return ID;
   }
 
   @Override
   public Set<Capability> capabilities() {
-    return WebRtcTransportProvider.CAPABILITIES;
+    return capabilities;
   }
 
   @Override
   public CompletableFuture<Connection> dial(URI address) {
-    InetSocketAddress target = parse(address);
+    InetSocketAddress target = WebRtcAddress.parse(address);
     synchronized (lock) {
       if (closed) {
         return CompletableFuture.failedFuture(new ConnectionFailedException("webrtc: the transport is closed", null));
@@ -246,11 +255,11 @@ public final class WebRtcTransport implements Transport {
     URI local;
     try {
       endpoint = new URI("http", null, address.getHost(), target.getPort(), path(address), null, null);
-      local = localAddressTowards(target);
+      local = WebRtcAddress.localAddressTowards(target);
     } catch (URISyntaxException | IOException e) {
       return CompletableFuture.failedFuture(new ConnectionFailedException("webrtc: cannot dial " + address + ": " + e, e));
     }
-    URI remote = URI.create("webrtc://" + hostPort(address.getHost(), target.getPort()));
+    URI remote = WebRtcAddress.uri(address.getHost(), target.getPort());
     WebRtcConnection c = new WebRtcConnection(this, true, local, remote);
     register(c);
     String token = options.property("bearerToken").orElse(null);
@@ -271,7 +280,7 @@ public final class WebRtcTransport implements Transport {
             result.complete(c);
             return;
           }
-          Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+          Throwable cause = err instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : err;
           String why = cause instanceof TimeoutException
               ? "no connection within connectTimeout " + options.connectTimeout() + " (ICE found no path?)"
               : String.valueOf(cause.getMessage());
@@ -284,7 +293,7 @@ public final class WebRtcTransport implements Transport {
 
   @Override
   public Listener listen(URI address) throws IOException {
-    InetSocketAddress bind = parse(address);
+    InetSocketAddress bind = WebRtcAddress.parse(address);
     EventLoopGroup group;
     synchronized (lock) {
       if (closed) {
@@ -390,43 +399,12 @@ public final class WebRtcTransport implements Transport {
 
   // ---------------------------------------------------------------- addresses
 
-  static InetSocketAddress parse(URI address) {
-    if (address == null || !"webrtc".equalsIgnoreCase(address.getScheme())) {
-      throw new IllegalArgumentException("not a webrtc address (webrtc://HOST:PORT): " + address);
-    }
-    if (address.getHost() == null || address.getPort() < 0) {
-      throw new IllegalArgumentException("a webrtc address needs a host and a port (webrtc://HOST:PORT): " + address);
-    }
-    return new InetSocketAddress(stripBrackets(address.getHost()), address.getPort());
-  }
-
   private String path(URI address) {
     String p = address.getPath();
     if (p != null && !p.isEmpty() && !p.equals("/")) {
       return p;
     }
     return options.property("signalingPath").orElse(DEFAULT_PATH);
-  }
-
-  private static String stripBrackets(String host) {
-    return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-  }
-
-  static String hostPort(String host, int port) {
-    String h = stripBrackets(host);
-    return (h.contains(":") ? "[" + h + "]" : h) + ":" + port;
-  }
-
-  /** Our source address towards {@code target}, found by a UDP connect (which sends nothing). */
-  private static URI localAddressTowards(InetSocketAddress target) throws IOException {
-    if (target.isUnresolved()) {
-      throw new IOException("cannot resolve " + target.getHostString());
-    }
-    try (DatagramSocket s = new DatagramSocket()) {
-      s.connect(target);
-      InetAddress a = s.getLocalAddress();
-      return URI.create("webrtc://" + hostPort(a.getHostAddress(), 0));
-    }
   }
 
   @Override
