@@ -1,16 +1,14 @@
 package dev.braid.transport.webrtc;
 
-import dev.braid.Capability;
 import dev.braid.Connection;
-import dev.braid.TransportOptions;
 import dev.braid.conformance.ConnectionPair;
+import dev.braid.conformance.ForwardingFixture;
 import dev.braid.conformance.TransportFixture;
 import dev.braid.transport.webrtc.internal.WebRtcConnection;
 import dev.onvoid.webrtc.RTCStats;
 import dev.onvoid.webrtc.RTCStatsReport;
 import dev.onvoid.webrtc.RTCStatsType;
 import java.io.IOException;
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +16,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.UnaryOperator;
 
 /**
  * The conformance kit's fixture for the WebRTC transport: {@link TransportFixture#of} over
@@ -37,8 +34,7 @@ import java.util.function.UnaryOperator;
  *
  * <p><b>Thread safety.</b> Not thread-safe, like every kit fixture.
  */
-final class WebRtcFixture implements TransportFixture {
-  private final TransportFixture delegate;
+final class WebRtcFixture extends ForwardingFixture {
   private final Map<Connection, Connection> peerOf = new ConcurrentHashMap<>();
   private final List<Kill> kills = new ArrayList<>();
   private PathCut filter;
@@ -76,54 +72,26 @@ final class WebRtcFixture implements TransportFixture {
   }
 
   private WebRtcFixture(TransportFixture delegate) {
-    this.delegate = delegate;
+    super(delegate);
+  }
+
+  @Override
+  protected TransportFixture rewrap(TransportFixture rebuilt) {
+    return new WebRtcFixture(rebuilt);
   }
 
   @Override
   public ConnectionPair connect() throws Exception {
-    ConnectionPair p = delegate.connect();
+    ConnectionPair p = delegate().connect();
     peerOf.put(p.dialer(), p.listener());
     peerOf.put(p.listener(), p.dialer());
     return p;
-  }
-
-  @Override
-  public Set<Capability> capabilities() {
-    return delegate.capabilities();
-  }
-
-  @Override
-  public String transportId() {
-    return delegate.transportId();
-  }
-
-  @Override
-  public Set<String> sharedThreadPrefixes() {
-    return delegate.sharedThreadPrefixes();
   }
 
   /** This fixture itself: every connection it makes can be killed silently (no special routing is needed). */
   @Override
   public TransportFixture killable() {
     return this;
-  }
-
-  @Override
-  public TransportFixture withOptions(TransportOptions options) {
-    TransportFixture d = delegate.withOptions(options);
-    return d == null ? null : new WebRtcFixture(d);
-  }
-
-  @Override
-  public TransportFixture withOptions(TransportOptions dialer, TransportOptions listener) {
-    TransportFixture d = delegate.withOptions(dialer, listener);
-    return d == null ? null : new WebRtcFixture(d);
-  }
-
-  @Override
-  public TransportFixture withDialRoute(UnaryOperator<URI> route) {
-    TransportFixture d = delegate.withDialRoute(route);
-    return d == null ? null : new WebRtcFixture(d);
   }
 
   /**
@@ -172,7 +140,7 @@ final class WebRtcFixture implements TransportFixture {
   @Override
   public void close() throws Exception {
     try {
-      delegate.close();
+      delegate().close();
     } finally {
       for (Kill k : kills) {
         report(k);

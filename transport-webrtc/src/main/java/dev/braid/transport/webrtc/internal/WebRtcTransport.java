@@ -6,6 +6,7 @@ import dev.braid.ConnectionFailedException;
 import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.spi.BraidFuture;
 import dev.onvoid.webrtc.PeerConnectionFactory;
 import dev.onvoid.webrtc.media.audio.HeadlessAudioDeviceModule;
 import io.netty.channel.EventLoopGroup;
@@ -248,7 +249,7 @@ public final class WebRtcTransport implements Transport {
     InetSocketAddress target = WebRtcAddress.parse(address);
     synchronized (lock) {
       if (closed) {
-        return CompletableFuture.failedFuture(new ConnectionFailedException("webrtc: the transport is closed", null));
+        return BraidFuture.failed(new ConnectionFailedException("webrtc: the transport is closed", null));
       }
     }
     URI endpoint;
@@ -257,13 +258,13 @@ public final class WebRtcTransport implements Transport {
       endpoint = new URI("http", null, address.getHost(), target.getPort(), path(address), null, null);
       local = WebRtcAddress.localAddressTowards(target);
     } catch (URISyntaxException | IOException e) {
-      return CompletableFuture.failedFuture(new ConnectionFailedException("webrtc: cannot dial " + address + ": " + e, e));
+      return BraidFuture.failed(new ConnectionFailedException("webrtc: cannot dial " + address + ": " + e, e));
     }
     URI remote = WebRtcAddress.uri(address.getHost(), target.getPort());
     WebRtcConnection c = new WebRtcConnection(this, true, local, remote);
     register(c);
     String token = options.property("bearerToken").orElse(null);
-    CompletableFuture<Connection> result = new CompletableFuture<>();
+    BraidFuture<Connection> result = new BraidFuture<>(); // continuations never run on WebRTC's threads
     c.createOffer()
         .thenApplyAsync(offer -> {
           try {
@@ -277,7 +278,9 @@ public final class WebRtcTransport implements Transport {
         .applyToEither(timeout(options.connectTimeout().toMillis()), v -> v)
         .whenComplete((v, err) -> {
           if (err == null) {
-            result.complete(c);
+            if (!result.complete(c)) {
+              c.close(); // the caller gave up (cancelled, timed out): a connection nobody holds is closed
+            }
             return;
           }
           Throwable cause = err instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : err;
