@@ -6,11 +6,8 @@ module dev.braid.cli {
   requires org.junit.platform.reporting;
   requires java.management;
   requires java.logging;
-  requires webrtc.java;
 
   uses dev.braid.spi.BenchBaseline;
-
-  provides dev.braid.spi.BenchBaseline with dev.braid.cli.baseline.WebRtcJavaBaseline;
 
   uses dev.braid.spi.TransportProvider;
 

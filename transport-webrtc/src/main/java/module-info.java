@@ -12,4 +12,5 @@ module dev.braid.transport.webrtc {
   exports dev.braid.transport.webrtc;
 
   provides dev.braid.spi.TransportProvider with dev.braid.transport.webrtc.WebRtcTransportProvider;
+  provides dev.braid.spi.BenchBaseline with dev.braid.transport.webrtc.internal.bench.WebRtcJavaBaseline;
 }

@@ -1,4 +1,4 @@
-package dev.braid.cli.baseline;
+package dev.braid.transport.webrtc.internal.bench;
 
 import dev.braid.spi.BenchBaseline;
 import dev.onvoid.webrtc.CreateSessionDescriptionObserver;
@@ -64,7 +64,7 @@ import java.util.concurrent.locks.LockSupport;
  * never take a lock.
  */
 public final class WebRtcJavaBaseline implements BenchBaseline {
-  private static final System.Logger LOG = System.getLogger("dev.braid.cli.baseline");
+  private static final System.Logger LOG = System.getLogger("dev.braid.transport.webrtc.bench");
   static final String TEST_ADDRESS_ENV = "BRAID_WEBRTC_TEST_ADDRESS";
   static final int MAX_IDLE_CHANNELS = 480;
   private static final int MESSAGE = 16 * 1024;

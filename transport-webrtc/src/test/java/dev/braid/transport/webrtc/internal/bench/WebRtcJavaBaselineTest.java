@@ -1,4 +1,4 @@
-package dev.braid.cli.baseline;
+package dev.braid.transport.webrtc.internal.bench;
 
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
