@@ -14,4 +14,17 @@ class WebRtcConformanceTest extends ConformanceSuite {
     NetnsCheck.requireTestNamespace();
     return new WebRtcFixture();
   }
+
+  /**
+   * H8 (5,000 streams opened and closed in sequence on one connection) hangs in about 1 run in 8: libwebrtc hands a
+   * freed SCTP stream id to the next new channel at once, while the peer is still closing that id (its reset comes
+   * ~400 ms later); the peer drops the new channel's open message, so that stream's data never arrives and its
+   * writer waits for credit for ever. Root cause and fix directions: transport-webrtc/README.md, "Known limits".
+   * Declared here so that the matrix says so instead of failing at random; the fix is tracked in issue 14's notes.
+   */
+  @Override
+  protected java.util.Map<String, String> knownFailures() {
+    return java.util.Map.of("H8", "libwebrtc reuses an SCTP stream id before the peer finished closing it: the peer "
+        + "drops the new channel's open message and the writer waits for ever (about 1 run in 8; README, Known limits)");
+  }
 }
