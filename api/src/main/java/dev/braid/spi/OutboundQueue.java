@@ -88,9 +88,12 @@ final class OutboundQueue {
     return !dead && (inFlight != null || !waiting.isEmpty() || (finQueued && !finSent));
   }
 
-  /** Whether nothing more will be handed to the transport and it holds nothing of ours. */
+  /**
+   * Whether nothing more will be handed to the transport and it holds nothing of ours. A queued reset is still to
+   * go, even after the FIN (a reset that follows the FIN must reach the peer: kit rule R2).
+   */
   boolean ended(boolean stoppedByPeer) {
-    return !busy && (dead || finSent || (stoppedByPeer && inFlight == null && resetCode < 0));
+    return !busy && resetCode < 0 && (dead || finSent || (stoppedByPeer && inFlight == null));
   }
 
   /**
