@@ -79,8 +79,9 @@ class QuicRefusalTest {
     try (QuicPair p = QuicPair.connect(TransportOptions.builder().maxPendingInboundStreams(1).build())) {
       MuxedStream first = p.dialer.openStream().get(20, TimeUnit.SECONDS);
       first.write(ByteBuffer.wrap(new byte[] {1})).get(20, TimeUnit.SECONDS);
-      // nobody accepts: the first stream waits in the backlog, the second finds it full
-      Thread.sleep(200);
+      // nobody accepts: the first stream waits in the backlog (it is registered there), the second finds it full
+      dev.braid.conformance.Kit.eventually(() -> p.accepted.streams().size() == 1,
+          "the first stream reached the acceptor's backlog");
       MuxedStream second = p.dialer.openStream().get(20, TimeUnit.SECONDS);
       second.write(ByteBuffer.wrap(new byte[] {2}));
       ExecutionException e = assertThrows(ExecutionException.class,
