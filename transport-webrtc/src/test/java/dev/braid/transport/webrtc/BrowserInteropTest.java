@@ -104,8 +104,8 @@ class BrowserInteropTest {
     WebRtcTransportProvider provider = new WebRtcTransportProvider();
     assertTrue(provider.isAvailable(), () -> "webrtc unavailable: " + provider.unavailabilityCause());
     transport = provider.create(TransportOptions.builder()
-        .property("bearerToken", TOKEN)
-        .property("corsAllowOrigin", "*")
+        .property(WebRtcOptions.BEARER_TOKEN.name(), TOKEN)
+        .property(WebRtcOptions.CORS_ALLOW_ORIGIN.name(), "*")
         // Short: Chromium does not speak Braid's keep-alive, so it must never be pinged.
         .keepAliveInterval(java.time.Duration.ofMillis(100))
         .build());

@@ -68,7 +68,7 @@ class NodeDataChannelInteropTest {
     String token = "node-" + Long.toHexString(System.nanoTime());
     WebRtcTransportProvider provider = new WebRtcTransportProvider();
     // A short keep-alive interval: the node peer does not speak Braid's keep-alive, so it must never be pinged.
-    transport = provider.create(TransportOptions.builder().property("bearerToken", token)
+    transport = provider.create(TransportOptions.builder().property(WebRtcOptions.BEARER_TOKEN.name(), token)
         .keepAliveInterval(java.time.Duration.ofMillis(100)).build());
     Listener listener = transport.listen(provider.testListenAddress());
     CompletableFuture<Connection> accepted = listener.accept();

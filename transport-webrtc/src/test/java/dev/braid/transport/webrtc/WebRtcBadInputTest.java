@@ -42,7 +42,7 @@ class WebRtcBadInputTest {
   @BeforeEach
   void setUp() throws Exception {
     NetnsCheck.requireTestNamespace();
-    transport = provider.create(TransportOptions.builder().property("bearerToken", TOKEN).build());
+    transport = provider.create(TransportOptions.builder().property(WebRtcOptions.BEARER_TOKEN.name(), TOKEN).build());
     listener = transport.listen(provider.testListenAddress());
     endpoint = URI.create("http://" + listener.address().getHost() + ":" + listener.address().getPort() + "/braid");
   }
@@ -128,7 +128,7 @@ class WebRtcBadInputTest {
     assertEquals(404, post(endpoint.resolve("/other"), "POST", "application/sdp", TOKEN, ascii(plausible)).status());
 
     // The listener still works: a real dial with the token connects.
-    try (Transport dialer = provider.create(TransportOptions.builder().property("bearerToken", TOKEN).build())) {
+    try (Transport dialer = provider.create(TransportOptions.builder().property(WebRtcOptions.BEARER_TOKEN.name(), TOKEN).build())) {
       var accepted = listener.accept();
       Connection d = dialer.dial(listener.address()).get(20, TimeUnit.SECONDS);
       Connection l = accepted.get(20, TimeUnit.SECONDS);
@@ -230,7 +230,7 @@ class WebRtcBadInputTest {
   @Test
   void aPeerWithoutFlowControlCannotOverfillTheReceiveBuffer() throws Exception {
     // A raw webrtc-java peer announces no Braid window (like a browser), so the receive cap applies.
-    try (Transport capped = provider.create(TransportOptions.builder().property("bearerToken", TOKEN)
+    try (Transport capped = provider.create(TransportOptions.builder().property(WebRtcOptions.BEARER_TOKEN.name(), TOKEN)
         .property("maxReceiveBuffer", String.valueOf(1 << 20)).build())) {
       Listener l = capped.listen(provider.testListenAddress());
       var accepted = l.accept();

@@ -1,5 +1,6 @@
 package dev.braid.transport.webrtc.internal;
 
+import dev.braid.transport.webrtc.WebRtcOptions;
 import dev.braid.Connection;
 import dev.braid.ConnectionClosedException;
 import dev.braid.ConnectionFailedException;
@@ -41,9 +42,9 @@ final class WebRtcListener implements Listener {
       throws IOException {
     this.transport = transport;
     SignalingServer.Settings settings = new SignalingServer.Settings(path,
-        WebRtcTransport.intProperty(transport.options(), "maxSdpBytes", WebRtcTransport.DEFAULT_MAX_SDP_BYTES),
-        transport.options().property("bearerToken").orElse(null),
-        transport.options().property("corsAllowOrigin").orElse(null));
+        transport.options().get(WebRtcOptions.MAX_SDP_BYTES),
+        transport.options().get(WebRtcOptions.BEARER_TOKEN).orElse(null),
+        transport.options().get(WebRtcOptions.CORS_ALLOW_ORIGIN).orElse(null));
     this.server = SignalingServer.bind(group, bind, settings, this::onOffer);
     this.address = WebRtcAddress.uri(host, server.localAddress().getPort());
   }

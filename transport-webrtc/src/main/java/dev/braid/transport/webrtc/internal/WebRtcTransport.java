@@ -7,6 +7,8 @@ import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
 import dev.braid.spi.BraidFuture;
+import dev.braid.spi.DaemonThreads;
+import dev.braid.transport.webrtc.WebRtcOptions;
 import dev.onvoid.webrtc.PeerConnectionFactory;
 import dev.onvoid.webrtc.media.audio.HeadlessAudioDeviceModule;
 import io.netty.channel.EventLoopGroup;
@@ -31,7 +33,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.SynchronousQueue;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -76,9 +77,7 @@ public final class WebRtcTransport implements Transport {
   /** The transport's id and URI scheme. */
   public static final String ID = "webrtc";
   /** Default for the {@code maxReceiveBuffer} property: unread bytes per stream. */
-  public static final int DEFAULT_MAX_RECEIVE_BUFFER = 16 * 1024 * 1024;
-  static final String DEFAULT_PATH = "/braid";
-  static final int DEFAULT_MAX_SDP_BYTES = 64 * 1024;
+  public static final int DEFAULT_MAX_RECEIVE_BUFFER = WebRtcOptions.MAX_RECEIVE_BUFFER.fallback();
 
   private final TransportOptions options;
   private final Set<Capability> capabilities;
@@ -107,15 +106,17 @@ public final class WebRtcTransport implements Transport {
   public WebRtcTransport(TransportOptions options, Set<Capability> capabilities) throws IOException {
     this.options = options;
     this.capabilities = capabilities;
-    this.maxReceiveBuffer = intProperty(options, "maxReceiveBuffer", DEFAULT_MAX_RECEIVE_BUFFER);
+    this.maxReceiveBuffer = options.get(WebRtcOptions.MAX_RECEIVE_BUFFER);
+    options.get(WebRtcOptions.MAX_SDP_BYTES); // every setting is checked when the transport is created
+    options.get(WebRtcOptions.SIGNALING_PATH);
     String p = "braid-webrtc-";
-    this.signaling = Executors.newSingleThreadExecutor(daemon(p + "signaling-" + instance + "-"));
-    ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, daemon(p + "poll-" + instance + "-"));
+    this.signaling = Executors.newSingleThreadExecutor(DaemonThreads.factory(p + "signaling-" + instance + "-"));
+    ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, DaemonThreads.factory(p + "poll-" + instance + "-"));
     s.setRemoveOnCancelPolicy(true);
     s.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
     this.scheduler = s;
     this.ioPool = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 2, TimeUnit.SECONDS, new SynchronousQueue<>(),
-        daemon(p + "io-" + instance + "-"));
+        DaemonThreads.factory(p + "io-" + instance + "-"));
     this.poller = new BufferedAmountPoller(scheduler);
     PeerConnectionFactory f = null;
     try {
@@ -129,31 +130,6 @@ public final class WebRtcTransport implements Transport {
       throw new InterruptedIOException("interrupted while creating the peer connection factory");
     }
     this.factory = f;
-  }
-
-  private static ThreadFactory daemon(String prefix) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, prefix + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
-  }
-
-  static int intProperty(TransportOptions options, String key, int dflt) {
-    String v = options.property(key).orElse(null);
-    if (v == null) {
-      return dflt;
-    }
-    try {
-      int n = Integer.parseInt(v.trim());
-      if (n <= 0) {
-        throw new IllegalArgumentException("webrtc: property " + key + " must be positive, was " + v);
-      }
-      return n;
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("webrtc: property " + key + " must be an integer, was " + v, e);
-    }
   }
 
   // ---------------------------------------------------------------- for connections
@@ -263,7 +239,7 @@ public final class WebRtcTransport implements Transport {
     URI remote = WebRtcAddress.uri(address.getHost(), target.getPort());
     WebRtcConnection c = new WebRtcConnection(this, true, local, remote);
     register(c);
-    String token = options.property("bearerToken").orElse(null);
+    String token = options.get(WebRtcOptions.BEARER_TOKEN).orElse(null);
     BraidFuture<Connection> result = new BraidFuture<>(); // continuations never run on WebRTC's threads
     c.createOffer()
         .thenApplyAsync(offer -> {
@@ -303,7 +279,7 @@ public final class WebRtcTransport implements Transport {
         throw new IOException("webrtc: the transport is closed");
       }
       if (httpGroup == null) {
-        httpGroup = new MultiThreadIoEventLoopGroup(1, daemon("braid-webrtc-http-" + instance + "-"),
+        httpGroup = new MultiThreadIoEventLoopGroup(1, DaemonThreads.factory("braid-webrtc-http-" + instance + "-"),
             NioIoHandler.newFactory());
       }
       group = httpGroup;
@@ -407,7 +383,7 @@ public final class WebRtcTransport implements Transport {
     if (p != null && !p.isEmpty() && !p.equals("/")) {
       return p;
     }
-    return options.property("signalingPath").orElse(DEFAULT_PATH);
+    return options.get(WebRtcOptions.SIGNALING_PATH);
   }
 
   @Override
