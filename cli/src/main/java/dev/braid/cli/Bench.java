@@ -185,9 +185,16 @@ final class Bench {
    * Streams whose first byte is 'E' are echoed, 'I' streams are left idle (no pending read, no buffer: the
    * idle-stream memory figure is Braid's own), every other stream is read to the end and discarded.
    */
+  /**
+   * The echo and sink loops never block, so they opt in to run on the thread that completes each future (a direct
+   * executor with an {@code *Async} method), as docs/threads.md allows: without it each continuation costs a hand-off
+   * to a Braid event thread, two per echoed message.
+   */
+  private static final java.util.concurrent.Executor ON_THE_COMPLETING_THREAD = Runnable::run;
+
   private static void echoOrSink(MuxedStream st) {
     ByteBuffer first = ByteBuffer.allocate(1);
-    st.read(first).whenComplete((n, t) -> {
+    st.read(first).whenCompleteAsync((n, t) -> {
       if (t != null || n < 0) {
         if (n != null && n < 0) {
           st.closeWrite();
@@ -200,20 +207,20 @@ final class Bench {
       }
       ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
       if (kind == 'E') {
-        st.write(ByteBuffer.wrap(new byte[] {'E'})).whenComplete((v, t2) -> {
+        st.write(ByteBuffer.wrap(new byte[] {'E'})).whenCompleteAsync((v, t2) -> {
           if (t2 == null) {
             pump(st, buf, true);
           }
-        });
+        }, ON_THE_COMPLETING_THREAD);
       } else {
         pump(st, buf, false);
       }
-    });
+    }, ON_THE_COMPLETING_THREAD);
   }
 
   private static void pump(MuxedStream st, ByteBuffer buf, Boolean echo) {
     buf.clear();
-    st.read(buf).whenComplete((n, t) -> {
+    st.read(buf).whenCompleteAsync((n, t) -> {
       if (t != null) {
         return; // reset or connection ended: the benchmark side reports it
       }
@@ -226,15 +233,15 @@ final class Bench {
         buf.flip();
         byte[] copy = new byte[buf.remaining()];
         buf.get(copy);
-        st.write(ByteBuffer.wrap(copy)).whenComplete((v, t2) -> {
+        st.write(ByteBuffer.wrap(copy)).whenCompleteAsync((v, t2) -> {
           if (t2 == null) {
             pump(st, buf, true);
           }
-        });
+        }, ON_THE_COMPLETING_THREAD);
       } else {
         pump(st, buf, false);
       }
-    });
+    }, ON_THE_COMPLETING_THREAD);
   }
 
   private static double oneStream(Connection c, long bytes) throws Exception {
