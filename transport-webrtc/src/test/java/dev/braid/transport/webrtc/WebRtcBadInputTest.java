@@ -231,7 +231,7 @@ class WebRtcBadInputTest {
   void aPeerWithoutFlowControlCannotOverfillTheReceiveBuffer() throws Exception {
     // A raw webrtc-java peer announces no Braid window (like a browser), so the receive cap applies.
     try (Transport capped = provider.create(TransportOptions.builder().property(WebRtcOptions.BEARER_TOKEN.name(), TOKEN)
-        .property("maxReceiveBuffer", String.valueOf(1 << 20)).build())) {
+        .property(WebRtcOptions.MAX_RECEIVE_BUFFER.name(), String.valueOf(1 << 20)).build())) {
       Listener l = capped.listen(provider.testListenAddress());
       var accepted = l.accept();
       try (RawPeer raw = new RawPeer()) {

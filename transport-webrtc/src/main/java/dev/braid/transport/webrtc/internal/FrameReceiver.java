@@ -147,7 +147,7 @@ final class FrameReceiver {
     }
     stream.dataArrived(ByteBuffer.wrap(data));
     if (!sender.flowControl() && stream.unreadBytes() > maxReceiveBuffer) {
-      stream.protocolError("the peer sent more than " + maxReceiveBuffer + " unread bytes (maxReceiveBuffer); data "
+      stream.protocolError("the peer sent more than " + maxReceiveBuffer + " unread bytes (webrtc.maxReceiveBuffer); data "
           + "channels have no per-stream flow control, so the stream is reset");
       return false;
     }

@@ -51,7 +51,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code signalingPath}: the endpoint path (default {@code /braid}).</li>
  * <li>{@code maxSdpBytes}: largest accepted offer (default 65536; larger gets 413).</li>
  * <li>{@code corsAllowOrigin}: answer CORS preflights with this origin (default: no CORS headers).</li>
- * <li>{@code maxReceiveBuffer}: unread bytes allowed per stream before it is reset (default
+ * <li>{@code webrtc.maxReceiveBuffer}: unread bytes allowed per stream before it is reset (default
  *     {@value #DEFAULT_MAX_RECEIVE_BUFFER}; data channels have no per-stream flow control).</li>
  * </ul>
  *
@@ -76,7 +76,7 @@ public final class WebRtcTransport implements Transport {
 
   /** The transport's id and URI scheme. */
   public static final String ID = "webrtc";
-  /** Default for the {@code maxReceiveBuffer} property: unread bytes per stream. */
+  /** Default for the {@code webrtc.maxReceiveBuffer} property: unread bytes per stream. */
   public static final int DEFAULT_MAX_RECEIVE_BUFFER = WebRtcOptions.MAX_RECEIVE_BUFFER.fallback();
 
   private final TransportOptions options;
