@@ -160,6 +160,11 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
         + output.describe() + " finished=" + finished + " pings=" + quic.pings();
   }
 
+  /** Whether kwik's send buffer for this stream survives kwik's own resets ({@link LockedSendBuffer}). */
+  boolean sendBufferLocked() {
+    return output.lockedBuffer();
+  }
+
   // ---------------------------------------------------------------- Braid's hooks
 
   @Override

@@ -46,6 +46,7 @@ final class StreamOutput implements Kwik0108.StallCheck.Watched {
   private volatile long written; // send pump: bytes handed to kwik
   private volatile boolean waiting; // set by the send pump when kwik's buffer is full, cleared by the tap's wake-up
   private volatile End end = End.OPEN;
+  private final boolean lockedBuffer;
 
   /** One transmission: its bytes and the future Braid's core awaits. */
   private record Tx(ByteBuffer data, CompletableFuture<Void> future) {}
@@ -54,6 +55,7 @@ final class StreamOutput implements Kwik0108.StallCheck.Watched {
     this.stream = stream;
     this.quic = quic;
     this.kwik = kwik;
+    this.lockedBuffer = LockedSendBuffer.install(kwik); // before the first write (Kwik0108 section 5)
     this.out = kwik.getOutputStream();
     this.sig = sig;
     this.pump = new SerialPump(quic.transport().io(), "send", this::drain);
@@ -229,6 +231,11 @@ final class StreamOutput implements Kwik0108.StallCheck.Watched {
   @Override
   public long sentUpTo() {
     return sig.sentUpTo;
+  }
+
+  /** Whether kwik's send buffer of this stream is a {@link LockedSendBuffer}. */
+  boolean lockedBuffer() {
+    return lockedBuffer;
   }
 
   String describe() {
