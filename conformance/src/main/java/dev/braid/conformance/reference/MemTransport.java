@@ -2,11 +2,10 @@ package dev.braid.conformance.reference;
 
 import dev.braid.Capability;
 import dev.braid.Connection;
-import dev.braid.ConnectionClosedException;
 import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
-import dev.braid.spi.AcceptQueue;
+import dev.braid.spi.AbstractListener;
 import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;
@@ -92,13 +91,13 @@ final class MemTransport implements Transport {
     synchronized (this) {
       connections.add(mine);
     }
-    l.offer(BrokenStreams.wrap(theirs, breakage()));
+    l.deliver(BrokenStreams.wrap(theirs, breakage()));
     return CompletableFuture.completedFuture(BrokenStreams.wrap(mine, breakage()));
   }
 
   private MemConnection accepted(MemListener l, URI local, URI remote) {
     synchronized (this) {
-      if (closed || l.closed) {
+      if (closed || l.closed()) {
         return null;
       }
       MemConnection c = new MemConnection(this, false, local, remote);
@@ -168,40 +167,27 @@ final class MemTransport implements Transport {
     return address.getScheme() + "://" + address.getHost() + ":" + address.getPort();
   }
 
-  /** A bound mem:// address. */
-  static final class MemListener implements Listener {
+  /** A bound mem:// address: accept and close come from {@link AbstractListener}. */
+  static final class MemListener extends AbstractListener {
     final MemTransport transport;
-    private final URI address;
-    /** Unbounded: a mem:// dial cannot be refused once the listener took it. */
-    private final AcceptQueue<Connection> accepts = new AcceptQueue<>(Integer.MAX_VALUE, Connection::close);
-    volatile boolean closed;
 
     MemListener(MemTransport transport, URI address) {
+      super(transport.id(), address, Integer.MAX_VALUE); // unbounded: a mem:// dial cannot be refused once taken
       this.transport = transport;
-      this.address = address;
     }
 
     /** Hands {@code c} to a waiting accept or queues it; closes it if the listener is closed. */
-    void offer(Connection c) {
-      accepts.offer(c);
+    void deliver(Connection c) {
+      offer(c);
+    }
+
+    boolean closed() {
+      return isClosed();
     }
 
     @Override
-    public URI address() {
-      return address;
-    }
-
-    @Override
-    public CompletableFuture<Connection> accept() {
-      return accepts.accept();
-    }
-
-    @Override
-    public void close() {
-      accepts.close(() -> new ConnectionClosedException("listener closed", false), () -> {
-        closed = true;
-        LISTENERS.remove(key(address), this);
-      });
+    protected void closeNative() {
+      LISTENERS.remove(key(address()), this);
     }
   }
 }
