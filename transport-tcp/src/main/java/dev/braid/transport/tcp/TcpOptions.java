@@ -44,4 +44,22 @@ public final class TcpOptions {
    */
   public static final OptionKey<Integer> EVENT_LOOP_THREADS = OptionKey.integer("tcp.eventLoopThreads",
       Math.min(2, Runtime.getRuntime().availableProcessors()), 1, 1024);
+
+  /**
+   * {@code tcp.maxStreamWindow}: the largest receive window one stream's auto-tuning may grow to, in bytes (default
+   * 16 MiB, from 256 KiB to 1 GiB). A stream starts with {@link TransportOptions#receiveWindow()} and doubles its window
+   * whenever the application consumed a window in less than four round trips (measured with yamux pings), as
+   * go-yamux does. A value at or below the receive window turns auto-tuning off.
+   */
+  public static final OptionKey<Integer> MAX_STREAM_WINDOW = OptionKey.integer("tcp.maxStreamWindow", 16 << 20,
+      256 << 10, 1 << 30);
+
+  /**
+   * {@code tcp.windowBudget}: how many bytes one connection's streams may grow their receive windows by, together,
+   * beyond the receive window every stream is guaranteed (default 64 MiB, from 0 to 16 GiB). A stream that cannot
+   * grow keeps its window. So a connection whose reader stalls buffers at most
+   * {@code streams × receiveWindow + windowBudget}. A grown window returns to the budget when its stream ends.
+   */
+  public static final OptionKey<Long> WINDOW_BUDGET = OptionKey.longInteger("tcp.windowBudget", 64L << 20, 0,
+      16L << 30);
 }

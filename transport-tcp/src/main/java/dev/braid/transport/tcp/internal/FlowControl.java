@@ -31,16 +31,14 @@ final class FlowControl {
   private static final int FAST_PATH_MAX = 1024 * 1024;
 
   private final SessionIo io;
-  private final long receiveWindow;
   private final int outboundFrameSize;
 
   // Event loop only.
   private final ArrayDeque<StreamWire> ready = new ArrayDeque<>(); // parked transmits with window
   private boolean draining;
 
-  FlowControl(SessionIo io, long receiveWindow, int outboundFrameSize) {
+  FlowControl(SessionIo io, int outboundFrameSize) {
     this.io = io;
-    this.receiveWindow = receiveWindow;
     this.outboundFrameSize = outboundFrameSize;
   }
 
@@ -130,18 +128,18 @@ final class FlowControl {
   }
 
   /**
-   * The application consumed {@code bytes} of the stream: once half a window has been consumed, grant it
-   * back with one Window Update. Counted on the caller's thread; only the read that crosses the
-   * threshold wakes the event loop.
+   * The application consumed {@code bytes} of the stream: once half its window has been consumed, grant it
+   * back with one Window Update, which may grow the window too ({@link WindowTuner}). Counted on the caller's
+   * thread; only a read that finds the threshold crossed and no update queued wakes the event loop. (The window,
+   * and so the threshold, may grow meanwhile: the queued flag, not the crossing, decides who wakes it.)
    */
   void consumed(StreamWire w, int bytes) {
-    long threshold = receiveWindow / 2;
     long c = w.addCredit(bytes);
-    if (c < threshold || c - bytes >= threshold) {
-      return; // below the threshold, or an update is already on its way and will take these too
+    if (c < w.window() / 2 || !w.queueUpdate()) {
+      return; // below the threshold, or an update is already queued and will take these too
     }
     io.run(() -> {
-      long delta = w.takeCredit();
+      long delta = w.takeCredit(System.nanoTime()); // clears the queued flag first: later credit queues anew
       if (delta > 0) {
         io.writeControl(TYPE_WINDOW_UPDATE, 0, w.id(), delta);
         io.flushIfNeeded();

@@ -42,6 +42,7 @@ final class SessionShutdown {
   private final SessionIo io;
   private final StreamTable table;
   private final FlowControl flow;
+  private final WindowTuner tuner;
 
   // Event loop only.
   private boolean closing;
@@ -51,12 +52,14 @@ final class SessionShutdown {
   private ScheduledFuture<?> keepAlive;
   private long nextPingId;
   private long outstandingPing = -1;
+  private long pingSentNanos;
   private volatile long pongs; // written by the event loop only
 
-  SessionShutdown(SessionIo io, StreamTable table, FlowControl flow) {
+  SessionShutdown(SessionIo io, StreamTable table, FlowControl flow, WindowTuner tuner) {
     this.io = io;
     this.table = table;
     this.flow = flow;
+    this.tuner = tuner;
   }
 
   // ---------------------------------------------------------------- state
@@ -85,18 +88,23 @@ final class SessionShutdown {
   void startKeepAlive(Duration interval) {
     if (!interval.isZero()) {
       long millis = Math.max(1, interval.toMillis());
-      keepAlive = io.ctx().executor().scheduleAtFixedRate(io.guarded(this::sendKeepAlive), millis, millis,
+      keepAlive = io.ctx().executor().scheduleAtFixedRate(io.guarded(this::sendPing), millis, millis,
           TimeUnit.MILLISECONDS);
     }
   }
 
-  private void sendKeepAlive() {
+  /**
+   * Sends a ping unless one is unanswered: every keep-alive, and once when the session starts, to measure the
+   * round-trip time the receive-window auto-tuning needs ({@link WindowTuner}).
+   */
+  void sendPing() {
     if (closing || endCause != null) {
       return;
     }
     if (outstandingPing < 0) {
       outstandingPing = nextPingId;
       nextPingId = (nextPingId + 1) & MAX_UINT32;
+      pingSentNanos = System.nanoTime();
       io.writeControl(TYPE_PING, FLAG_SYN, 0, outstandingPing);
       io.flushIfNeeded();
     }
@@ -108,6 +116,7 @@ final class SessionShutdown {
       io.writeControl(TYPE_PING, FLAG_ACK, 0, value);
     } else if (value == outstandingPing) {
       outstandingPing = -1;
+      tuner.rtt(System.nanoTime() - pingSentNanos);
       pongs++;
     } else if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: unmatched ping response {1}", io.connection(), value);

@@ -33,6 +33,7 @@ final class StreamTable {
   private final boolean dialer;
   private final TransportOptions options;
   private final long receiveWindow;
+  private final WindowTuner tuner;
   private final SessionIo io;
 
   private final Map<Long, TcpMuxedStream> streams = new HashMap<>();
@@ -43,10 +44,11 @@ final class StreamTable {
   private boolean loggedStreamLimit;
   private boolean loggedBacklogFull;
 
-  StreamTable(boolean dialer, TransportOptions options, long receiveWindow, SessionIo io) {
+  StreamTable(boolean dialer, TransportOptions options, WindowTuner tuner, SessionIo io) {
     this.dialer = dialer;
     this.options = options;
-    this.receiveWindow = receiveWindow;
+    this.receiveWindow = tuner.baseWindow();
+    this.tuner = tuner;
     this.io = io;
     this.nextLocalId = dialer ? 1 : 2;
   }
@@ -80,7 +82,7 @@ final class StreamTable {
     }
     long id = nextLocalId;
     nextLocalId += 2;
-    TcpMuxedStream s = new TcpMuxedStream(connection, session, id, true, receiveWindow, listener);
+    TcpMuxedStream s = new TcpMuxedStream(connection, session, id, true, tuner, listener);
     if (!connection.spiAddStream(s)) {
       throw new StreamRefusedException("stream limit reached (maxStreams=" + options.maxStreams() + ") on "
           + connection);
@@ -110,7 +112,7 @@ final class StreamTable {
       return null;
     }
     TcpConnection connection = io.connection();
-    TcpMuxedStream s = new TcpMuxedStream(connection, session, id, false, receiveWindow, null);
+    TcpMuxedStream s = new TcpMuxedStream(connection, session, id, false, tuner, null);
     if (!connection.spiAddStream(s)) {
       if (!loggedStreamLimit) {
         loggedStreamLimit = true;

@@ -4,6 +4,7 @@ import dev.braid.ConnectionFailedException;
 import dev.braid.ProtocolException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -22,6 +23,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *       (volatile).</li>
  *   <li>{@code credit}: added to by any thread (the application consumed bytes), taken by the event loop.
  *       Atomic.</li>
+ *   <li>{@code updateQueued}: claimed by any thread that finds half the window consumed, cleared by the event
+ *       loop's update task. Atomic.</li>
+ *   <li>{@code window}: grown by the event loop (auto-tuning), read by any thread (volatile).</li>
  *   <li>everything else: the event loop only.</li>
  * </ul>
  */
@@ -37,9 +41,16 @@ final class StreamWire {
   private volatile boolean fastPathOpen = true;
   /** Bytes the application consumed that we have not granted back yet. */
   private final AtomicLong credit = new AtomicLong();
+  private final WindowTuner tuner;
+  /** A window update task is queued on the event loop and has not taken the credit yet. */
+  private final AtomicBoolean updateQueued = new AtomicBoolean();
+  /** The stream's receive window: the base window, grown by auto-tuning. Written by the event loop. */
+  private volatile long window;
 
   // Event loop only.
-  private long recvWindow;
+  private volatile long recvWindow; // written by the event loop only; volatile for receivable()
+  private long epochStart; // when our previous window update went out (System.nanoTime)
+  private long grown; // the window's growth, taken from the tuner's budget
   private ByteBuffer sendBuf; // the rest of a transmit waiting for window or writability
   private CompletableFuture<Void> sendFuture;
   private boolean ready; // in the flow control's ready queue
@@ -47,9 +58,12 @@ final class StreamWire {
   private boolean finReceived;
   private boolean removed;
 
-  StreamWire(long id, long receiveWindow) {
+  StreamWire(long id, WindowTuner tuner) {
     this.id = id;
-    this.recvWindow = receiveWindow;
+    this.tuner = tuner;
+    this.window = tuner.baseWindow();
+    this.recvWindow = window;
+    this.epochStart = System.nanoTime();
   }
 
   long id() {
@@ -193,22 +207,45 @@ final class StreamWire {
     return true;
   }
 
+  /** Any thread: the stream's receive window now (grown by auto-tuning, never shrunk). */
+  long window() {
+    return window;
+  }
+
+  /** Any thread: how many more bytes the peer may send now (what we granted minus what arrived). */
+  long receivable() {
+    return recvWindow;
+  }
+
+  /** Any thread: claims the one queued window update; false if one is queued already. */
+  boolean queueUpdate() {
+    return updateQueued.compareAndSet(false, true);
+  }
+
   /** Any thread: the application consumed {@code bytes}; returns the credit not yet granted back. */
   long addCredit(int bytes) {
     return credit.addAndGet(bytes);
   }
 
   /**
-   * Takes the credit to grant back in a window update, growing our receive window by it; 0 when there is
-   * nothing to grant (or no point: the peer sent its FIN, or the stream left the session).
+   * Takes the credit to grant back in a window update going out at {@code now}, plus the window's growth if the
+   * tuner grants it ({@link WindowTuner#growth}); 0 when there is nothing to grant (or no point: the peer sent its
+   * FIN, or the stream left the session).
    */
-  long takeCredit() {
+  long takeCredit(long now) {
+    updateQueued.set(false);
     long delta = credit.getAndSet(0);
     if (removed || finReceived || delta <= 0) {
       return 0;
     }
-    recvWindow += delta;
-    return delta;
+    long grow = tuner.growth(window, epochStart, now);
+    epochStart = now;
+    if (grow > 0) {
+      grown += grow;
+      window += grow;
+    }
+    recvWindow += delta + grow;
+    return delta + grow;
   }
 
   // ---------------------------------------------------------------- end on the wire
@@ -232,6 +269,8 @@ final class StreamWire {
     }
     removed = true;
     fastPathOpen = false;
+    tuner.release(grown); // nothing more is received: the growth goes back to the session's budget
+    grown = 0;
     CompletableFuture<Void> f = sendFuture;
     sendBuf = null;
     sendFuture = null;

@@ -20,6 +20,11 @@ import java.util.concurrent.CompletableFuture;
 public final class TcpConnection extends AbstractConnection {
   private final YamuxSession session;
 
+  /** The connection's receive-window auto-tuning (tests and diagnostics). */
+  WindowTuner windowTuner() {
+    return session.windowTuner();
+  }
+
   TcpConnection(YamuxSession session, boolean dialer, URI localAddress, URI remoteAddress,
       Set<Capability> capabilities, TransportOptions options) {
     super("tcp", dialer, localAddress, remoteAddress, capabilities, options);

@@ -56,14 +56,19 @@ public final class TcpMuxedStream extends AbstractMuxedStream {
   private final StreamWire wire;
 
   TcpMuxedStream(TcpConnection connection, YamuxSession session, long id, boolean locallyInitiated,
-      long receiveWindow, StreamStateListener listener) {
+      WindowTuner tuner, StreamStateListener listener) {
     super(connection, id, locallyInitiated, false, listener);
     this.session = session;
-    this.wire = new StreamWire(id, receiveWindow);
+    this.wire = new StreamWire(id, tuner);
   }
 
   StreamWire wire() {
     return wire;
+  }
+
+  /** Received bytes the application has not read yet (tests and diagnostics). */
+  int buffered() {
+    return bufferedInboundBytes();
   }
 
   // ---------------------------------------------------------------- hooks: each goes to the session method of its name

@@ -77,6 +77,8 @@ public final class TcpTransport implements Transport {
     this.capabilities = Set.copyOf(capabilities);
     this.tlsByDefault = options.get(TcpOptions.TLS);
     int threads = options.get(TcpOptions.EVENT_LOOP_THREADS);
+    options.get(TcpOptions.MAX_STREAM_WINDOW); // read by each session; a bad value fails here
+    options.get(TcpOptions.WINDOW_BUDGET);
     // A TLS listener reads these when it binds; a bad value fails here, before any thread starts.
     options.get(TransportOptions.TLS_KEY_STORE);
     options.get(TransportOptions.TLS_KEY_STORE_PASSWORD);

@@ -16,6 +16,7 @@ import dev.braid.ProtocolException;
 import dev.braid.StreamRefusedException;
 import dev.braid.StreamStateListener;
 import dev.braid.TransportOptions;
+import dev.braid.transport.tcp.TcpOptions;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
@@ -67,9 +68,11 @@ final class YamuxSession extends ChannelDuplexHandler {
   private final StreamTable table;
   private final FlowControl flow;
   private final SessionShutdown shutdown;
+  private final WindowTuner tuner;
 
   // Event loop only.
   private boolean announced;
+  private boolean rttPinged;
 
   YamuxSession(boolean dialer, boolean tls, TransportOptions options, Set<Capability> capabilities,
       Consumer<TcpConnection> onReady, Consumer<Throwable> onFailedBeforeReady) {
@@ -81,9 +84,16 @@ final class YamuxSession extends ChannelDuplexHandler {
     this.onReady = onReady;
     this.onFailedBeforeReady = onFailedBeforeReady;
     this.io = new SessionIo(this::failConnection);
-    this.table = new StreamTable(dialer, options, receiveWindow, io);
-    this.flow = new FlowControl(io, receiveWindow, Math.min(options.maxFrameSize(), 64 * 1024));
-    this.shutdown = new SessionShutdown(io, table, flow);
+    this.tuner = new WindowTuner(receiveWindow, options.get(TcpOptions.MAX_STREAM_WINDOW),
+        options.get(TcpOptions.WINDOW_BUDGET));
+    this.table = new StreamTable(dialer, options, tuner, io);
+    this.flow = new FlowControl(io, Math.min(options.maxFrameSize(), 64 * 1024));
+    this.shutdown = new SessionShutdown(io, table, flow, tuner);
+  }
+
+  /** The session's receive-window auto-tuning (tests and diagnostics). */
+  WindowTuner windowTuner() {
+    return tuner;
   }
 
   /** A task of the session failed (an internal error): the connection ends. */
@@ -91,9 +101,14 @@ final class YamuxSession extends ChannelDuplexHandler {
     shutdown.failConnection(cause);
   }
 
-  /** The largest Data payload we accept: never less than a full window, which any yamux peer may send. */
+  /**
+   * The largest Data payload we accept: never less than the largest window we may grant, since a yamux peer may send
+   * a whole window in one frame (the npm yamux muxer does); the stream's window is checked when the frame arrives.
+   */
   static long maxInboundDataLength(TransportOptions options) {
-    return Math.max(options.maxFrameSize(), Math.max(INITIAL_WINDOW, options.receiveWindow()));
+    long base = Math.max(INITIAL_WINDOW, options.receiveWindow());
+    long grown = options.get(TcpOptions.WINDOW_BUDGET) > 0 ? options.get(TcpOptions.MAX_STREAM_WINDOW) : base;
+    return Math.max(options.maxFrameSize(), Math.max(base, grown));
   }
 
   // ---------------------------------------------------------------- pipeline events
@@ -233,6 +248,17 @@ final class YamuxSession extends ChannelDuplexHandler {
     io.safely(() -> onReady.accept(connection));
   }
 
+  /**
+   * With the first stream, one ping measures the round trip the window auto-tuning needs (keep-alive pings measure it
+   * again later); an idle connection sends none.
+   */
+  private void measureRttOnce() {
+    if (!rttPinged && tuner.enabled()) {
+      rttPinged = true;
+      shutdown.sendPing();
+    }
+  }
+
   // ---------------------------------------------------------------- inbound frames
 
   private void onFrame(YamuxFrame f) throws ProtocolException {
@@ -253,6 +279,7 @@ final class YamuxSession extends ChannelDuplexHandler {
       if (s == null) {
         return; // refused with RST; the frame's payload is dropped
       }
+      measureRttOnce();
     } else {
       s = table.get(id);
       if (s == null) {
@@ -306,7 +333,9 @@ final class YamuxSession extends ChannelDuplexHandler {
         return;
       }
       try {
-        result.complete(table.openLocal(this, listener));
+        TcpMuxedStream s = table.openLocal(this, listener);
+        measureRttOnce();
+        result.complete(s);
       } catch (StreamRefusedException e) {
         result.completeExceptionally(e);
       }
