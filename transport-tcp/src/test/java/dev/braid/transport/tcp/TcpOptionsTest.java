@@ -28,6 +28,9 @@ class TcpOptionsTest {
         Arguments.of(TcpOptions.EVENT_LOOP_THREADS, "many"),
         Arguments.of(TcpOptions.EVENT_LOOP_THREADS, "0"),
         Arguments.of(TcpOptions.EVENT_LOOP_THREADS, "1025"),
+        Arguments.of(TcpOptions.MAX_STREAM_WINDOW, "16MiB"),
+        Arguments.of(TcpOptions.MAX_STREAM_WINDOW, "1024"),
+        Arguments.of(TcpOptions.WINDOW_BUDGET, "-1"),
         Arguments.of(TransportOptions.TLS_KEY_STORE, "bad\u0000path"));
   }
 
