@@ -57,6 +57,7 @@ final class Bench {
   static int run(TransportRegistry registry, List<String> args, PrintStream out, PrintStream err) throws Exception {
     Set<String> only = new LinkedHashSet<>();
     boolean quick = false;
+    boolean wan = false;
     Path outDir = Path.of("reports");
     for (int i = 0; i < args.size(); i++) {
       switch (args.get(i)) {
@@ -66,6 +67,9 @@ final class Bench {
         case "--quick":
           quick = true;
           break;
+        case "--wan":
+          wan = true;
+          break;
         case "--reports":
           outDir = Path.of(args.get(++i));
           break;
@@ -73,6 +77,9 @@ final class Bench {
           err.println("unknown option " + args.get(i));
           return 2;
       }
+    }
+    if (wan) {
+      return WanBench.run(registry, only, WanBench.Method.of(quick), outDir, out);
     }
     Sizes sizes = Sizes.of(quick);
     Files.createDirectories(outDir);
