@@ -36,21 +36,28 @@ import java.util.concurrent.TimeUnit;
 final class Bench {
   private Bench() {}
 
-  /** One figure: Braid's value, the baseline's, the unit, and whether higher is better. */
-  record Row(String transport, String metric, double braid, String baselineName, double baseline, String unit,
-      boolean higherIsBetter) {
+  /** One figure: Braid's result, the baseline's, the unit, and whether higher is better. */
+  record Row(String transport, String metric, Trials.Result braid, String baselineName, Trials.Result baseline,
+      String unit, boolean higherIsBetter) {
+    /** A figure measured once on each side. */
+    Row(String transport, String metric, double braid, String baselineName, double baseline, String unit,
+        boolean higherIsBetter) {
+      this(transport, metric, Trials.Result.single(braid), baselineName, Trials.Result.single(baseline), unit,
+          higherIsBetter);
+    }
+
+    /** The ratio of the medians. */
     double ratio() {
-      return baseline == 0 ? Double.NaN : braid / baseline;
+      return baseline.median() == 0 ? Double.NaN : braid.median() / baseline.median();
     }
   }
 
-  /** Sizes of one run. */
-  record Sizes(long oneStreamBytes, int multiStreams, long perStreamBytes, int latencySamples, int idleStreams,
-      int[] scaleSteps) {
+  /** What one run measures: timed trials for the throughput and latency figures, counts for the rest. */
+  record Sizes(Trials.Method trials, int multiStreams, int latencySamples, int idleStreams, int[] scaleSteps) {
     static Sizes of(boolean quick) {
       return quick
-          ? new Sizes(16L << 20, 64, 256L << 10, 100, 200, new int[] {1, 10, 100, 1000})
-          : new Sizes(128L << 20, 64, 2L << 20, 500, 1000, new int[] {1, 10, 100, 1000, 10000});
+          ? new Sizes(Trials.Method.of(true), 64, 100, 200, new int[] {1, 10, 100, 1000})
+          : new Sizes(Trials.Method.of(false), 64, 500, 1000, new int[] {1, 10, 100, 1000, 10000});
     }
   }
 
@@ -131,26 +138,31 @@ final class Bench {
         oneStream(c, 8L << 20);
         baseline(base, "warm-up", () -> base.oneStreamThroughput(8L << 20), out);
 
-        double braid1 = oneStream(c, sizes.oneStreamBytes);
-        double base1 = baseline(base, "1 stream", () -> base.oneStreamThroughput(sizes.oneStreamBytes), out);
+        Trials.Method m = sizes.trials;
+        Trials.Result braid1 = Trials.throughput(bytes -> oneStream(c, bytes), 8L << 20, m);
+        Trials.Result base1 = Trials.throughput(
+            bytes -> baseline(base, "1 stream", () -> base.oneStreamThroughput(bytes), out), 8L << 20, m);
         rows.add(new Row(p.id(), "throughput, 1 stream", braid1, base.name(), base1, "MB/s", true));
-        out.printf("  1 stream: %.1f MB/s vs %.1f MB/s%n", braid1, base1);
+        out.printf("  1 stream: %s MB/s vs %s MB/s%n", braid1.show(), base1.show());
 
-        double braid64 = manyStreams(c, sizes.multiStreams, sizes.perStreamBytes);
-        double base64 = baseline(base, sizes.multiStreams + " streams",
-            () -> base.manyStreamsThroughput(sizes.multiStreams, sizes.perStreamBytes), out);
-        rows.add(new Row(p.id(), "throughput, " + sizes.multiStreams + " streams", braid64, base.name(), base64, "MB/s", true));
-        out.printf("  %d streams: %.1f MB/s vs %.1f MB/s%n", sizes.multiStreams, braid64, base64);
+        int k = sizes.multiStreams;
+        Trials.Result braid64 = Trials.throughput(bytes -> manyStreams(c, k, bytes / k), k * (256L << 10), m);
+        Trials.Result base64 = Trials.throughput(bytes -> baseline(base, k + " streams",
+            () -> base.manyStreamsThroughput(k, bytes / k), out), k * (256L << 10), m);
+        rows.add(new Row(p.id(), "throughput, " + k + " streams", braid64, base.name(), base64, "MB/s", true));
+        out.printf("  %d streams: %s MB/s vs %s MB/s%n", k, braid64.show(), base64.show());
 
-        double braidOpen = openFirstByte(c, sizes.latencySamples);
-        double baseOpen = baseline(base, "open + first byte", () -> base.openFirstByteMicros(sizes.latencySamples), out);
+        Trials.Result braidOpen = Trials.latency(() -> openFirstByte(c, sizes.latencySamples), m);
+        Trials.Result baseOpen = Trials.latency(() -> baseline(base, "open + first byte",
+            () -> base.openFirstByteMicros(sizes.latencySamples), out), m);
         rows.add(new Row(p.id(), "open + first byte (median)", braidOpen, base.name(), baseOpen, "µs", false));
-        out.printf("  open+first byte: %.0f µs vs %.0f µs%n", braidOpen, baseOpen);
+        out.printf("  open+first byte: %s µs vs %s µs%n", braidOpen.show(), baseOpen.show());
 
-        double braidRtt = roundTrip(c, sizes.latencySamples * 4);
-        double baseRtt = baseline(base, "round trip", () -> base.roundTripMicros(sizes.latencySamples * 4), out);
+        Trials.Result braidRtt = Trials.latency(() -> roundTrip(c, sizes.latencySamples * 4), m);
+        Trials.Result baseRtt = Trials.latency(() -> baseline(base, "round trip",
+            () -> base.roundTripMicros(sizes.latencySamples * 4), out), m);
         rows.add(new Row(p.id(), "round trip, 64 B (median)", braidRtt, base.name(), baseRtt, "µs", false));
-        out.printf("  round trip: %.0f µs vs %.0f µs%n", braidRtt, baseRtt);
+        out.printf("  round trip: %s µs vs %s µs%n", braidRtt.show(), baseRtt.show());
 
         double perStream = memoryPerIdleStream(c, sizes.idleStreams);
         int idle = idleMeasured;
@@ -288,7 +300,9 @@ final class Bench {
       return CompletableFuture.completedFuture(null);
     }
     int n = (int) Math.min(chunk.length, left);
-    return s.write(ByteBuffer.wrap(chunk, 0, n)).thenCompose(v -> writeLoop(s, chunk, left - n));
+    // Opted in to the completing thread, like the server's loops: the loop never blocks.
+    return s.write(ByteBuffer.wrap(chunk, 0, n)).thenComposeAsync(v -> writeLoop(s, chunk, left - n),
+        ON_THE_COMPLETING_THREAD);
   }
 
   private static double openFirstByte(Connection c, int samples) throws Exception {
@@ -461,69 +475,11 @@ final class Bench {
   }
 
   static String markdown(List<Row> rows, Sizes sizes) {
-    StringBuilder sb = new StringBuilder();
-    sb.append("| transport | metric | Braid | baseline | baseline value | ratio (Braid / baseline) |\n");
-    sb.append("|---|---|---:|---|---:|---:|\n");
-    for (Row r : rows) {
-      if (Double.isNaN(r.braid())) {
-        sb.append(String.format(Locale.ROOT, "| %s | %s | not measured | %s | | |%n", r.transport(), r.metric(),
-            r.baselineName()));
-        continue;
-      }
-      if (Double.isNaN(r.baseline())) {
-        sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f %s | %s | baseline failed (see below) | |%n",
-            r.transport(), r.metric(), r.braid(), r.unit(), r.baselineName()));
-        continue;
-      }
-      sb.append(String.format(Locale.ROOT, "| %s | %s | %.1f %s | %s | %.1f %s | %.2f%s |%n", r.transport(), r.metric(),
-          r.braid(), r.unit(), r.baselineName(), r.baseline(), r.unit(), r.ratio(),
-          r.higherIsBetter() ? " (higher is better)" : " (lower is better)"));
-    }
-    for (String failure : baselineFailures) {
-      sb.append(String.format(Locale.ROOT, "%nBaseline failed all %d attempts: %s%n", BASELINE_ATTEMPTS, failure));
-    }
-    sb.append(String.format(Locale.ROOT, "%nSizes: 1 stream %d MiB; %d streams x %d KiB; %d latency samples; "
-            + "%d idle streams; open-cost steps %s. JVM %s, %d cores.%n",
-        sizes.oneStreamBytes >> 20, sizes.multiStreams, sizes.perStreamBytes >> 10, sizes.latencySamples,
-        sizes.idleStreams, Arrays.toString(sizes.scaleSteps), System.getProperty("java.version"),
-        Runtime.getRuntime().availableProcessors()));
-    return sb.toString();
+    return BenchReport.markdown(rows, sizes, baselineFailures, BASELINE_ATTEMPTS);
   }
 
-  /** A bar chart of the ratios, one bar per figure; the line at 1.0 is parity with the baseline. */
   static String svg(List<Row> rows) {
-    int barH = 22;
-    int left = 330;
-    int width = 900;
-    int height = 60 + rows.size() * barH;
-    double max = rows.stream().mapToDouble(Row::ratio).filter(d -> !Double.isNaN(d)).max().orElse(1);
-    max = Math.max(max, 1.2);
-    double scale = (width - left - 80) / max;
-    StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-        + "font-family=\"sans-serif\" font-size=\"12\">%n", width, height));
-    sb.append("<text x=\"10\" y=\"20\" font-size=\"15\">Braid / baseline, same run (throughput: higher is better; "
-        + "latency, memory, cost: lower is better)</text>\n");
-    for (int i = 0; i < rows.size(); i++) {
-      Row r = rows.get(i);
-      int y = 40 + i * barH;
-      double ratio = Double.isNaN(r.ratio()) ? 0 : r.ratio();
-      boolean good = r.higherIsBetter() ? ratio >= 0.5 : ratio <= 2;
-      sb.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"%d\">%s: %s</text>%n", y + 15, esc(r.transport()),
-          esc(r.metric())));
-      sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>%n", left,
-          y + 3, ratio * scale, barH - 6, good ? "#4a90d9" : "#d9534f"));
-      sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.2f</text>%n", left + ratio * scale + 5, y + 15,
-          ratio));
-    }
-    sb.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"30\" x2=\"%.1f\" y2=\"%d\" stroke=\"#333\" "
-        + "stroke-dasharray=\"4\"/>%n", left + scale, left + scale, height - 10));
-    sb.append("</svg>\n");
-    return sb.toString();
-  }
-
-  private static String esc(String s) {
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+    return BenchReport.svg(rows);
   }
 
   /** Keeps {@link URI} imported for Javadoc readers: addresses come from {@link Listener#address()}. */

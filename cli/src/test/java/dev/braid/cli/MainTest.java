@@ -113,6 +113,12 @@ class MainTest {
         new Bench.Row("tcp", "round trip", 60, "raw", 30, "µs", false));
     String md = Bench.markdown(rows, Bench.Sizes.of(true));
     assertTrue(md.contains("| tcp | throughput, 1 stream | 900.0 MB/s | raw | 1800.0 MB/s | 0.50 (higher is better) |"), md);
+    java.util.List<Bench.Row> trials = java.util.List.of(new Bench.Row("tcp", "throughput, 1 stream",
+        Trials.Result.of(new double[] {900, 800, 1000}, 400), "raw", Trials.Result.of(new double[] {1800}, 500),
+        "MB/s", true));
+    assertTrue(Bench.markdown(trials, Bench.Sizes.of(true)).contains(
+        "| tcp | throughput, 1 stream | 900.0 (800.0–1000.0) MB/s | raw | 1800.0 MB/s | 0.50 (higher is better) "
+            + "| 400 / 500 |"), md);
     String svg = Bench.svg(rows);
     assertTrue(svg.startsWith("<svg") && svg.contains("0.50") && svg.contains("2.00"), svg);
   }
