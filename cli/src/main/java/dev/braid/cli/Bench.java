@@ -281,7 +281,9 @@ final class Bench {
       return CompletableFuture.completedFuture(null);
     }
     int n = (int) Math.min(chunk.length, left);
-    return s.write(ByteBuffer.wrap(chunk, 0, n)).thenCompose(v -> writeLoop(s, chunk, left - n));
+    // Opted in to the completing thread, like the server's loops: the loop never blocks.
+    return s.write(ByteBuffer.wrap(chunk, 0, n)).thenComposeAsync(v -> writeLoop(s, chunk, left - n),
+        ON_THE_COMPLETING_THREAD);
   }
 
   private static double openFirstByte(Connection c, int samples) throws Exception {
