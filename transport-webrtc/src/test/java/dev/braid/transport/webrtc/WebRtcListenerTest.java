@@ -13,6 +13,7 @@ import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
 import java.net.URI;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -62,14 +63,19 @@ class WebRtcListenerTest {
   @Test
   void aHandshakeInFlightIsAbortedWhenTheListenerCloses() throws Exception {
     NetnsCheck.requireTestNamespace();
-    try (Transport t = provider.create(TransportOptions.DEFAULTS); RawPeer before = new RawPeer();
-        RawPeer during = new RawPeer()) {
+    // A handshake left alone lasts until the connect timeout: long enough to tell "aborted" from "left running".
+    TransportOptions options = TransportOptions.builder().connectTimeout(Duration.ofSeconds(30)).build();
+    try (Transport t = provider.create(options); RawPeer before = new RawPeer(); RawPeer during = new RawPeer()) {
       Listener l = t.listen(provider.testListenAddress());
       CompletableFuture<Connection> accepted = l.accept();
       before.connect(l.address(), null); // while the listener is open, the same exchange connects
       accepted.get(20, TimeUnit.SECONDS);
       String answer = during.exchange(l.address(), null);
       l.close(); // `during` has its answer but has not applied it: the listener's side is still in its handshake
+      // The abort closes the listener's peer connection asynchronously, on the transport's signaling thread (tens of
+      // ms); an answer applied before that could still complete DTLS and SCTP with it. Left running, the listener's
+      // side would still be there after this wait, for the rest of the 30 s.
+      Thread.sleep(1000);
       during.applyAnswer(answer);
       assertFalse(during.controlOpens(5000),
           "the listener's side of a handshake in flight is aborted when the listener closes; it connected anyway");
