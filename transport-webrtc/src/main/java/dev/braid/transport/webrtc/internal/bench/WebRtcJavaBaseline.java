@@ -1,14 +1,13 @@
 package dev.braid.transport.webrtc.internal.bench;
 
 import dev.braid.spi.BenchBaseline;
+import dev.braid.transport.webrtc.internal.NativePeer;
 import dev.onvoid.webrtc.CreateSessionDescriptionObserver;
 import dev.onvoid.webrtc.PeerConnectionFactory;
 import dev.onvoid.webrtc.PeerConnectionObserver;
 import dev.onvoid.webrtc.RTCAnswerOptions;
-import dev.onvoid.webrtc.RTCConfiguration;
 import dev.onvoid.webrtc.RTCDataChannel;
 import dev.onvoid.webrtc.RTCDataChannelBuffer;
-import dev.onvoid.webrtc.RTCDataChannelInit;
 import dev.onvoid.webrtc.RTCDataChannelObserver;
 import dev.onvoid.webrtc.RTCDataChannelState;
 import dev.onvoid.webrtc.RTCIceCandidate;
@@ -27,7 +26,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -43,7 +41,9 @@ import java.util.concurrent.locks.LockSupport;
  * The baseline for {@code webrtc}: webrtc-java 0.14.0's data channels used directly, without Braid. Two
  * peer connections in this JVM, connected once at {@link #start()} with their SDP handed over in memory
  * (no trickle: each waits for ICE gathering to complete); every measurement uses data channels of that
- * one connection, one channel where Braid uses one stream.
+ * one connection, one channel where Braid uses one stream. The native objects are created and released with
+ * {@link NativePeer}, as Braid's transport does (a peer connection without TCP candidates, ordered and reliable
+ * data channels negotiated in-band).
  *
  * <p>A data channel has no half-close, so the far end's role comes from the channel's label: {@code echo#i}
  * echoes every message, {@code sink:N#i} counts N bytes and then answers with one byte (the equivalent of
@@ -74,8 +74,8 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
   private static final long STEP_TIMEOUT_SECONDS = 10;
 
   private final AtomicInteger labels = new AtomicInteger();
-  /** Every native channel not yet disposed, both ends. */
-  private final Set<RTCDataChannel> live = ConcurrentHashMap.newKeySet();
+  /** Every native channel not yet disposed, both ends, with whether an observer of ours is registered on it. */
+  private final Map<RTCDataChannel, Boolean> live = new ConcurrentHashMap<>();
   /** The far end of each channel, by label, completed by {@code onDataChannel}. */
   private final Map<String, CompletableFuture<RTCDataChannel>> far = new ConcurrentHashMap<>();
   private final Semaphore idleArrivals = new Semaphore(0);
@@ -111,25 +111,25 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
       }
       CompletableFuture<Void> gatheredA = new CompletableFuture<>();
       CompletableFuture<Void> gatheredB = new CompletableFuture<>();
-      offerer = factory.createPeerConnection(new RTCConfiguration(), new Peer(gatheredA, false));
-      answerer = factory.createPeerConnection(new RTCConfiguration(), new Peer(gatheredB, true));
-      RTCDataChannel first = offerer.createDataChannel("first", new RTCDataChannelInit()); // the offer's m=application
-      live.add(first);
+      offerer = NativePeer.createPeerConnection(factory, new Peer(gatheredA, false));
+      answerer = NativePeer.createPeerConnection(factory, new Peer(gatheredB, true));
+      RTCDataChannel first = NativePeer.createChannel(offerer, "first", -1); // the offer's m=application
+      live.put(first, false);
       CompletableFuture<Void> step = new CompletableFuture<>();
       offerer.createOffer(new RTCOfferOptions(), create(offerer, step));
       await(step, "creating the offer");
       awaitGathered(offerer, gatheredA);
       step = new CompletableFuture<>();
-      answerer.setRemoteDescription(new RTCSessionDescription(RTCSdpType.OFFER, offerer.getLocalDescription().sdp),
-          set(step));
+      NativePeer.setRemoteDescription(answerer,
+          new RTCSessionDescription(RTCSdpType.OFFER, offerer.getLocalDescription().sdp), set(step));
       await(step, "setting the offer");
       step = new CompletableFuture<>();
       answerer.createAnswer(new RTCAnswerOptions(), create(answerer, step));
       await(step, "creating the answer");
       awaitGathered(answerer, gatheredB);
       step = new CompletableFuture<>();
-      offerer.setRemoteDescription(new RTCSessionDescription(RTCSdpType.ANSWER, answerer.getLocalDescription().sdp),
-          set(step));
+      NativePeer.setRemoteDescription(offerer,
+          new RTCSessionDescription(RTCSdpType.ANSWER, answerer.getLocalDescription().sdp), set(step));
       await(step, "setting the answer");
       try {
         farEnd("first").get(15, TimeUnit.SECONDS);
@@ -201,7 +201,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
 
   @Override
   public void stop() {
-    for (RTCDataChannel ch : new ArrayList<>(live)) {
+    for (RTCDataChannel ch : new ArrayList<>(live.keySet())) {
       dispose(ch);
     }
     far.clear();
@@ -225,15 +225,12 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
 
   /** Unregisters, closes and frees a native channel, exactly once. */
   private void dispose(RTCDataChannel ch) {
-    if (!live.remove(ch)) {
+    Boolean observed = live.remove(ch);
+    if (observed == null) {
       return;
     }
     try {
-      ch.unregisterObserver();
-      if (ch.getState() != RTCDataChannelState.CLOSED) {
-        ch.close();
-      }
-      ch.dispose();
+      NativePeer.release(ch, observed, ch.getState() == RTCDataChannelState.CLOSED);
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "webrtc-java baseline: disposing a data channel failed", e);
     }
@@ -305,7 +302,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
 
     @Override
     public void onDataChannel(RTCDataChannel channel) {
-      live.add(channel); // disposed by close(NearEnd) or stop(), never inside a callback
+      live.put(channel, false); // disposed by close(NearEnd) or stop(), never inside a callback
       if (!answering) {
         LOG.log(System.Logger.Level.WARNING, "webrtc-java baseline: unexpected channel from the answerer");
         return;
@@ -313,6 +310,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
       String label = channel.getLabel();
       try {
         channel.registerObserver(new FarEnd(channel, label)); // here, before any message can arrive
+        live.put(channel, true);
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "webrtc-java baseline: bad channel " + label, e);
       }
@@ -320,32 +318,15 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
     }
   }
 
+  /** Sets the description created on {@code pc} as its local one; {@code f} completes once it is set. */
   private static CreateSessionDescriptionObserver create(RTCPeerConnection pc, CompletableFuture<Void> f) {
-    return new CreateSessionDescriptionObserver() {
-      @Override
-      public void onSuccess(RTCSessionDescription d) {
-        pc.setLocalDescription(d, set(f));
-      }
-
-      @Override
-      public void onFailure(String error) {
-        f.completeExceptionally(new IOException("webrtc-java baseline: " + error));
-      }
-    };
+    return NativePeer.whenCreated(d -> pc.setLocalDescription(d, set(f)),
+        error -> f.completeExceptionally(new IOException("webrtc-java baseline: " + error)));
   }
 
   private static SetSessionDescriptionObserver set(CompletableFuture<Void> f) {
-    return new SetSessionDescriptionObserver() {
-      @Override
-      public void onSuccess() {
-        f.complete(null);
-      }
-
-      @Override
-      public void onFailure(String error) {
-        f.completeExceptionally(new IOException("webrtc-java baseline: " + error));
-      }
-    };
+    return NativePeer.whenSet(() -> f.complete(null),
+        error -> f.completeExceptionally(new IOException("webrtc-java baseline: " + error)));
   }
 
   // ------------------------------------------------------------------ the near end (offerer)
@@ -399,10 +380,11 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
   /** Opens a channel and waits until it is open; its far end exists once it is. */
   private NearEnd open(String role) throws Exception {
     String label = role + "#" + labels.incrementAndGet();
-    RTCDataChannel ch = offerer.createDataChannel(label, new RTCDataChannelInit());
-    live.add(ch);
+    RTCDataChannel ch = NativePeer.createChannel(offerer, label, -1);
+    live.put(ch, false);
     NearEnd near = new NearEnd(ch);
     ch.registerObserver(near);
+    live.put(ch, true);
     near.stateChanged(); // it may have opened before the observer was there
     try {
       near.opened.get(STEP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
