@@ -8,7 +8,6 @@ import dev.onvoid.webrtc.PeerConnectionObserver;
 import dev.onvoid.webrtc.RTCAnswerOptions;
 import dev.onvoid.webrtc.RTCDataChannel;
 import dev.onvoid.webrtc.RTCDataChannelBuffer;
-import dev.onvoid.webrtc.RTCDataChannelObserver;
 import dev.onvoid.webrtc.RTCDataChannelState;
 import dev.onvoid.webrtc.RTCIceCandidate;
 import dev.onvoid.webrtc.RTCIceGatheringState;
@@ -26,10 +25,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -45,9 +42,10 @@ import java.util.concurrent.locks.LockSupport;
  * {@link NativePeer}, as Braid's transport does (a peer connection without TCP candidates, ordered and reliable
  * data channels negotiated in-band).
  *
- * <p>A data channel has no half-close, so the far end's role comes from the channel's label: {@code echo#i}
- * echoes every message, {@code sink:N#i} counts N bytes and then answers with one byte (the equivalent of
- * Braid's "write N bytes, FIN, wait for the peer's FIN"), {@code idle#i} counts its messages. Messages are
+ * <p>A data channel has no half-close, so the far end's role comes from the channel's label ({@link FarEnd}):
+ * {@code echo#i} echoes every message, {@code sink:N#i} counts N bytes and then answers with one byte (the
+ * equivalent of Braid's "write N bytes, FIN, wait for the peer's FIN"), {@code idle#i} counts its messages; the
+ * near end ({@link NearEnd}) keeps what it receives. Messages are
  * at most 16 KiB (what Braid's WebRTC transport sends), passed in exact-size buffers (webrtc-java sends a
  * heap buffer's whole backing array); backpressure polls {@code getBufferedAmount()}
  * ({@code onBufferedAmountChange} never fires in 0.14.0). Received buffers are copied or counted inside
@@ -71,7 +69,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
   private static final long HIGH_WATER_ONE = 1024 * 1024;
   private static final long HIGH_WATER_MANY = 256 * 1024;
   private static final long OP_TIMEOUT_SECONDS = 120;
-  private static final long STEP_TIMEOUT_SECONDS = 10;
+  static final long STEP_TIMEOUT_SECONDS = 10;
 
   private final AtomicInteger labels = new AtomicInteger();
   /** Every native channel not yet disposed, both ends, with whether an observer of ours is registered on it. */
@@ -236,48 +234,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
     }
   }
 
-  // ------------------------------------------------------------------ the far end (answerer)
-
-  /** The answerer's role for one channel, chosen by its label. Runs on libwebrtc's signaling thread. */
-  private final class FarEnd implements RTCDataChannelObserver {
-    private final RTCDataChannel ch;
-    private final String label;
-    private final long sinkBytes;
-    private long received; // only the signaling thread touches it
-
-    FarEnd(RTCDataChannel ch, String label) {
-      this.ch = ch;
-      this.label = label;
-      this.sinkBytes = label.startsWith("sink:") ? Long.parseLong(label.substring(5, label.indexOf('#'))) : -1;
-    }
-
-    @Override
-    public void onMessage(RTCDataChannelBuffer buffer) {
-      try {
-        if (label.startsWith("echo")) {
-          byte[] copy = new byte[buffer.data.remaining()];
-          buffer.data.get(copy);
-          ch.send(new RTCDataChannelBuffer(ByteBuffer.wrap(copy), true));
-        } else if (sinkBytes >= 0) {
-          long before = received;
-          received += buffer.data.remaining();
-          if (before < sinkBytes && received >= sinkBytes) {
-            ch.send(new RTCDataChannelBuffer(ByteBuffer.wrap(new byte[] {'!'}), true));
-          }
-        } else if (label.startsWith("idle")) {
-          idleArrivals.release();
-        }
-      } catch (Exception e) {
-        LOG.log(System.Logger.Level.WARNING, "webrtc-java baseline: the far end of " + label + " failed to answer", e);
-      }
-    }
-
-    @Override
-    public void onBufferedAmountChange(long previousAmount) {}
-
-    @Override
-    public void onStateChange() {}
-  }
+  // ------------------------------------------------------------------ the handshake
 
   private final class Peer implements PeerConnectionObserver {
     private final CompletableFuture<Void> gathered;
@@ -309,7 +266,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
       }
       String label = channel.getLabel();
       try {
-        channel.registerObserver(new FarEnd(channel, label)); // here, before any message can arrive
+        channel.registerObserver(new FarEnd(channel, label, idleArrivals)); // here, before any message can arrive
         live.put(channel, true);
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "webrtc-java baseline: bad channel " + label, e);
@@ -330,52 +287,6 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
   }
 
   // ------------------------------------------------------------------ the near end (offerer)
-
-  /** The offerer's end of one channel: its state and the messages it received (copied). */
-  private static final class NearEnd implements RTCDataChannelObserver {
-    final RTCDataChannel ch;
-    final CompletableFuture<Void> opened = new CompletableFuture<>();
-    final CompletableFuture<Void> closed = new CompletableFuture<>();
-    final BlockingQueue<byte[]> messages = new LinkedBlockingQueue<>();
-
-    NearEnd(RTCDataChannel ch) {
-      this.ch = ch;
-    }
-
-    void stateChanged() {
-      RTCDataChannelState s = ch.getState();
-      if (s == RTCDataChannelState.OPEN) {
-        opened.complete(null);
-      } else if (s == RTCDataChannelState.CLOSED) {
-        opened.completeExceptionally(new IOException("webrtc-java baseline: the channel closed before it opened"));
-        closed.complete(null);
-      }
-    }
-
-    @Override
-    public void onStateChange() {
-      stateChanged();
-    }
-
-    @Override
-    public void onMessage(RTCDataChannelBuffer buffer) {
-      byte[] copy = new byte[buffer.data.remaining()];
-      buffer.data.get(copy);
-      messages.add(copy);
-    }
-
-    @Override
-    public void onBufferedAmountChange(long previousAmount) {}
-
-    byte[] next(String what) throws Exception {
-      byte[] m = messages.poll(STEP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-      if (m == null) {
-        throw new TimeoutException("webrtc-java baseline: no " + what + " within " + STEP_TIMEOUT_SECONDS + " s (channel "
-            + ch.getState() + ")");
-      }
-      return m;
-    }
-  }
 
   /** Opens a channel and waits until it is open; its far end exists once it is. */
   private NearEnd open(String role) throws Exception {
