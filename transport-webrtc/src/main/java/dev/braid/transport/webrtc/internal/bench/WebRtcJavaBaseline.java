@@ -18,11 +18,8 @@ import dev.onvoid.webrtc.RTCSessionDescription;
 import dev.onvoid.webrtc.SetSessionDescriptionObserver;
 import dev.onvoid.webrtc.media.audio.HeadlessAudioDeviceModule;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.NetworkInterface;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -55,8 +52,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>libwebrtc never gathers loopback candidates, and benchmarks may only use a network namespace the run
  * created (brief §8): {@link #start()} requires {@value #TEST_ADDRESS_ENV} (which {@code bin/braid} sets when
  * it runs the JVM in its private namespace as root) and refuses to run when any other non-loopback
- * interface is up. libwebrtc allows about 511 data channels per side, so the idle-stream memory figure
- * uses at most {@value #MAX_IDLE_CHANNELS} channels (the figure is per channel either way).
+ * interface is up ({@link TestNamespace}). libwebrtc allows about 511 data channels per side, so the idle-stream
+ * memory figure uses at most {@value #MAX_IDLE_CHANNELS} channels (the figure is per channel either way).
  *
  * <p><b>Thread safety.</b> Not thread-safe: {@code Bench} calls one method at a time. libwebrtc's callbacks
  * never take a lock.
@@ -98,7 +95,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
 
   @Override
   public void start() throws Exception {
-    requireTestNamespace();
+    TestNamespace.require();
     try {
       try {
         audio = new HeadlessAudioDeviceModule();
@@ -132,8 +129,8 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
       try {
         farEnd("first").get(15, TimeUnit.SECONDS);
       } catch (TimeoutException e) {
-        throw new IOException("webrtc-java baseline: the two peer connections did not connect within 15 s (ICE "
-            + "state " + offerer.getIceConnectionState() + "); candidates must come from " + testAddress(), e);
+        throw new IOException("webrtc-java baseline: the two peer connections did not connect within 15 s (ICE state "
+            + offerer.getIceConnectionState() + "); candidates must come from " + TestNamespace.address(), e);
       }
     } catch (Exception | Error e) {
       try {
@@ -142,40 +139,6 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
         e.addSuppressed(e2);
       }
       throw e;
-    }
-  }
-
-  private static String testAddress() {
-    return System.getProperty(TEST_ADDRESS_ENV, System.getenv(TEST_ADDRESS_ENV));
-  }
-
-  /** Refuses to run unless inside a namespace whose only non-loopback address is the test address. */
-  static void requireTestNamespace() throws IOException {
-    String set = testAddress();
-    if (set == null || set.isBlank()) {
-      throw new IOException("webrtc-java baseline: libwebrtc never uses loopback, and benchmarks may only use a "
-          + "network namespace the run created (brief §8); " + TEST_ADDRESS_ENV + " is not set. Run `bin/braid bench` "
-          + "as root with iproute2: it starts the JVM in a private namespace and sets " + TEST_ADDRESS_ENV);
-    }
-    InetAddress test = InetAddress.getByName(set.trim());
-    boolean found = false;
-    for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-      if (!ni.isUp() || ni.isLoopback()) {
-        continue;
-      }
-      for (InetAddress a : Collections.list(ni.getInetAddresses())) {
-        if (a.equals(test)) {
-          found = true;
-        } else if (!a.isLinkLocalAddress()) {
-          throw new IOException("webrtc-java baseline: interface " + ni.getName() + " has address " + a.getHostAddress()
-              + " besides the test address " + test.getHostAddress() + "; libwebrtc would use it, and benchmarks may "
-              + "only use the run's own network namespace (brief §8). Run `bin/braid bench` as root.");
-        }
-      }
-    }
-    if (!found) {
-      throw new IOException("webrtc-java baseline: no interface that is up has " + TEST_ADDRESS_ENV + "="
-          + test.getHostAddress());
     }
   }
 
