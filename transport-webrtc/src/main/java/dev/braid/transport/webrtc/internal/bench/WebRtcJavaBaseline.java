@@ -42,12 +42,11 @@ import java.util.concurrent.locks.LockSupport;
  * <p>A data channel has no half-close, so the far end's role comes from the channel's label ({@link FarEnd}):
  * {@code echo#i} echoes every message, {@code sink:N#i} counts N bytes and then answers with one byte (the
  * equivalent of Braid's "write N bytes, FIN, wait for the peer's FIN"), {@code idle#i} counts its messages; the
- * near end ({@link NearEnd}) keeps what it receives. Messages are
- * at most 16 KiB (what Braid's WebRTC transport sends), passed in exact-size buffers (webrtc-java sends a
- * heap buffer's whole backing array); backpressure polls {@code getBufferedAmount()}
- * ({@code onBufferedAmountChange} never fires in 0.14.0). Received buffers are copied or counted inside
- * the callback (they point into native memory freed after it). Every channel is closed and disposed
- * exactly once: after each measurement, and at {@link #stop()} for whatever is left.
+ * near end ({@link NearEnd}) keeps what it receives. Messages are at most 16 KiB (what Braid's WebRTC transport
+ * sends), passed in exact-size buffers (webrtc-java sends a heap buffer's whole backing array); backpressure polls
+ * {@code getBufferedAmount()} ({@code onBufferedAmountChange} never fires in 0.14.0). Received buffers are copied
+ * or counted inside the callback (they point into native memory freed after it). Every channel is closed and
+ * disposed exactly once: after each measurement, and at {@link #stop()} for whatever is left.
  *
  * <p>libwebrtc never gathers loopback candidates, and benchmarks may only use a network namespace the run
  * created (brief §8): {@link #start()} requires {@value #TEST_ADDRESS_ENV} (which {@code bin/braid} sets when
