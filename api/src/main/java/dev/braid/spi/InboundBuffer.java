@@ -13,7 +13,7 @@ import java.util.function.IntConsumer;
  * here; completions go into the {@link Deferred} the caller runs after releasing the lock.
  */
 final class InboundBuffer {
-  private final ArrayDeque<ByteBuffer> chunks = new ArrayDeque<>();
+  private final ArrayDeque<ByteBuffer> chunks = new ArrayDeque<>(2); // small: most streams are idle
   private int bytes;
   private ByteBuffer readInto;
   private CompletableFuture<Integer> read;

@@ -34,7 +34,7 @@ final class OutboundQueue {
   /** One write: its bytes and the future the application holds. */
   record PendingWrite(ByteBuffer data, CompletableFuture<Void> future) {}
 
-  private final ArrayDeque<PendingWrite> waiting = new ArrayDeque<>();
+  private final ArrayDeque<PendingWrite> waiting = new ArrayDeque<>(2); // small: most streams are idle
   private PendingWrite inFlight;
   private boolean finQueued;
   private boolean finSent;

@@ -20,7 +20,7 @@ public final class SerialExecutor implements Executor {
   private static final System.Logger LOG = System.getLogger(SerialExecutor.class.getName());
 
   private final Executor delegate;
-  private final ArrayDeque<Runnable> tasks = new ArrayDeque<>(); // guarded by this
+  private ArrayDeque<Runnable> tasks; // guarded by this; made with the first task (most executors of idle streams never run one)
   private boolean running; // guarded by this
 
   /** @param delegate the executor whose threads run the tasks */
@@ -32,6 +32,9 @@ public final class SerialExecutor implements Executor {
   public void execute(Runnable task) {
     Objects.requireNonNull(task, "task");
     synchronized (this) {
+      if (tasks == null) {
+        tasks = new ArrayDeque<>(4);
+      }
       tasks.add(task);
       if (running) {
         return;

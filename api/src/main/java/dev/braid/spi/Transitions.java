@@ -25,7 +25,8 @@ final class Transitions {
   private final SerialExecutor events = new SerialExecutor(BraidThreads.events());
   private final CopyOnWriteArrayList<StreamStateListener> listeners = new CopyOnWriteArrayList<>();
   private final BraidFuture<StreamState> terminated = new BraidFuture<>();
-  private final StreamEvents.Close lifetimeEvent = new StreamEvents.Close();
+  /** The JFR event of the stream's lifetime; null unless recording was on when the stream began (the common case). */
+  private final StreamEvents.Close lifetimeEvent;
 
   Transitions(MuxedStream stream, String transportId, long connectionId, StreamStateListener first) {
     this.stream = stream;
@@ -34,7 +35,11 @@ final class Transitions {
     if (first != null) {
       listeners.add(first);
     }
-    lifetimeEvent.begin();
+    StreamEvents.Close lifetime = new StreamEvents.Close();
+    this.lifetimeEvent = lifetime.isEnabled() ? lifetime : null; // an idle stream keeps no event object
+    if (lifetimeEvent != null) {
+      lifetimeEvent.begin();
+    }
     StreamEvents.Open open = new StreamEvents.Open();
     if (open.isEnabled()) {
       open.transport = transportId;
@@ -89,8 +94,10 @@ final class Transitions {
       t.commit();
     }
     if (to.isTerminal()) {
-      lifetimeEvent.end();
-      if (lifetimeEvent.shouldCommit()) {
+      if (lifetimeEvent != null) {
+        lifetimeEvent.end();
+      }
+      if (lifetimeEvent != null && lifetimeEvent.shouldCommit()) {
         lifetimeEvent.transport = transportId;
         lifetimeEvent.connection = connectionId;
         lifetimeEvent.stream = stream.id();

@@ -44,10 +44,14 @@ final class RawPeer implements AutoCloseable {
 
   /** Connects to the Braid listener through its signaling endpoint. */
   void connect(URI braidListener, String token) throws Exception {
+    answer(exchange(braidListener, token));
+  }
+
+  /** Creates the offer and posts it to the Braid listener's signaling endpoint; returns the answer, not applied yet. */
+  String exchange(URI braidListener, String token) throws Exception {
     String offer = offer();
-    String answer = SignalingClient.exchange(URI.create("http://" + braidListener.getHost() + ":" + braidListener.getPort()
+    return SignalingClient.exchange(URI.create("http://" + braidListener.getHost() + ":" + braidListener.getPort()
         + "/braid"), offer, token, Duration.ofSeconds(10));
-    answer(answer);
   }
 
   private final CompletableFuture<Void> gathered = new CompletableFuture<>();
@@ -119,11 +123,26 @@ final class RawPeer implements AutoCloseable {
   }
 
   void answer(String sdp) throws Exception {
+    applyAnswer(sdp);
+    if (control.getState() != RTCDataChannelState.OPEN) {
+      controlOpen.get(15, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Applies the listener's answer without waiting for the connection. */
+  void applyAnswer(String sdp) throws Exception {
     CompletableFuture<Void> set = new CompletableFuture<>();
     pc.setRemoteDescription(new RTCSessionDescription(RTCSdpType.ANSWER, sdp), observer(set));
     set.get(10, TimeUnit.SECONDS);
-    if (control.getState() != RTCDataChannelState.OPEN) {
-      controlOpen.get(15, TimeUnit.SECONDS);
+  }
+
+  /** Whether the control channel is open, or opens within {@code millis}. */
+  boolean controlOpens(long millis) throws Exception {
+    try {
+      controlOpen.get(millis, TimeUnit.MILLISECONDS);
+      return true;
+    } catch (java.util.concurrent.TimeoutException e) {
+      return control.getState() == RTCDataChannelState.OPEN;
     }
   }
 

@@ -16,13 +16,17 @@ import java.util.function.Consumer;
  * The raw webrtc-java calls that create, configure and release native objects, each written once: the peer
  * connection and its configuration, data channels (negotiated in-band, or pre-negotiated with a fixed SCTP id),
  * remote descriptions (webrtc-java throws {@code java.lang.Error} for SDP it cannot parse), the description
- * observers, and a data channel's release. Call them on the transport's signaling executor.
+ * observers, and a data channel's release. The transport calls them on its signaling executor.
+ *
+ * <p>Public only for the bench baseline ({@code internal.bench}), which uses webrtc-java without Braid but creates
+ * its native objects the same way; this package is not exported (see {@code module-info.java}).
  */
-final class NativePeer {
+public final class NativePeer {
   private NativePeer() {}
 
   /** A peer connection without TCP candidates (Braid's ICE runs over UDP only). */
-  static RTCPeerConnection createPeerConnection(PeerConnectionFactory factory, PeerConnectionObserver observer) {
+  public static RTCPeerConnection createPeerConnection(PeerConnectionFactory factory,
+      PeerConnectionObserver observer) {
     RTCConfiguration config = new RTCConfiguration();
     config.portAllocatorConfig = new PortAllocatorConfig().setDisableTcp(true);
     RTCPeerConnection pc = factory.createPeerConnection(config, observer);
@@ -36,7 +40,7 @@ final class NativePeer {
    * An ordered, reliable data channel (no {@code maxRetransmits} or {@code maxPacketLifeTime}): negotiated in-band
    * when {@code negotiatedId} is negative (libwebrtc picks the SCTP id), otherwise pre-negotiated on that SCTP id.
    */
-  static RTCDataChannel createChannel(RTCPeerConnection pc, String label, int negotiatedId) {
+  public static RTCDataChannel createChannel(RTCPeerConnection pc, String label, int negotiatedId) {
     RTCDataChannelInit init = new RTCDataChannelInit();
     init.ordered = true;
     if (negotiatedId >= 0) {
@@ -54,7 +58,7 @@ final class NativePeer {
    * Applies the peer's description. SDP that webrtc-java cannot parse makes it throw {@code java.lang.Error}
    * synchronously instead of calling the observer: that goes to the observer's {@code onFailure} too.
    */
-  static void setRemoteDescription(RTCPeerConnection pc, RTCSessionDescription description,
+  public static void setRemoteDescription(RTCPeerConnection pc, RTCSessionDescription description,
       SetSessionDescriptionObserver observer) {
     try {
       pc.setRemoteDescription(description, observer);
@@ -67,7 +71,7 @@ final class NativePeer {
   }
 
   /** An observer of {@code setLocalDescription}/{@code setRemoteDescription}. */
-  static SetSessionDescriptionObserver whenSet(Runnable onSuccess, Consumer<String> onFailure) {
+  public static SetSessionDescriptionObserver whenSet(Runnable onSuccess, Consumer<String> onFailure) {
     return new SetSessionDescriptionObserver() {
       @Override
       public void onSuccess() {
@@ -82,7 +86,7 @@ final class NativePeer {
   }
 
   /** An observer of {@code createOffer}/{@code createAnswer}. */
-  static CreateSessionDescriptionObserver whenCreated(Consumer<RTCSessionDescription> onSuccess,
+  public static CreateSessionDescriptionObserver whenCreated(Consumer<RTCSessionDescription> onSuccess,
       Consumer<String> onFailure) {
     return new CreateSessionDescriptionObserver() {
       @Override
@@ -101,7 +105,7 @@ final class NativePeer {
    * Releases a data channel: unregisters its observer ({@code observed}: one was registered), which cancels
    * callbacks still queued, closes it unless that was done already, and frees it.
    */
-  static void release(RTCDataChannel channel, boolean observed, boolean alreadyClosed) {
+  public static void release(RTCDataChannel channel, boolean observed, boolean alreadyClosed) {
     if (observed) {
       channel.unregisterObserver();
     }

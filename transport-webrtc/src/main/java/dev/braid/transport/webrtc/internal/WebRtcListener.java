@@ -1,11 +1,9 @@
 package dev.braid.transport.webrtc.internal;
 
-import dev.braid.transport.webrtc.WebRtcOptions;
-import dev.braid.Connection;
 import dev.braid.ConnectionClosedException;
 import dev.braid.ConnectionFailedException;
-import dev.braid.Listener;
-import dev.braid.spi.AcceptQueue;
+import dev.braid.spi.AbstractListener;
+import dev.braid.transport.webrtc.WebRtcOptions;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -19,41 +17,42 @@ import java.util.concurrent.CompletableFuture;
 /**
  * A WebRTC listener: an HTTP signaling endpoint (see {@link SignalingServer}) that answers SDP offers;
  * each answered offer becomes a {@link WebRtcConnection}, handed to {@link #accept()} once its control
- * channel is open. A handshake that does not complete within the connect timeout is aborted. At most
- * {@value #MAX_HANDSHAKES} handshakes run at once (more get 503) and at most {@value #MAX_BACKLOG}
- * established connections wait for {@link #accept()} (more are closed).
+ * channel is open. The address, the accept hand-over (at most {@value #MAX_BACKLOG} established connections
+ * wait for {@link #accept()}; more are closed) and {@code close()} are {@link AbstractListener}'s. What is
+ * WebRTC's own is the signaling endpoint and the handshakes in flight: at most {@value #MAX_HANDSHAKES} run at
+ * once (more get 503), one that does not complete within the connect timeout is aborted, and closing the
+ * listener aborts those still running.
  *
- * <p><b>Thread safety.</b> Thread-safe.
+ * <p><b>Thread safety.</b> Thread-safe, as {@link AbstractListener}.
  */
-final class WebRtcListener implements Listener {
+final class WebRtcListener extends AbstractListener {
   static final int MAX_HANDSHAKES = 64;
   static final int MAX_BACKLOG = 128;
 
   private final WebRtcTransport transport;
   private final SignalingServer server;
-  private final URI address;
-  private final AcceptQueue<Connection> backlog = new AcceptQueue<>(MAX_BACKLOG, WebRtcListener::abortUnaccepted);
   private final Object lock = new Object();
-  // guarded by lock
-  private final Set<WebRtcConnection> handshaking = new HashSet<>();
-  private boolean closed;
+  private final Set<WebRtcConnection> handshaking = new HashSet<>(); // guarded by lock
 
   WebRtcListener(WebRtcTransport transport, EventLoopGroup group, InetSocketAddress bind, String host, String path)
       throws IOException {
+    super(WebRtcTransport.ID, WebRtcAddress.uri(host, bind.getPort()), MAX_BACKLOG);
     this.transport = transport;
     SignalingServer.Settings settings = new SignalingServer.Settings(path,
         transport.options().get(WebRtcOptions.MAX_SDP_BYTES),
         transport.options().get(WebRtcOptions.BEARER_TOKEN).orElse(null),
         transport.options().get(WebRtcOptions.CORS_ALLOW_ORIGIN).orElse(null));
     this.server = SignalingServer.bind(group, bind, settings, this::onOffer);
-    this.address = WebRtcAddress.uri(host, server.localAddress().getPort());
+    bound(WebRtcAddress.uri(host, server.localAddress().getPort()));
   }
 
   private CompletableFuture<String> onOffer(String sdp, InetSocketAddress remote) {
     URI remoteUri = WebRtcAddress.uri(remote.getAddress().getHostAddress(), remote.getPort());
-    WebRtcConnection c = new WebRtcConnection(transport, false, address, remoteUri);
+    WebRtcConnection c = new WebRtcConnection(transport, false, address(), remoteUri);
     synchronized (lock) {
-      if (closed) {
+      // close() marks the listener closed before closeNative() takes this lock: either this sees it closed, or
+      // closeNative() finds c among the handshakes and aborts it.
+      if (isClosed()) {
         return CompletableFuture.failedFuture(new IOException("the listener is closed"));
       }
       if (handshaking.size() >= MAX_HANDSHAKES) {
@@ -83,49 +82,28 @@ final class WebRtcListener implements Listener {
     if (err != null) {
       c.abort(new ConnectionFailedException("webrtc: handshake failed: " + err, err));
     } else {
-      backlog.offer(c); // handed to a waiting accept, queued, or (backlog full, listener closed) aborted
+      offer(c); // handed to a waiting accept, queued, or (backlog full, listener closed) closed by the base class
     }
   }
 
-  /** A connection that will never be accepted: the backlog is full or the listener closed. */
-  private static void abortUnaccepted(Connection c) {
-    c.abort(
-        new ConnectionClosedException("the listener closed before the connection was accepted", false));
-  }
-
+  /**
+   * Stops the signaling endpoint, aborts the handshakes in flight, and leaves the transport. Runs once, after
+   * {@code accept()} started failing and before waiting accepts fail and queued connections are closed.
+   */
   @Override
-  public URI address() {
-    return address;
-  }
-
-  @Override
-  public CompletableFuture<Connection> accept() {
-    return backlog.accept();
-  }
-
-  @Override
-  public void close() {
-    List<WebRtcConnection> handshakes = new ArrayList<>();
-    // accept() fails from now on; waiting accepts fail, and the backlog is aborted, once signaling stopped.
-    boolean first = backlog.close(() -> new ConnectionClosedException("the listener is closed", false), () -> {
-      synchronized (lock) {
-        closed = true;
-        handshakes.addAll(handshaking);
-        handshaking.clear();
-      }
+  protected void closeNative() {
+    List<WebRtcConnection> handshakes;
+    synchronized (lock) {
+      handshakes = new ArrayList<>(handshaking);
+      handshaking.clear();
+    }
+    try {
       server.close();
-    });
-    if (!first) {
-      return;
+    } finally {
+      for (WebRtcConnection c : handshakes) {
+        c.abort(new ConnectionClosedException("the listener closed before the connection was accepted", false));
+      }
+      transport.listenerClosed(this);
     }
-    for (WebRtcConnection c : handshakes) {
-      abortUnaccepted(c);
-    }
-    transport.listenerClosed(this);
-  }
-
-  @Override
-  public String toString() {
-    return "WebRtcListener " + address;
   }
 }

@@ -1,15 +1,13 @@
 package dev.braid.transport.webrtc.internal.bench;
 
 import dev.braid.spi.BenchBaseline;
+import dev.braid.transport.webrtc.internal.NativePeer;
 import dev.onvoid.webrtc.CreateSessionDescriptionObserver;
 import dev.onvoid.webrtc.PeerConnectionFactory;
 import dev.onvoid.webrtc.PeerConnectionObserver;
 import dev.onvoid.webrtc.RTCAnswerOptions;
-import dev.onvoid.webrtc.RTCConfiguration;
 import dev.onvoid.webrtc.RTCDataChannel;
 import dev.onvoid.webrtc.RTCDataChannelBuffer;
-import dev.onvoid.webrtc.RTCDataChannelInit;
-import dev.onvoid.webrtc.RTCDataChannelObserver;
 import dev.onvoid.webrtc.RTCDataChannelState;
 import dev.onvoid.webrtc.RTCIceCandidate;
 import dev.onvoid.webrtc.RTCIceGatheringState;
@@ -20,18 +18,12 @@ import dev.onvoid.webrtc.RTCSessionDescription;
 import dev.onvoid.webrtc.SetSessionDescriptionObserver;
 import dev.onvoid.webrtc.media.audio.HeadlessAudioDeviceModule;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.NetworkInterface;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -43,22 +35,24 @@ import java.util.concurrent.locks.LockSupport;
  * The baseline for {@code webrtc}: webrtc-java 0.14.0's data channels used directly, without Braid. Two
  * peer connections in this JVM, connected once at {@link #start()} with their SDP handed over in memory
  * (no trickle: each waits for ICE gathering to complete); every measurement uses data channels of that
- * one connection, one channel where Braid uses one stream.
+ * one connection, one channel where Braid uses one stream. The native objects are created and released with
+ * {@link NativePeer}, as Braid's transport does (a peer connection without TCP candidates, ordered and reliable
+ * data channels negotiated in-band).
  *
- * <p>A data channel has no half-close, so the far end's role comes from the channel's label: {@code echo#i}
- * echoes every message, {@code sink:N#i} counts N bytes and then answers with one byte (the equivalent of
- * Braid's "write N bytes, FIN, wait for the peer's FIN"), {@code idle#i} counts its messages. Messages are
- * at most 16 KiB (what Braid's WebRTC transport sends), passed in exact-size buffers (webrtc-java sends a
- * heap buffer's whole backing array); backpressure polls {@code getBufferedAmount()}
- * ({@code onBufferedAmountChange} never fires in 0.14.0). Received buffers are copied or counted inside
- * the callback (they point into native memory freed after it). Every channel is closed and disposed
- * exactly once: after each measurement, and at {@link #stop()} for whatever is left.
+ * <p>A data channel has no half-close, so the far end's role comes from the channel's label ({@link FarEnd}):
+ * {@code echo#i} echoes every message, {@code sink:N#i} counts N bytes and then answers with one byte (the
+ * equivalent of Braid's "write N bytes, FIN, wait for the peer's FIN"), {@code idle#i} counts its messages; the
+ * near end ({@link NearEnd}) keeps what it receives. Messages are at most 16 KiB (what Braid's WebRTC transport
+ * sends), passed in exact-size buffers (webrtc-java sends a heap buffer's whole backing array); backpressure polls
+ * {@code getBufferedAmount()} ({@code onBufferedAmountChange} never fires in 0.14.0). Received buffers are copied
+ * or counted inside the callback (they point into native memory freed after it). Every channel is closed and
+ * disposed exactly once: after each measurement, and at {@link #stop()} for whatever is left.
  *
  * <p>libwebrtc never gathers loopback candidates, and benchmarks may only use a network namespace the run
  * created (brief §8): {@link #start()} requires {@value #TEST_ADDRESS_ENV} (which {@code bin/braid} sets when
  * it runs the JVM in its private namespace as root) and refuses to run when any other non-loopback
- * interface is up. libwebrtc allows about 511 data channels per side, so the idle-stream memory figure
- * uses at most {@value #MAX_IDLE_CHANNELS} channels (the figure is per channel either way).
+ * interface is up ({@link TestNamespace}). libwebrtc allows about 511 data channels per side, so the idle-stream
+ * memory figure uses at most {@value #MAX_IDLE_CHANNELS} channels (the figure is per channel either way).
  *
  * <p><b>Thread safety.</b> Not thread-safe: {@code Bench} calls one method at a time. libwebrtc's callbacks
  * never take a lock.
@@ -71,11 +65,11 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
   private static final long HIGH_WATER_ONE = 1024 * 1024;
   private static final long HIGH_WATER_MANY = 256 * 1024;
   private static final long OP_TIMEOUT_SECONDS = 120;
-  private static final long STEP_TIMEOUT_SECONDS = 10;
+  static final long STEP_TIMEOUT_SECONDS = 10;
 
   private final AtomicInteger labels = new AtomicInteger();
-  /** Every native channel not yet disposed, both ends. */
-  private final Set<RTCDataChannel> live = ConcurrentHashMap.newKeySet();
+  /** Every native channel not yet disposed, both ends, with whether an observer of ours is registered on it. */
+  private final Map<RTCDataChannel, Boolean> live = new ConcurrentHashMap<>();
   /** The far end of each channel, by label, completed by {@code onDataChannel}. */
   private final Map<String, CompletableFuture<RTCDataChannel>> far = new ConcurrentHashMap<>();
   private final Semaphore idleArrivals = new Semaphore(0);
@@ -100,7 +94,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
 
   @Override
   public void start() throws Exception {
-    requireTestNamespace();
+    TestNamespace.require();
     try {
       try {
         audio = new HeadlessAudioDeviceModule();
@@ -111,31 +105,31 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
       }
       CompletableFuture<Void> gatheredA = new CompletableFuture<>();
       CompletableFuture<Void> gatheredB = new CompletableFuture<>();
-      offerer = factory.createPeerConnection(new RTCConfiguration(), new Peer(gatheredA, false));
-      answerer = factory.createPeerConnection(new RTCConfiguration(), new Peer(gatheredB, true));
-      RTCDataChannel first = offerer.createDataChannel("first", new RTCDataChannelInit()); // the offer's m=application
-      live.add(first);
+      offerer = NativePeer.createPeerConnection(factory, new Peer(gatheredA, false));
+      answerer = NativePeer.createPeerConnection(factory, new Peer(gatheredB, true));
+      RTCDataChannel first = NativePeer.createChannel(offerer, "first", -1); // the offer's m=application
+      live.put(first, false);
       CompletableFuture<Void> step = new CompletableFuture<>();
       offerer.createOffer(new RTCOfferOptions(), create(offerer, step));
       await(step, "creating the offer");
       awaitGathered(offerer, gatheredA);
       step = new CompletableFuture<>();
-      answerer.setRemoteDescription(new RTCSessionDescription(RTCSdpType.OFFER, offerer.getLocalDescription().sdp),
-          set(step));
+      NativePeer.setRemoteDescription(answerer,
+          new RTCSessionDescription(RTCSdpType.OFFER, offerer.getLocalDescription().sdp), set(step));
       await(step, "setting the offer");
       step = new CompletableFuture<>();
       answerer.createAnswer(new RTCAnswerOptions(), create(answerer, step));
       await(step, "creating the answer");
       awaitGathered(answerer, gatheredB);
       step = new CompletableFuture<>();
-      offerer.setRemoteDescription(new RTCSessionDescription(RTCSdpType.ANSWER, answerer.getLocalDescription().sdp),
-          set(step));
+      NativePeer.setRemoteDescription(offerer,
+          new RTCSessionDescription(RTCSdpType.ANSWER, answerer.getLocalDescription().sdp), set(step));
       await(step, "setting the answer");
       try {
         farEnd("first").get(15, TimeUnit.SECONDS);
       } catch (TimeoutException e) {
-        throw new IOException("webrtc-java baseline: the two peer connections did not connect within 15 s (ICE "
-            + "state " + offerer.getIceConnectionState() + "); candidates must come from " + testAddress(), e);
+        throw new IOException("webrtc-java baseline: the two peer connections did not connect within 15 s (ICE state "
+            + offerer.getIceConnectionState() + "); candidates must come from " + TestNamespace.address(), e);
       }
     } catch (Exception | Error e) {
       try {
@@ -144,40 +138,6 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
         e.addSuppressed(e2);
       }
       throw e;
-    }
-  }
-
-  private static String testAddress() {
-    return System.getProperty(TEST_ADDRESS_ENV, System.getenv(TEST_ADDRESS_ENV));
-  }
-
-  /** Refuses to run unless inside a namespace whose only non-loopback address is the test address. */
-  static void requireTestNamespace() throws IOException {
-    String set = testAddress();
-    if (set == null || set.isBlank()) {
-      throw new IOException("webrtc-java baseline: libwebrtc never uses loopback, and benchmarks may only use a "
-          + "network namespace the run created (brief §8); " + TEST_ADDRESS_ENV + " is not set. Run `bin/braid bench` "
-          + "as root with iproute2: it starts the JVM in a private namespace and sets " + TEST_ADDRESS_ENV);
-    }
-    InetAddress test = InetAddress.getByName(set.trim());
-    boolean found = false;
-    for (NetworkInterface ni : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-      if (!ni.isUp() || ni.isLoopback()) {
-        continue;
-      }
-      for (InetAddress a : Collections.list(ni.getInetAddresses())) {
-        if (a.equals(test)) {
-          found = true;
-        } else if (!a.isLinkLocalAddress()) {
-          throw new IOException("webrtc-java baseline: interface " + ni.getName() + " has address " + a.getHostAddress()
-              + " besides the test address " + test.getHostAddress() + "; libwebrtc would use it, and benchmarks may "
-              + "only use the run's own network namespace (brief §8). Run `bin/braid bench` as root.");
-        }
-      }
-    }
-    if (!found) {
-      throw new IOException("webrtc-java baseline: no interface that is up has " + TEST_ADDRESS_ENV + "="
-          + test.getHostAddress());
     }
   }
 
@@ -201,7 +161,7 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
 
   @Override
   public void stop() {
-    for (RTCDataChannel ch : new ArrayList<>(live)) {
+    for (RTCDataChannel ch : new ArrayList<>(live.keySet())) {
       dispose(ch);
     }
     far.clear();
@@ -225,62 +185,18 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
 
   /** Unregisters, closes and frees a native channel, exactly once. */
   private void dispose(RTCDataChannel ch) {
-    if (!live.remove(ch)) {
+    Boolean observed = live.remove(ch);
+    if (observed == null) {
       return;
     }
     try {
-      ch.unregisterObserver();
-      if (ch.getState() != RTCDataChannelState.CLOSED) {
-        ch.close();
-      }
-      ch.dispose();
+      NativePeer.release(ch, observed, ch.getState() == RTCDataChannelState.CLOSED);
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "webrtc-java baseline: disposing a data channel failed", e);
     }
   }
 
-  // ------------------------------------------------------------------ the far end (answerer)
-
-  /** The answerer's role for one channel, chosen by its label. Runs on libwebrtc's signaling thread. */
-  private final class FarEnd implements RTCDataChannelObserver {
-    private final RTCDataChannel ch;
-    private final String label;
-    private final long sinkBytes;
-    private long received; // only the signaling thread touches it
-
-    FarEnd(RTCDataChannel ch, String label) {
-      this.ch = ch;
-      this.label = label;
-      this.sinkBytes = label.startsWith("sink:") ? Long.parseLong(label.substring(5, label.indexOf('#'))) : -1;
-    }
-
-    @Override
-    public void onMessage(RTCDataChannelBuffer buffer) {
-      try {
-        if (label.startsWith("echo")) {
-          byte[] copy = new byte[buffer.data.remaining()];
-          buffer.data.get(copy);
-          ch.send(new RTCDataChannelBuffer(ByteBuffer.wrap(copy), true));
-        } else if (sinkBytes >= 0) {
-          long before = received;
-          received += buffer.data.remaining();
-          if (before < sinkBytes && received >= sinkBytes) {
-            ch.send(new RTCDataChannelBuffer(ByteBuffer.wrap(new byte[] {'!'}), true));
-          }
-        } else if (label.startsWith("idle")) {
-          idleArrivals.release();
-        }
-      } catch (Exception e) {
-        LOG.log(System.Logger.Level.WARNING, "webrtc-java baseline: the far end of " + label + " failed to answer", e);
-      }
-    }
-
-    @Override
-    public void onBufferedAmountChange(long previousAmount) {}
-
-    @Override
-    public void onStateChange() {}
-  }
+  // ------------------------------------------------------------------ the handshake
 
   private final class Peer implements PeerConnectionObserver {
     private final CompletableFuture<Void> gathered;
@@ -305,14 +221,15 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
 
     @Override
     public void onDataChannel(RTCDataChannel channel) {
-      live.add(channel); // disposed by close(NearEnd) or stop(), never inside a callback
+      live.put(channel, false); // disposed by close(NearEnd) or stop(), never inside a callback
       if (!answering) {
         LOG.log(System.Logger.Level.WARNING, "webrtc-java baseline: unexpected channel from the answerer");
         return;
       }
       String label = channel.getLabel();
       try {
-        channel.registerObserver(new FarEnd(channel, label)); // here, before any message can arrive
+        channel.registerObserver(new FarEnd(channel, label, idleArrivals)); // here, before any message can arrive
+        live.put(channel, true);
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "webrtc-java baseline: bad channel " + label, e);
       }
@@ -320,89 +237,27 @@ public final class WebRtcJavaBaseline implements BenchBaseline {
     }
   }
 
+  /** Sets the description created on {@code pc} as its local one; {@code f} completes once it is set. */
   private static CreateSessionDescriptionObserver create(RTCPeerConnection pc, CompletableFuture<Void> f) {
-    return new CreateSessionDescriptionObserver() {
-      @Override
-      public void onSuccess(RTCSessionDescription d) {
-        pc.setLocalDescription(d, set(f));
-      }
-
-      @Override
-      public void onFailure(String error) {
-        f.completeExceptionally(new IOException("webrtc-java baseline: " + error));
-      }
-    };
+    return NativePeer.whenCreated(d -> pc.setLocalDescription(d, set(f)),
+        error -> f.completeExceptionally(new IOException("webrtc-java baseline: " + error)));
   }
 
   private static SetSessionDescriptionObserver set(CompletableFuture<Void> f) {
-    return new SetSessionDescriptionObserver() {
-      @Override
-      public void onSuccess() {
-        f.complete(null);
-      }
-
-      @Override
-      public void onFailure(String error) {
-        f.completeExceptionally(new IOException("webrtc-java baseline: " + error));
-      }
-    };
+    return NativePeer.whenSet(() -> f.complete(null),
+        error -> f.completeExceptionally(new IOException("webrtc-java baseline: " + error)));
   }
 
   // ------------------------------------------------------------------ the near end (offerer)
 
-  /** The offerer's end of one channel: its state and the messages it received (copied). */
-  private static final class NearEnd implements RTCDataChannelObserver {
-    final RTCDataChannel ch;
-    final CompletableFuture<Void> opened = new CompletableFuture<>();
-    final CompletableFuture<Void> closed = new CompletableFuture<>();
-    final BlockingQueue<byte[]> messages = new LinkedBlockingQueue<>();
-
-    NearEnd(RTCDataChannel ch) {
-      this.ch = ch;
-    }
-
-    void stateChanged() {
-      RTCDataChannelState s = ch.getState();
-      if (s == RTCDataChannelState.OPEN) {
-        opened.complete(null);
-      } else if (s == RTCDataChannelState.CLOSED) {
-        opened.completeExceptionally(new IOException("webrtc-java baseline: the channel closed before it opened"));
-        closed.complete(null);
-      }
-    }
-
-    @Override
-    public void onStateChange() {
-      stateChanged();
-    }
-
-    @Override
-    public void onMessage(RTCDataChannelBuffer buffer) {
-      byte[] copy = new byte[buffer.data.remaining()];
-      buffer.data.get(copy);
-      messages.add(copy);
-    }
-
-    @Override
-    public void onBufferedAmountChange(long previousAmount) {}
-
-    byte[] next(String what) throws Exception {
-      byte[] m = messages.poll(STEP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-      if (m == null) {
-        throw new TimeoutException("webrtc-java baseline: no " + what + " within " + STEP_TIMEOUT_SECONDS + " s (channel "
-            + ch.getState() + ")");
-      }
-      return m;
-    }
-  }
-
   /** Opens a channel and waits until it is open; its far end exists once it is. */
   private NearEnd open(String role) throws Exception {
     String label = role + "#" + labels.incrementAndGet();
-    RTCDataChannel ch = offerer.createDataChannel(label, new RTCDataChannelInit());
-    live.add(ch);
+    RTCDataChannel ch = NativePeer.createChannel(offerer, label, -1);
+    live.put(ch, false);
     NearEnd near = new NearEnd(ch);
     ch.registerObserver(near);
+    live.put(ch, true);
     near.stateChanged(); // it may have opened before the observer was there
     try {
       near.opened.get(STEP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
