@@ -108,7 +108,7 @@ final class WanBench {
         }
         for (Variant v : variants) {
           for (int streams : new int[] {1, method.streams()}) {
-            Figure f = braid(p, v.options(), profile, streams, method);
+            Figure f = braid(p, v.options(), profile, streams, method, out);
             rows.add(new Row(rtt, v.name(), streams, f, raw));
             out.printf(Locale.ROOT, "  %s, %d stream%s: %s MB/s, %.2f of raw TCP%n", v.name(), streams,
                 streams == 1 ? "" : "s", f.show(), f.median() / raw.median());
@@ -129,7 +129,7 @@ final class WanBench {
 
   /** Braid: {@code streams} writers on one connection through the path, a sink counting what arrives. */
   private static Figure braid(TransportProvider p, TransportOptions options, PathEmulator.Profile profile,
-      int streams, Method method) throws Exception {
+      int streams, Method method, PrintStream out) throws Exception {
     AtomicLong received = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();
     try (Transport server = p.create(options); Transport client = p.create(options)) {
@@ -149,6 +149,9 @@ final class WanBench {
         try {
           return Figure.of(trials(received, method));
         } finally {
+          if (udp) {
+            out.printf(Locale.ROOT, "    the path dropped %d datagrams (its queue was full)%n", path.dropped());
+          }
           stop.set(true);
           c.abort(new ConnectionClosedException("the benchmark is over", false));
           s.abort(new ConnectionClosedException("the benchmark is over", false));
