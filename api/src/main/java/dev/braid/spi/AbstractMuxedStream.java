@@ -187,6 +187,20 @@ public abstract class AbstractMuxedStream implements MuxedStream {
    * enforce its receive window before calling this; the stream buffers what it is given.
    */
   protected final void receive(ByteBuffer data) {
+    receive(data, false);
+  }
+
+  /**
+   * Bytes arrived in a buffer the transport goes on using (a view of its own I/O buffer, say): the stream copies them
+   * before it returns and keeps no reference to {@code data}. Where a read is waiting and nothing is buffered ahead of
+   * it, the bytes go straight into the reader's buffer: one copy and no allocation, where {@link #receive} needs the
+   * transport's copy and then the reader's. Otherwise as {@link #receive}.
+   */
+  protected final void receiveCopy(ByteBuffer data) {
+    receive(data, true);
+  }
+
+  private void receive(ByteBuffer data, boolean copy) {
     int n = data.remaining();
     if (n == 0) {
       return;
@@ -199,7 +213,11 @@ public abstract class AbstractMuxedStream implements MuxedStream {
       if (readClosedLocally) {
         d.add(() -> consumed(n));
       } else {
-        inbound.add(data);
+        if (copy) {
+          inbound.copyIn(data);
+        } else {
+          inbound.add(data);
+        }
         inbound.serve(d, false, this::consumed);
       }
     }

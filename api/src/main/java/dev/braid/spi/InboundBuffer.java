@@ -18,6 +18,8 @@ final class InboundBuffer {
   private ByteBuffer readInto;
   private CompletableFuture<Integer> read;
   private long delivered;
+  /** Bytes {@link #copyIn} put straight into the outstanding read's buffer; {@link #serve} reports them. */
+  private int placed;
 
   /** Bytes buffered and not yet read. */
   int bytes() {
@@ -33,6 +35,28 @@ final class InboundBuffer {
   void add(ByteBuffer data) {
     chunks.add(data);
     bytes += data.remaining();
+  }
+
+  /**
+   * Copies {@code src}, which the caller keeps: straight into the outstanding read's buffer when nothing is buffered
+   * ahead of it (one copy, no allocation), the rest into a buffer of its own. The caller must {@link #serve} before it
+   * releases the lock, so that bytes placed in the read's buffer are reported with it.
+   */
+  void copyIn(ByteBuffer src) {
+    if (read != null && bytes == 0 && readInto.hasRemaining()) {
+      int n = Math.min(src.remaining(), readInto.remaining());
+      ByteBuffer part = src.duplicate();
+      part.limit(part.position() + n);
+      readInto.put(part);
+      src.position(src.position() + n);
+      placed += n;
+    }
+    if (src.hasRemaining()) {
+      ByteBuffer copy = ByteBuffer.allocate(src.remaining());
+      copy.put(src);
+      copy.flip();
+      add(copy);
+    }
   }
 
   /** Drops every buffered byte; returns how many were dropped. */
@@ -54,7 +78,7 @@ final class InboundBuffer {
 
   /** Forgets the outstanding read if it is {@code future}; returns whether it was. */
   boolean cancelRead(CompletableFuture<Integer> future) {
-    if (read == null || read != future) {
+    if (read == null || read != future || placed > 0) {
       return false;
     }
     read = null;
@@ -64,6 +88,9 @@ final class InboundBuffer {
 
   /** Takes the outstanding read (to fail it), or null. */
   CompletableFuture<Integer> takeRead() {
+    if (placed > 0) {
+      throw new IllegalStateException("bytes placed in the read's buffer were not served");
+    }
     CompletableFuture<Integer> f = read;
     read = null;
     readInto = null;
@@ -79,7 +106,7 @@ final class InboundBuffer {
     if (f == null) {
       return;
     }
-    if (bytes > 0) {
+    if (bytes > 0 || placed > 0) {
       ByteBuffer dst = readInto;
       int copied = 0;
       while (dst.hasRemaining() && !chunks.isEmpty()) {
@@ -97,6 +124,8 @@ final class InboundBuffer {
         copied += n;
       }
       bytes -= copied;
+      copied += placed;
+      placed = 0;
       delivered += copied;
       read = null;
       readInto = null;

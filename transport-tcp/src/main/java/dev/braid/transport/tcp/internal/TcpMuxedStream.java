@@ -102,8 +102,8 @@ public final class TcpMuxedStream extends AbstractMuxedStream {
   // The session's classes are not subclasses, so Java's protected access keeps the SPI's inbound notifications
   // from them. Each forwarder is named "spi" + the SPI method it calls, and does nothing else (as in TcpConnection).
 
-  void spiReceive(ByteBuffer data) {
-    receive(data);
+  void spiReceiveCopy(ByteBuffer data) {
+    receiveCopy(data);
   }
 
   void spiReceiveFin() {

@@ -295,10 +295,8 @@ final class YamuxSession extends ChannelDuplexHandler {
       long n = f.length();
       if (n > 0) {
         w.receive(n);
-        ByteBuffer copy = ByteBuffer.allocate((int) n);
-        f.data().readBytes(copy);
-        copy.flip();
-        s.spiReceive(copy);
+        // A view of Netty's buffer: the stream copies it, straight into a waiting read's buffer where it can.
+        s.spiReceiveCopy(f.data().nioBuffer());
       }
     } else if ((flags & FLAG_RST) == 0) {
       flow.windowUpdate(w, f.length());
