@@ -72,6 +72,11 @@ public abstract class AbstractListener implements Listener {
     return accepts.remove(c);
   }
 
+  /** How many inbound connections wait for {@link #accept()} now (for diagnostics and tests). */
+  protected final int unaccepted() {
+    return accepts.queued();
+  }
+
   /** Whether {@link #close()} was called. */
   protected final boolean isClosed() {
     return accepts.isClosed();

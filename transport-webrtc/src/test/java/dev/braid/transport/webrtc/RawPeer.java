@@ -123,26 +123,11 @@ final class RawPeer implements AutoCloseable {
   }
 
   void answer(String sdp) throws Exception {
-    applyAnswer(sdp);
-    if (control.getState() != RTCDataChannelState.OPEN) {
-      controlOpen.get(15, TimeUnit.SECONDS);
-    }
-  }
-
-  /** Applies the listener's answer without waiting for the connection. */
-  void applyAnswer(String sdp) throws Exception {
     CompletableFuture<Void> set = new CompletableFuture<>();
     pc.setRemoteDescription(new RTCSessionDescription(RTCSdpType.ANSWER, sdp), observer(set));
     set.get(10, TimeUnit.SECONDS);
-  }
-
-  /** Whether the control channel is open, or opens within {@code millis}. */
-  boolean controlOpens(long millis) throws Exception {
-    try {
-      controlOpen.get(millis, TimeUnit.MILLISECONDS);
-      return true;
-    } catch (java.util.concurrent.TimeoutException e) {
-      return control.getState() == RTCDataChannelState.OPEN;
+    if (control.getState() != RTCDataChannelState.OPEN) {
+      controlOpen.get(15, TimeUnit.SECONDS);
     }
   }
 

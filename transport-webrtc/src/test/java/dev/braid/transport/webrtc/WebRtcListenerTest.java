@@ -12,11 +12,13 @@ import dev.braid.ConnectionClosedException;
 import dev.braid.Listener;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
+import dev.braid.transport.webrtc.internal.WebRtcProbe;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -53,10 +55,11 @@ class WebRtcListenerTest {
         Transport b = provider.create(TransportOptions.DEFAULTS)) {
       Listener l = b.listen(provider.testListenAddress());
       Connection d = a.dial(l.address()).get(20, TimeUnit.SECONDS);
-      Thread.sleep(500); // the listener's side is queued for accept() by now (or, if not, still in its handshake)
+      awaitTrue(() -> WebRtcProbe.waitingForAccept(l) == 1, "the listener's side waits for accept()");
       l.close();
       d.closeFuture().handle((v, e) -> null).get(20, TimeUnit.SECONDS);
       assertFalse(d.isOpen());
+      awaitTrue(() -> WebRtcProbe.connections(b) == 0, "the listener's side is closed and disposed");
     }
   }
 
@@ -70,15 +73,26 @@ class WebRtcListenerTest {
       CompletableFuture<Connection> accepted = l.accept();
       before.connect(l.address(), null); // while the listener is open, the same exchange connects
       accepted.get(20, TimeUnit.SECONDS);
-      String answer = during.exchange(l.address(), null);
-      l.close(); // `during` has its answer but has not applied it: the listener's side is still in its handshake
-      // The abort closes the listener's peer connection asynchronously, on the transport's signaling thread (tens of
-      // ms); an answer applied before that could still complete DTLS and SCTP with it. Left running, the listener's
-      // side would still be there after this wait, for the rest of the 30 s.
-      Thread.sleep(1000);
-      during.applyAnswer(answer);
-      assertFalse(during.controlOpens(5000),
-          "the listener's side of a handshake in flight is aborted when the listener closes; it connected anyway");
+      during.exchange(l.address(), null); // `during` never applies the answer: its handshake cannot complete
+      assertEquals(1, WebRtcProbe.handshakes(l), "one handshake in flight");
+      assertEquals(2, WebRtcProbe.connections(t), "the accepted connection and the one in its handshake");
+      l.close();
+      assertEquals(0, WebRtcProbe.handshakes(l));
+      // Aborted, the listener's side closes and disposes its peer connection (on the signaling thread) within
+      // moments; left running it would stay for the rest of the 30 s connect timeout, far beyond this wait.
+      awaitTrue(() -> WebRtcProbe.connections(t) == 1,
+          "the listener's side of a handshake in flight is aborted when the listener closes");
+    }
+  }
+
+  /** Waits, bounded (10 s, well below the 30 s a handshake left running would last), for {@code condition}. */
+  private static void awaitTrue(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("not within 10 s: " + what);
+      }
+      Thread.sleep(10);
     }
   }
 

@@ -73,6 +73,18 @@ final class WebRtcListener extends AbstractListener {
     return answer;
   }
 
+  /** How many handshakes are in flight now (for tests). */
+  int handshakes() {
+    synchronized (lock) {
+      return handshaking.size();
+    }
+  }
+
+  /** How many established connections wait for {@code accept()} now (for tests). */
+  int waitingForAccept() {
+    return unaccepted();
+  }
+
   private void finishHandshake(WebRtcConnection c, Throwable err) {
     synchronized (lock) {
       if (!handshaking.remove(c)) {

@@ -208,6 +208,14 @@ public final class WebRtcTransport implements Transport {
     connections.remove(c);
   }
 
+  /**
+   * How many connections this transport holds now: dialed, accepted, waiting for accept or in their handshake. A
+   * connection leaves this count once its native peer connection is closed and disposed (for tests).
+   */
+  int connectionCount() {
+    return connections.size();
+  }
+
   // ---------------------------------------------------------------- Transport
 
   @Override
