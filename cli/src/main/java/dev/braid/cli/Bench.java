@@ -151,6 +151,9 @@ final class Bench {
             () -> base.manyStreamsThroughput(k, bytes / k), out), k * (256L << 10), m);
         rows.add(new Row(p.id(), "throughput, " + k + " streams", braid64, base.name(), base64, "MB/s", true));
         out.printf("  %d streams: %s MB/s vs %s MB/s%n", k, braid64.show(), base64.show());
+        if (p.id().equals("tcp")) {
+          rows.addAll(npmYamux(client, braid1, braid64, k, m, out));
+        }
 
         Trials.Result braidOpen = Trials.latency(() -> openFirstByte(c, sizes.latencySamples), m);
         Trials.Result baseOpen = Trials.latency(() -> baseline(base, "open + first byte",
@@ -195,6 +198,43 @@ final class Bench {
         c.close();
         s.close();
         listener.close();
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * The same protocol's anchor implementation: the npm yamux muxer Node to Node over loopback TCP (1 stream and
+   * {@code k} streams), and Braid's TCP transport sending to it. Skipped, with the reason, where node or its packages
+   * are missing.
+   */
+  private static List<Row> npmYamux(Transport client, Trials.Result braid1, Trials.Result braidK, int k,
+      Trials.Method m, PrintStream out) throws Exception {
+    String name = "npm yamux 8.0.1, Node → Node";
+    NodeYamux.Found found = NodeYamux.locate();
+    if (found.whyNot() != null) {
+      out.println("  npm yamux baseline not measured: " + found.whyNot());
+      return List.of(new Row("tcp", "throughput, 1 stream (npm yamux: " + found.whyNot() + ")", braid1.median(),
+          name, Double.NaN, "MB/s", true));
+    }
+    List<Row> rows = new ArrayList<>();
+    try (NodeYamux node = NodeYamux.start(found.script())) {
+      long seconds = Math.max(1, m.trial().toSeconds());
+      long bytes1 = Math.max(64L << 20, (long) (braid1.median() * 1e6 * seconds / 2));
+      Trials.Result n1 = Trials.Result.of(node.nodeToNode(1, bytes1, m.count()), Double.NaN);
+      rows.add(new Row("tcp", "throughput, 1 stream", braid1, name, n1, "MB/s", true));
+      out.printf("  1 stream: %s MB/s vs %s MB/s (%s)%n", braid1.show(), n1.show(), name);
+      long bytesK = Math.max(64L << 20, (long) (braidK.median() * 1e6 * seconds / 2));
+      Trials.Result nK = Trials.Result.of(node.nodeToNode(k, bytesK, m.count()), Double.NaN);
+      rows.add(new Row("tcp", "throughput, " + k + " streams", braidK, name, nK, "MB/s", true));
+      out.printf("  %d streams: %s MB/s vs %s MB/s (%s)%n", k, braidK.show(), nK.show(), name);
+      Connection toNode = client.dial(node.sinkAddress()).get(30, TimeUnit.SECONDS);
+      try {
+        Trials.Result braidToNode = Trials.throughput(bytes -> oneStream(toNode, bytes), 8L << 20, m);
+        rows.add(new Row("tcp", "throughput, 1 stream, Braid → npm yamux", braidToNode, name, n1, "MB/s", true));
+        out.printf("  1 stream Braid → npm yamux: %s MB/s vs %s MB/s (%s)%n", braidToNode.show(), n1.show(), name);
+      } finally {
+        toNode.close();
       }
     }
     return rows;
