@@ -13,4 +13,6 @@ module dev.braid.transport.tcp {
   exports dev.braid.transport.tcp;
 
   provides dev.braid.spi.TransportProvider with dev.braid.transport.tcp.TcpTransportProvider;
+  // braid bench: a plain Netty channel without yamux, TCP's second baseline
+  provides dev.braid.spi.BenchBaseline with dev.braid.transport.tcp.internal.bench.NettyBaseline;
 }

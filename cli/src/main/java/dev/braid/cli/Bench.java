@@ -91,9 +91,9 @@ final class Bench {
     Sizes sizes = Sizes.of(quick);
     Files.createDirectories(outDir);
     List<Row> rows = new ArrayList<>();
-    Map<String, BenchBaseline> baselines = new LinkedHashMap<>();
+    Map<String, List<BenchBaseline>> baselines = new LinkedHashMap<>();
     for (BenchBaseline b : ServiceLoader.load(BenchBaseline.class, Bench.class.getClassLoader())) {
-      baselines.put(b.transportId(), b);
+      baselines.computeIfAbsent(b.transportId(), id -> new ArrayList<>()).add(b);
     }
     for (TransportProvider p : registry.available()) {
       if (!only.isEmpty() && !only.contains(p.id())) {
@@ -102,10 +102,15 @@ final class Bench {
       if (p.id().startsWith("mem")) {
         continue; // the reference transport is not a product
       }
-      BenchBaseline baseline = baselines.getOrDefault(p.id(), new RawTcpBaseline());
+      // The primary baseline gets every figure: the transport's own library used directly, or for TCP (and a
+      // transport without one) the raw JDK socket, the physical anchor. Other baselines of the transport (TCP: a
+      // plain Netty channel) get the throughput figures.
+      List<BenchBaseline> registered = baselines.getOrDefault(p.id(), List.of());
+      BenchBaseline baseline = p.id().equals("tcp") || registered.isEmpty() ? new RawTcpBaseline() : registered.get(0);
+      List<BenchBaseline> others = registered.stream().filter(b -> b != baseline).toList();
       out.println("bench " + p.id() + " against " + baseline.name() + " ...");
       try {
-        rows.addAll(measure(p, baseline, sizes, out));
+        rows.addAll(measure(p, baseline, others, sizes, out));
       } catch (Exception | AssertionError e) {
         err.println("bench " + p.id() + " failed: " + e);
         e.printStackTrace(err);
@@ -121,8 +126,8 @@ final class Bench {
     return 0;
   }
 
-  private static List<Row> measure(TransportProvider p, BenchBaseline base, Sizes sizes, PrintStream out)
-      throws Exception {
+  private static List<Row> measure(TransportProvider p, BenchBaseline base, List<BenchBaseline> others, Sizes sizes,
+      PrintStream out) throws Exception {
     List<Row> rows = new ArrayList<>();
     TransportOptions options = TransportOptions.builder().maxStreams(Math.max(16384, sizes.idleStreams * 2))
         .maxPendingInboundStreams(16384).build();
@@ -151,6 +156,12 @@ final class Bench {
             () -> base.manyStreamsThroughput(k, bytes / k), out), k * (256L << 10), m);
         rows.add(new Row(p.id(), "throughput, " + k + " streams", braid64, base.name(), base64, "MB/s", true));
         out.printf("  %d streams: %s MB/s vs %s MB/s%n", k, braid64.show(), base64.show());
+        for (BenchBaseline other : others) {
+          rows.addAll(throughputOnly(p.id(), other, braid1, braid64, k, m, out));
+        }
+        if (p.id().equals("tcp")) {
+          rows.addAll(npmYamux(client, braid1, braid64, k, m, out));
+        }
 
         Trials.Result braidOpen = Trials.latency(() -> openFirstByte(c, sizes.latencySamples), m);
         Trials.Result baseOpen = Trials.latency(() -> baseline(base, "open + first byte",
@@ -195,6 +206,61 @@ final class Bench {
         c.close();
         s.close();
         listener.close();
+      }
+    }
+    return rows;
+  }
+
+  /** A second baseline of the transport, for the throughput figures only. */
+  private static List<Row> throughputOnly(String id, BenchBaseline other, Trials.Result braid1, Trials.Result braidK,
+      int k, Trials.Method m, PrintStream out) throws Exception {
+    other.start();
+    try {
+      Trials.Result o1 = Trials.throughput(
+          bytes -> baseline(other, "1 stream", () -> other.oneStreamThroughput(bytes), out), 8L << 20, m);
+      Trials.Result oK = Trials.throughput(bytes -> baseline(other, k + " streams",
+          () -> other.manyStreamsThroughput(k, bytes / k), out), k * (256L << 10), m);
+      out.printf("  1 stream: %s MB/s vs %s MB/s (%s)%n", braid1.show(), o1.show(), other.name());
+      out.printf("  %d streams: %s MB/s vs %s MB/s (%s)%n", k, braidK.show(), oK.show(), other.name());
+      return List.of(new Row(id, "throughput, 1 stream", braid1, other.name(), o1, "MB/s", true),
+          new Row(id, "throughput, " + k + " streams", braidK, other.name(), oK, "MB/s", true));
+    } finally {
+      other.stop();
+    }
+  }
+
+  /**
+   * The same protocol's anchor implementation: the npm yamux muxer Node to Node over loopback TCP (1 stream and
+   * {@code k} streams), and Braid's TCP transport sending to it. Skipped, with the reason, where node or its packages
+   * are missing.
+   */
+  private static List<Row> npmYamux(Transport client, Trials.Result braid1, Trials.Result braidK, int k,
+      Trials.Method m, PrintStream out) throws Exception {
+    String name = "npm yamux 8.0.1, Node → Node";
+    NodeYamux.Found found = NodeYamux.locate();
+    if (found.whyNot() != null) {
+      out.println("  npm yamux baseline not measured: " + found.whyNot());
+      return List.of(new Row("tcp", "throughput, 1 stream (npm yamux: " + found.whyNot() + ")", braid1.median(),
+          name, Double.NaN, "MB/s", true));
+    }
+    List<Row> rows = new ArrayList<>();
+    try (NodeYamux node = NodeYamux.start(found.script())) {
+      long seconds = Math.max(1, m.trial().toSeconds());
+      long bytes1 = Math.max(64L << 20, (long) (braid1.median() * 1e6 * seconds / 2));
+      Trials.Result n1 = Trials.Result.of(node.nodeToNode(1, bytes1, m.count()), Double.NaN);
+      rows.add(new Row("tcp", "throughput, 1 stream", braid1, name, n1, "MB/s", true));
+      out.printf("  1 stream: %s MB/s vs %s MB/s (%s)%n", braid1.show(), n1.show(), name);
+      long bytesK = Math.max(64L << 20, (long) (braidK.median() * 1e6 * seconds / 2));
+      Trials.Result nK = Trials.Result.of(node.nodeToNode(k, bytesK, m.count()), Double.NaN);
+      rows.add(new Row("tcp", "throughput, " + k + " streams", braidK, name, nK, "MB/s", true));
+      out.printf("  %d streams: %s MB/s vs %s MB/s (%s)%n", k, braidK.show(), nK.show(), name);
+      Connection toNode = client.dial(node.sinkAddress()).get(30, TimeUnit.SECONDS);
+      try {
+        Trials.Result braidToNode = Trials.throughput(bytes -> oneStream(toNode, bytes), 8L << 20, m);
+        rows.add(new Row("tcp", "throughput, 1 stream, Braid → npm yamux", braidToNode, name, n1, "MB/s", true));
+        out.printf("  1 stream Braid → npm yamux: %s MB/s vs %s MB/s (%s)%n", braidToNode.show(), n1.show(), name);
+      } finally {
+        toNode.close();
       }
     }
     return rows;

@@ -14,6 +14,6 @@ class BaselineDiscoveryTest {
   void theBundledBaselinesAreFound() {
     Set<String> ids = ServiceLoader.load(BenchBaseline.class, Bench.class.getClassLoader()).stream()
         .map(p -> p.get().transportId()).collect(Collectors.toSet());
-    assertTrue(ids.containsAll(Set.of("quic", "webrtc")), "baselines found: " + ids);
+    assertTrue(ids.containsAll(Set.of("tcp", "quic", "webrtc")), "baselines found: " + ids);
   }
 }
