@@ -36,5 +36,5 @@ class ArchitectureTest {
               && call.getTarget().resolveMember().map(m -> !m.getModifiers().contains(JavaModifier.PUBLIC))
                   .orElse(false)))
       .because("a stream does not call back into its connection for bookkeeping: the connection observes its "
-          + "streams (terminalSignal, finishedSignal) instead");
+          + "streams (AbstractMuxedStream.observe: the stream raises signals, the connection's observer acts) instead");
 }

@@ -52,6 +52,20 @@ public abstract class AbstractConnection implements Connection {
   private final URI remoteAddress;
   private final Set<Capability> capabilities;
   private final TransportOptions options;
+  /** How the connection follows its streams: one for all of them (a stream's signals, not its calls). */
+  private final AbstractMuxedStream.StreamObserver streamObserver = new AbstractMuxedStream.StreamObserver() {
+    @Override
+    public void terminal(AbstractMuxedStream stream) {
+      synchronized (lock) {
+        liveStreams--;
+      }
+    }
+
+    @Override
+    public void finished(AbstractMuxedStream stream) {
+      streams.remove(stream.id(), stream);
+    }
+  };
   /**
    * Every stream from {@link #addStream} until it is finished on the wire (so a CLOSED stream still flushing
    * its last writes is here, and a connection failure fails those writes).
@@ -116,12 +130,7 @@ public abstract class AbstractConnection implements Connection {
       }
       liveStreams++;
     }
-    stream.terminalSignal.thenRun(() -> {
-      synchronized (lock) {
-        liveStreams--;
-      }
-    });
-    stream.finishedSignal.thenRun(() -> streams.remove(stream.id(), stream));
+    stream.observe(streamObserver);
     return true;
   }
 

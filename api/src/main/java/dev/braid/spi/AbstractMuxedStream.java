@@ -14,6 +14,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.util.Objects;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ScheduledFuture;
@@ -75,10 +77,38 @@ public abstract class AbstractMuxedStream implements MuxedStream {
   private final boolean locallyInitiated;
   private final Object lock = new Object();
   private final Transitions transitions;
-  /** Completed when the stream turns terminal, before its listeners hear of it (the connection's count). */
-  final CompletableFuture<Void> terminalSignal = new CompletableFuture<>();
-  /** Completed when the stream is finished on the wire (the connection forgets it). */
-  final CompletableFuture<Void> finishedSignal = new CompletableFuture<>();
+  /**
+   * The stream's two signals to the connection that observes it (its live count, its table): {@link #TERMINAL}
+   * when it turns terminal, before its listeners hear of it, and {@link #FINISHED} when it is finished on the
+   * wire. Bits of {@code signals}; {@link #OBSERVED} once the observer is set. Each reaches the observer exactly
+   * once, whichever comes first, signal or observer (one int and one reference where two futures with their
+   * callbacks cost about 170 bytes per stream).
+   */
+  private static final int TERMINAL = 1;
+  private static final int FINISHED = 2;
+  private static final int OBSERVED = 4;
+  private static final VarHandle SIGNALS;
+
+  static {
+    try {
+      SIGNALS = MethodHandles.lookup().findVarHandle(AbstractMuxedStream.class, "signals", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  @SuppressWarnings("unused") // through SIGNALS
+  private volatile int signals;
+  private StreamObserver observer; // written once, before OBSERVED is set; read after it was seen
+
+  /** What the connection learns of each of its streams: see {@link #observe}. */
+  interface StreamObserver {
+    /** The stream turned terminal (before its listeners hear of it). */
+    void terminal(AbstractMuxedStream stream);
+
+    /** The stream is finished on the wire. */
+    void finished(AbstractMuxedStream stream);
+  }
 
   // Everything below is guarded by lock.
   private StreamState state;
@@ -720,11 +750,40 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     finishIfDone();
   }
 
+  /**
+   * The connection observes this stream from now on: signals raised before are delivered now (terminal first),
+   * later ones when they are raised. Called once.
+   */
+  final void observe(StreamObserver o) {
+    observer = Objects.requireNonNull(o, "observer");
+    int before = (int) SIGNALS.getAndBitwiseOr(this, OBSERVED);
+    if ((before & OBSERVED) != 0) {
+      throw new IllegalStateException("stream " + this + " is observed already");
+    }
+    if ((before & TERMINAL) != 0) {
+      o.terminal(this);
+    }
+    if ((before & FINISHED) != 0) {
+      o.finished(this);
+    }
+  }
+
+  private void signal(int bit) {
+    int before = (int) SIGNALS.getAndBitwiseOr(this, bit);
+    if ((before & bit) == 0 && (before & OBSERVED) != 0) {
+      if (bit == TERMINAL) {
+        observer.terminal(this);
+      } else {
+        observer.finished(this);
+      }
+    }
+  }
+
   private void finish(ScheduledFuture<?> timer) {
     if (timer != null) {
       timer.cancel(false);
     }
-    finishedSignal.complete(null);
+    signal(FINISHED);
     try {
       onFinished();
     } catch (RuntimeException e) {
@@ -754,7 +813,7 @@ public abstract class AbstractMuxedStream implements MuxedStream {
     long read = inbound.delivered();
     long written = bytesWritten;
     if (next.isTerminal()) {
-      d.add(() -> terminalSignal.complete(null)); // the connection's live count drops before anyone hears of it
+      d.add(() -> signal(TERMINAL)); // the connection's live count drops before anyone hears of it
     }
     transitions.announce(d, from, next, read, written, this::onTerminated);
     checkFinishedLocked(d);

@@ -2,11 +2,10 @@ package dev.braid.transport.tcp.internal;
 
 import dev.braid.ConnectionFailedException;
 import dev.braid.ProtocolException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The yamux wire state of one stream: its windows both ways, the transmit parked until the peer grants
@@ -31,19 +30,37 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class StreamWire {
   private final long id;
-  private final AtomicLong sendWindow = new AtomicLong(YamuxFrame.INITIAL_WINDOW);
+  // The atomics are VarHandles on plain fields: four Atomic* objects cost about 80 bytes per stream.
+  private static final VarHandle SEND_WINDOW;
+  private static final VarHandle QUEUED_OPS;
+  private static final VarHandle CREDIT;
+  private static final VarHandle UPDATE_QUEUED;
+
+  static {
+    try {
+      MethodHandles.Lookup l = MethodHandles.lookup();
+      SEND_WINDOW = l.findVarHandle(StreamWire.class, "sendWindow", long.class);
+      QUEUED_OPS = l.findVarHandle(StreamWire.class, "queuedOps", int.class);
+      CREDIT = l.findVarHandle(StreamWire.class, "credit", long.class);
+      UPDATE_QUEUED = l.findVarHandle(StreamWire.class, "updateQueued", boolean.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  private volatile long sendWindow = YamuxFrame.INITIAL_WINDOW;
   /**
    * This stream's outbound operations (data, FIN, RST, its removal) handed to the event loop's task queue and not
    * yet run there; while any are queued, later ones queue behind them instead of running inline on the loop.
    */
-  private final AtomicInteger queuedOps = new AtomicInteger();
+  private volatile int queuedOps;
   /** Cleared once the stream left the session: no more fast-path sends. */
   private volatile boolean fastPathOpen = true;
   /** Bytes the application consumed that we have not granted back yet. */
-  private final AtomicLong credit = new AtomicLong();
+  private volatile long credit;
   private final WindowTuner tuner;
   /** A window update task is queued on the event loop and has not taken the credit yet. */
-  private final AtomicBoolean updateQueued = new AtomicBoolean();
+  private volatile boolean updateQueued;
   /** The stream's receive window: the base window, grown by auto-tuning. Written by the event loop. */
   private volatile long window;
 
@@ -73,15 +90,15 @@ final class StreamWire {
   // ---------------------------------------------------------------- ordering (any thread)
 
   void opQueued() {
-    queuedOps.incrementAndGet();
+    QUEUED_OPS.getAndAdd(this, 1);
   }
 
   void opDequeued() {
-    queuedOps.decrementAndGet();
+    QUEUED_OPS.getAndAdd(this, -1);
   }
 
   boolean hasQueuedOps() {
-    return queuedOps.get() != 0;
+    return queuedOps != 0;
   }
 
   // ---------------------------------------------------------------- sending
@@ -92,11 +109,11 @@ final class StreamWire {
       return false;
     }
     while (true) {
-      long w = sendWindow.get();
+      long w = sendWindow;
       if (w < n) {
         return false;
       }
-      if (sendWindow.compareAndSet(w, w - n)) {
+      if (SEND_WINDOW.compareAndSet(this, w, w - n)) {
         return true;
       }
     }
@@ -104,17 +121,17 @@ final class StreamWire {
 
   /** The peer's window for us. */
   long sendWindow() {
-    return sendWindow.get();
+    return sendWindow;
   }
 
   /** The peer granted {@code delta} more bytes; returns the window. */
   long grow(long delta) throws ProtocolException {
-    long before = sendWindow.get();
+    long before = sendWindow;
     if (before + delta > YamuxFrame.MAX_UINT32) {
       throw new ProtocolException("yamux: a window update of " + delta + " bytes on stream " + id
           + " overflows the send window (" + before + " bytes already)");
     }
-    return sendWindow.addAndGet(delta);
+    return (long) SEND_WINDOW.getAndAdd(this, delta) + delta;
   }
 
   /**
@@ -142,7 +159,7 @@ final class StreamWire {
    */
   CompletableFuture<Void> sent(int n) {
     sendBuf.position(sendBuf.position() + n);
-    sendWindow.addAndGet(-n);
+    SEND_WINDOW.getAndAdd(this, (long) -n);
     if (sendBuf.hasRemaining()) {
       return null;
     }
@@ -154,7 +171,7 @@ final class StreamWire {
 
   /** Whether a transmit is parked and the peer's window has room: it belongs in the ready queue. */
   boolean canSend() {
-    return !removed && sendBuf != null && sendWindow.get() > 0;
+    return !removed && sendBuf != null && sendWindow > 0;
   }
 
   /** Marks the stream as in the ready queue; false if it already is. */
@@ -219,12 +236,12 @@ final class StreamWire {
 
   /** Any thread: claims the one queued window update; false if one is queued already. */
   boolean queueUpdate() {
-    return updateQueued.compareAndSet(false, true);
+    return UPDATE_QUEUED.compareAndSet(this, false, true);
   }
 
   /** Any thread: the application consumed {@code bytes}; returns the credit not yet granted back. */
   long addCredit(int bytes) {
-    return credit.addAndGet(bytes);
+    return (long) CREDIT.getAndAdd(this, (long) bytes) + bytes;
   }
 
   /**
@@ -233,8 +250,8 @@ final class StreamWire {
    * FIN, or the stream left the session).
    */
   long takeCredit(long now) {
-    updateQueued.set(false);
-    long delta = credit.getAndSet(0);
+    updateQueued = false;
+    long delta = (long) CREDIT.getAndSet(this, 0L);
     if (removed || finReceived || delta <= 0) {
       return 0;
     }
