@@ -13,7 +13,7 @@ import java.util.function.IntConsumer;
  * here; completions go into the {@link Deferred} the caller runs after releasing the lock.
  */
 final class InboundBuffer {
-  private final ArrayDeque<ByteBuffer> chunks = new ArrayDeque<>(2); // small: most streams are idle
+  private ArrayDeque<ByteBuffer> chunks; // made with the first chunk that waits: most streams never buffer one
   private int bytes;
   private ByteBuffer readInto;
   private CompletableFuture<Integer> read;
@@ -33,6 +33,9 @@ final class InboundBuffer {
 
   /** Takes ownership of {@code data}. */
   void add(ByteBuffer data) {
+    if (chunks == null) {
+      chunks = new ArrayDeque<>(2);
+    }
     chunks.add(data);
     bytes += data.remaining();
   }
@@ -62,7 +65,9 @@ final class InboundBuffer {
   /** Drops every buffered byte; returns how many were dropped. */
   int discard() {
     int n = bytes;
-    chunks.clear();
+    if (chunks != null) {
+      chunks.clear();
+    }
     bytes = 0;
     return n;
   }
@@ -109,7 +114,7 @@ final class InboundBuffer {
     if (bytes > 0 || placed > 0) {
       ByteBuffer dst = readInto;
       int copied = 0;
-      while (dst.hasRemaining() && !chunks.isEmpty()) {
+      while (dst.hasRemaining() && chunks != null && !chunks.isEmpty()) {
         ByteBuffer head = chunks.peek();
         int n = Math.min(head.remaining(), dst.remaining());
         if (n == head.remaining()) {

@@ -34,7 +34,7 @@ final class OutboundQueue {
   /** One write: its bytes and the future the application holds. */
   record PendingWrite(ByteBuffer data, CompletableFuture<Void> future) {}
 
-  private final ArrayDeque<PendingWrite> waiting = new ArrayDeque<>(2); // small: most streams are idle
+  private ArrayDeque<PendingWrite> waiting; // made with the first write that waits: most streams never queue one
   private PendingWrite inFlight;
   private boolean finQueued;
   private boolean finSent;
@@ -44,6 +44,9 @@ final class OutboundQueue {
   private boolean busy;
 
   void add(PendingWrite w) {
+    if (waiting == null) {
+      waiting = new ArrayDeque<>(2);
+    }
     waiting.add(w);
   }
 
@@ -85,7 +88,7 @@ final class OutboundQueue {
 
   /** Whether writes or a FIN are still to go out. */
   boolean hasPending() {
-    return !dead && (inFlight != null || !waiting.isEmpty() || (finQueued && !finSent));
+    return !dead && (inFlight != null || hasWaiting() || (finQueued && !finSent));
   }
 
   /**
@@ -114,7 +117,7 @@ final class OutboundQueue {
     } else if (stopSendingCode >= 0) {
       a = new StopSending(stopSendingCode);
       stopSendingCode = -1;
-    } else if (inFlight == null && !waiting.isEmpty()) {
+    } else if (inFlight == null && hasWaiting()) {
       inFlight = waiting.poll();
       a = new Data(inFlight);
     } else if (inFlight == null && finQueued && !finSent) {
@@ -141,17 +144,23 @@ final class OutboundQueue {
     return true;
   }
 
+  private boolean hasWaiting() {
+    return waiting != null && !waiting.isEmpty();
+  }
+
   /** Fails the write in flight and every waiting write with {@code error} (after the lock is released). */
   void failWrites(Deferred d, IOException error) {
-    List<CompletableFuture<Void>> failed = new ArrayList<>(waiting.size() + 1);
+    List<CompletableFuture<Void>> failed = new ArrayList<>(waiting == null ? 1 : waiting.size() + 1);
     if (inFlight != null) {
       failed.add(inFlight.future());
       inFlight = null;
     }
-    for (PendingWrite w : waiting) {
-      failed.add(w.future());
+    if (waiting != null) {
+      for (PendingWrite w : waiting) {
+        failed.add(w.future());
+      }
+      waiting.clear();
     }
-    waiting.clear();
     if (!failed.isEmpty()) {
       d.add(() -> failed.forEach(f -> f.completeExceptionally(error)));
     }

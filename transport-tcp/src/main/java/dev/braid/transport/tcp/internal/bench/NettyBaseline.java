@@ -12,6 +12,10 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
@@ -28,8 +32,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A plain Netty TCP channel, without yamux, as a second baseline for the TCP transport: it splits what Netty itself
- * costs from what the multiplexer costs. Same event-loop count as Braid's transport by default (2), Java NIO (so it
- * runs everywhere). One TCP connection per "stream": a sink reads to the client's half-close and then closes; an
+ * costs from what the multiplexer costs. Same event-loop count as Braid's transport by default (2), and the same I/O
+ * flavour it picks by default (epoll where its native library loads, NIO elsewhere). One TCP connection per "stream": a sink reads to the client's half-close and then closes; an
  * echo connection sends every byte back.
  *
  * <p><b>Thread safety.</b> As {@link BenchBaseline}: one driver thread; Netty's event loops do the rest.
@@ -37,6 +41,7 @@ import java.util.concurrent.TimeUnit;
 public final class NettyBaseline implements BenchBaseline {
   private static final int CHUNK = 256 * 1024;
   private EventLoopGroup group;
+  private Class<? extends SocketChannel> channel;
   private Channel server;
 
   @Override
@@ -51,8 +56,10 @@ public final class NettyBaseline implements BenchBaseline {
 
   @Override
   public void start() throws Exception {
-    group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-    server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+    boolean epoll = Epoll.isAvailable(); // the I/O flavour Braid's transport picks by default
+    group = new MultiThreadIoEventLoopGroup(2, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    channel = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    server = new ServerBootstrap().group(group).channel(epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class)
         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -96,7 +103,7 @@ public final class NettyBaseline implements BenchBaseline {
 
   /** A client connection: completes {@code closed} when the server closes; collects echoed bytes. */
   private Channel connect(CompletableFuture<Void> closed, ByteBuf echoed) throws InterruptedException {
-    Channel ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
+    Channel ch = new Bootstrap().group(group).channel(channel)
         .option(ChannelOption.TCP_NODELAY, true)
         .handler(new ChannelInboundHandlerAdapter() {
           @Override
