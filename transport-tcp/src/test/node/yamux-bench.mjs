@@ -3,8 +3,11 @@
 //
 //   node yamux-bench.mjs sink                          listens on 127.0.0.1:0, prints {"port":N}; reads every
 //                                                      inbound stream to its FIN, then closes it (FIN back)
-//   node yamux-bench.mjs source PORT STREAMS BYTES N   dials 127.0.0.1:PORT; N times: opens STREAMS streams, each
-//                                                      sends BYTES / STREAMS bytes and FIN, waits for the FIN back;
+//   node yamux-bench.mjs source PORT STREAMS WARMUP_S TRIAL_S N
+//                                                      dials 127.0.0.1:PORT; a transfer opens STREAMS streams, each
+//                                                      sends its share and FIN, and waits for the FIN back. Warm-up:
+//                                                      transfers for WARMUP_S seconds, each sized from the last
+//                                                      rate; then N trials sized to last about TRIAL_S seconds;
 //                                                      prints {"trial":i,"mbps":x} per trial, then {"done":true}
 
 import './polyfill.mjs'
@@ -61,17 +64,26 @@ if (mode === 'sink') {
   })
   server.listen(0, '127.0.0.1', () => print({ port: server.address().port }))
 } else if (mode === 'source') {
-  const [port, streams, bytes, trials] = args.map(Number)
+  const [port, streams, warmUpSeconds, trialSeconds, trials] = args.map(Number)
   const socket = net.connect(port, '127.0.0.1')
   socket.once('connect', async () => {
     try {
       const muxer = muxerOn(socket, 'outbound')
       const chunk = Buffer.alloc(64 * 1024, 83)
-      for (let i = 0; i < trials; i++) {
+      const transfer = async bytes => {
         const t0 = process.hrtime.bigint()
         await Promise.all(Array.from({ length: streams }, () => oneStream(muxer, chunk, Math.floor(bytes / streams))))
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9
-        print({ trial: i, mbps: bytes / 1e6 / seconds })
+        return bytes / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9)
+      }
+      const sized = (mbps, seconds) => Math.max(4 << 20, Math.round(mbps * 1e6 * seconds / 65536) * 65536)
+      const warmEnd = process.hrtime.bigint() + BigInt(Math.round(warmUpSeconds * 1e9))
+      let mbps = await transfer(8 << 20)
+      while (process.hrtime.bigint() < warmEnd) {
+        mbps = await transfer(sized(mbps, Math.min(trialSeconds, warmUpSeconds)))
+      }
+      const bytes = sized(mbps, trialSeconds)
+      for (let i = 0; i < trials; i++) {
+        print({ trial: i, mbps: await transfer(bytes) })
       }
       print({ done: true })
       process.exit(0)
@@ -85,6 +97,6 @@ if (mode === 'sink') {
     process.exit(2)
   })
 } else {
-  process.stderr.write('usage: node yamux-bench.mjs sink | source PORT STREAMS BYTES TRIALS\n')
+  process.stderr.write('usage: node yamux-bench.mjs sink | source PORT STREAMS WARMUP_S TRIAL_S TRIALS\n')
   process.exit(64)
 }

@@ -156,12 +156,6 @@ final class Bench {
             () -> base.manyStreamsThroughput(k, bytes / k), out), k * (256L << 10), m);
         rows.add(new Row(p.id(), "throughput, " + k + " streams", braid64, base.name(), base64, "MB/s", true));
         out.printf("  %d streams: %s MB/s vs %s MB/s%n", k, braid64.show(), base64.show());
-        for (BenchBaseline other : others) {
-          rows.addAll(throughputOnly(p.id(), other, braid1, braid64, k, m, out));
-        }
-        if (p.id().equals("tcp")) {
-          rows.addAll(npmYamux(client, braid1, braid64, k, m, out));
-        }
 
         Trials.Result braidOpen = Trials.latency(() -> openFirstByte(c, sizes.latencySamples), m);
         Trials.Result baseOpen = Trials.latency(() -> baseline(base, "open + first byte",
@@ -179,6 +173,12 @@ final class Bench {
         rows.add(new Row(p.id(), "round trip, 64 B (median), event-driven caller", braidRttEvents, base.name(), baseRtt,
             "µs", false));
         out.printf("  round trip, event-driven caller: %s µs vs %s µs%n", braidRttEvents.show(), baseRtt.show());
+        for (BenchBaseline other : others) {
+          rows.addAll(secondBaseline(p.id(), other, braid1, braid64, braidRtt, k, sizes, out));
+        }
+        if (p.id().equals("tcp")) {
+          rows.addAll(npmYamux(client, braid1, braid64, k, m, out));
+        }
 
         double perStream = memoryPerIdleStream(c, sizes.idleStreams);
         int idle = idleMeasured;
@@ -216,9 +216,13 @@ final class Bench {
     return rows;
   }
 
-  /** A second baseline of the transport, for the throughput figures only. */
-  private static List<Row> throughputOnly(String id, BenchBaseline other, Trials.Result braid1, Trials.Result braidK,
-      int k, Trials.Method m, PrintStream out) throws Exception {
+  /**
+   * A second baseline of the transport, for the throughput figures and the round trip of a blocking caller (a plain
+   * Netty channel hands each message to its event loop too: that splits Netty's hand-offs from yamux's cost).
+   */
+  private static List<Row> secondBaseline(String id, BenchBaseline other, Trials.Result braid1, Trials.Result braidK,
+      Trials.Result braidRtt, int k, Sizes sizes, PrintStream out) throws Exception {
+    Trials.Method m = sizes.trials;
     other.start();
     try {
       Trials.Result o1 = Trials.throughput(
@@ -227,8 +231,12 @@ final class Bench {
           () -> other.manyStreamsThroughput(k, bytes / k), out), k * (256L << 10), m);
       out.printf("  1 stream: %s MB/s vs %s MB/s (%s)%n", braid1.show(), o1.show(), other.name());
       out.printf("  %d streams: %s MB/s vs %s MB/s (%s)%n", k, braidK.show(), oK.show(), other.name());
+      Trials.Result oRtt = Trials.latency(() -> baseline(other, "round trip",
+          () -> other.roundTripMicros(sizes.latencySamples * 4), out), m);
+      out.printf("  round trip, caller blocks: %s µs vs %s µs (%s)%n", braidRtt.show(), oRtt.show(), other.name());
       return List.of(new Row(id, "throughput, 1 stream", braid1, other.name(), o1, "MB/s", true),
-          new Row(id, "throughput, " + k + " streams", braidK, other.name(), oK, "MB/s", true));
+          new Row(id, "throughput, " + k + " streams", braidK, other.name(), oK, "MB/s", true),
+          new Row(id, "round trip, 64 B (median), caller blocks", braidRtt, other.name(), oRtt, "µs", false));
     } finally {
       other.stop();
     }
@@ -250,13 +258,10 @@ final class Bench {
     }
     List<Row> rows = new ArrayList<>();
     try (NodeYamux node = NodeYamux.start(found.script())) {
-      long seconds = Math.max(1, m.trial().toSeconds());
-      long bytes1 = Math.max(64L << 20, (long) (braid1.median() * 1e6 * seconds / 2));
-      Trials.Result n1 = Trials.Result.of(node.nodeToNode(1, bytes1, m.count()), Double.NaN);
+      Trials.Result n1 = Trials.Result.of(node.nodeToNode(1, m), Double.NaN);
       rows.add(new Row("tcp", "throughput, 1 stream", braid1, name, n1, "MB/s", true));
       out.printf("  1 stream: %s MB/s vs %s MB/s (%s)%n", braid1.show(), n1.show(), name);
-      long bytesK = Math.max(64L << 20, (long) (braidK.median() * 1e6 * seconds / 2));
-      Trials.Result nK = Trials.Result.of(node.nodeToNode(k, bytesK, m.count()), Double.NaN);
+      Trials.Result nK = Trials.Result.of(node.nodeToNode(k, m), Double.NaN);
       rows.add(new Row("tcp", "throughput, " + k + " streams", braidK, name, nK, "MB/s", true));
       out.printf("  %d streams: %s MB/s vs %s MB/s (%s)%n", k, braidK.show(), nK.show(), name);
       Connection toNode = client.dial(node.sinkAddress()).get(30, TimeUnit.SECONDS);
@@ -293,6 +298,7 @@ final class Bench {
       }
       byte kind = first.get(0);
       if (kind == 'I') {
+        IDLE_ARRIVED.incrementAndGet();
         return;
       }
       ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
@@ -511,7 +517,11 @@ final class Bench {
     }
   }
 
+  /** Idle ('I') streams the server side has taken in so far. */
+  private static final java.util.concurrent.atomic.AtomicInteger IDLE_ARRIVED = new java.util.concurrent.atomic.AtomicInteger();
+
   private static double memoryPerIdleStream(Connection c, int n) throws Exception {
+    int arrivedBefore = IDLE_ARRIVED.get();
     long before = usedHeap();
     List<MuxedStream> streams = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -527,7 +537,15 @@ final class Bench {
       s.write(ByteBuffer.wrap(new byte[] {'I'})).get(30, TimeUnit.SECONDS); // make it exist on both ends
       streams.add(s);
     }
-    Thread.sleep(200);
+    // Both ends hold every stream once the server side took in its 'I' (bounded: a lost stream fails the figure).
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (IDLE_ARRIVED.get() - arrivedBefore < streams.size()) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new IOException("only " + (IDLE_ARRIVED.get() - arrivedBefore) + " of " + streams.size()
+            + " idle streams reached the server side within 30 s");
+      }
+      Thread.sleep(5);
+    }
     long after = usedHeap();
     for (MuxedStream s : streams) {
       s.reset(0);

@@ -34,13 +34,14 @@ final class BenchReport {
     for (String failure : baselineFailures) {
       sb.append(String.format(Locale.ROOT, "%nBaseline failed all %d attempts: %s%n", attempts, failure));
     }
-    sb.append(String.format(Locale.ROOT, "%nMethod: each throughput figure is a warm-up that calibrates, then %d timed"
-            + " trials of about %d s each; latency figures are %d sample sets of %d (open) and %d (round trip)"
-            + " samples after one warm-up set. Shown: the median of the trials (min–max); the ratio is of the"
+    sb.append(String.format(Locale.ROOT, "%nMethod: each throughput figure is a warm-up of %d s (the last run calibrates),"
+            + " then %d timed trials of about %d s each; latency figures are %d sample sets of %d (open) and %d (round"
+            + " trip) samples after %d s of warm-up sets. Shown: the median of the trials (min–max); the ratio is of the"
             + " medians. MB per CPU-second counts the whole process (both ends). %d streams for the multi-stream"
             + " figure; %d idle streams; open-cost steps %s. JVM %s, %d cores.%n",
-        sizes.trials().count(), sizes.trials().trial().toSeconds(), sizes.trials().count(), sizes.latencySamples(),
-        sizes.latencySamples() * 4, sizes.multiStreams(), sizes.idleStreams(), Arrays.toString(sizes.scaleSteps()),
+        sizes.trials().warmUp().toSeconds(), sizes.trials().count(), sizes.trials().trial().toSeconds(),
+        sizes.trials().count(), sizes.latencySamples(), sizes.latencySamples() * 4, sizes.trials().warmUp().toSeconds(),
+        sizes.multiStreams(), sizes.idleStreams(), Arrays.toString(sizes.scaleSteps()),
         System.getProperty("java.version"), Runtime.getRuntime().availableProcessors()));
     return sb.toString();
   }

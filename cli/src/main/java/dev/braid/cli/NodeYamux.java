@@ -83,12 +83,14 @@ final class NodeYamux implements AutoCloseable {
   }
 
   /**
-   * Node to Node: {@code trials} transfers of {@code bytes} over {@code streams} streams of one connection to the sink,
-   * after one warm-up transfer; MB/s of each trial.
+   * Node to Node over {@code streams} streams of one connection to the sink, by the bench's method: transfers for the
+   * warm-up time, then {@code method.count()} trials sized to last about the trial time; MB/s of each trial.
    */
-  double[] nodeToNode(int streams, long bytes, int trials) throws IOException, InterruptedException {
+  double[] nodeToNode(int streams, Trials.Method method) throws IOException, InterruptedException {
+    int trials = method.count();
     Process source = new ProcessBuilder("node", script.getFileName().toString(), "source", Integer.toString(port),
-        Integer.toString(streams), Long.toString(bytes), Integer.toString(trials + 1))
+        Integer.toString(streams), Double.toString(method.warmUp().toMillis() / 1e3),
+        Double.toString(method.trial().toMillis() / 1e3), Integer.toString(trials))
         .directory(script.getParent().toFile()).redirectErrorStream(true).start();
     List<Double> rates = new ArrayList<>();
     StringBuilder seen = new StringBuilder();
@@ -102,14 +104,14 @@ final class NodeYamux implements AutoCloseable {
         }
       }
     }
-    if (!source.waitFor(60, TimeUnit.SECONDS)) {
+    if (!source.waitFor(120, TimeUnit.SECONDS)) {
       source.destroyForcibly();
       throw new IOException("the npm yamux source did not exit");
     }
-    if (source.exitValue() != 0 || rates.size() != trials + 1) {
+    if (source.exitValue() != 0 || rates.size() != trials) {
       throw new IOException("the npm yamux source failed (exit " + source.exitValue() + "): " + seen);
     }
-    return rates.subList(1, rates.size()).stream().mapToDouble(Double::doubleValue).toArray(); // drop the warm-up
+    return rates.stream().mapToDouble(Double::doubleValue).toArray();
   }
 
   @Override

@@ -5,8 +5,8 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * Steady-state measurement for {@code braid bench}: a workload is first run once to warm up and calibrate, then
- * several timed trials are run, each sized from the calibration to last about the trial duration, so that a figure
+ * Steady-state measurement for {@code braid bench}: a workload is first run again and again for the warm-up time
+ * (the JIT compiles the hot paths of both sides meanwhile; the last run calibrates), then several timed trials are run, each sized from the calibration to last about the trial duration, so that a figure
  * is dominated by steady state rather than start-up. A result is the median of the trials with their spread, and,
  * for throughput, the megabytes moved per CPU-second of the whole process (both ends run in it), which a busy
  * machine disturbs far less than wall-clock time.
@@ -17,10 +17,16 @@ final class Trials {
 
   private Trials() {}
 
-  /** How long each trial should last and how many there are. */
-  record Method(Duration trial, int count) {
+  /**
+   * How long a figure is warmed up, how long each trial should last and how many there are. One warm-up of a few
+   * megabytes was not enough: TCP's one-stream figure went on rising for seconds after it (1.5 GB/s in the first
+   * three seconds of a run, 2.7–3.7 GB/s in the next twelve, measured outside the bench), so the trials measured
+   * the JIT, not the transport.
+   */
+  record Method(Duration warmUp, Duration trial, int count) {
     static Method of(boolean quick) {
-      return quick ? new Method(Duration.ofSeconds(1), 3) : new Method(Duration.ofSeconds(3), 5);
+      return quick ? new Method(Duration.ofSeconds(3), Duration.ofSeconds(1), 3)
+          : new Method(Duration.ofSeconds(5), Duration.ofSeconds(3), 5);
     }
   }
 
@@ -65,14 +71,26 @@ final class Trials {
     }
   }
 
-  /** Warm-up and calibration with {@code probeBytes}, then {@code method.count()} timed trials. */
+  /**
+   * Warm-up (first run with {@code probeBytes}, then runs sized from the last rate, for {@code method.warmUp()};
+   * the last one calibrates), then {@code method.count()} timed trials.
+   */
   static Result throughput(Throughput w, long probeBytes, Method method) throws Exception {
-    double rate = w.run(probeBytes);
-    if (Double.isNaN(rate) || rate <= 0) {
-      return Result.of(new double[] {rate}, Double.NaN);
+    long warmEnd = System.nanoTime() + method.warmUp().toNanos();
+    long size = probeBytes;
+    long bytes;
+    while (true) {
+      double rate = w.run(size);
+      if (Double.isNaN(rate) || rate <= 0) {
+        return Result.of(new double[] {rate}, Double.NaN);
+      }
+      bytes = Math.max(MIN_BYTES, Math.min(MAX_BYTES, (long) (rate * 1e6 * method.trial().toNanos() / 1e9)));
+      bytes = (bytes + (64 << 10) - 1) / (64 << 10) * (64 << 10);
+      if (System.nanoTime() - warmEnd >= 0) {
+        break;
+      }
+      size = bytes;
     }
-    long bytes = Math.max(MIN_BYTES, Math.min(MAX_BYTES, (long) (rate * 1e6 * method.trial().toNanos() / 1e9)));
-    bytes = (bytes + (64 << 10) - 1) / (64 << 10) * (64 << 10);
     double[] mbs = new double[method.count()];
     double[] perCpu = new double[method.count()];
     for (int i = 0; i < mbs.length; i++) {
@@ -84,9 +102,15 @@ final class Trials {
     return Result.of(mbs, Result.of(perCpu, Double.NaN).median());
   }
 
-  /** One warm-up sample set, then {@code method.count()} sample sets; the result is over their medians. */
+  /**
+   * Warm-up sample sets for {@code method.warmUp()} (at least one), then {@code method.count()} sample sets; the
+   * result is over their medians.
+   */
   static Result latency(Latency w, Method method) throws Exception {
-    w.run();
+    long warmEnd = System.nanoTime() + method.warmUp().toNanos();
+    do {
+      w.run();
+    } while (System.nanoTime() - warmEnd < 0);
     double[] medians = new double[method.count()];
     for (int i = 0; i < medians.length; i++) {
       medians[i] = w.run();

@@ -121,11 +121,19 @@ final class WanBench {
     out.println(md);
     Files.createDirectories(outDir);
     Files.writeString(outDir.resolve("bench-wan.md"), md, StandardCharsets.UTF_8);
-    out.println("written: " + outDir.resolve("bench-wan.md"));
+    Files.writeString(outDir.resolve("bench-wan.svg"), svg(rows), StandardCharsets.UTF_8);
+    out.println("written: " + outDir.resolve("bench-wan.md") + ", " + outDir.resolve("bench-wan.svg"));
     return 0;
   }
 
   private record Variant(String name, TransportOptions options) {}
+
+  /** The chart of the ratios to raw TCP through the same path, one bar per figure (the loopback chart's form). */
+  static String svg(List<Row> rows) {
+    return BenchReport.svg(rows.stream().map(r -> new Bench.Row(r.transport(), r.rttMillis() + " ms RTT, "
+        + r.streams() + (r.streams() == 1 ? " stream" : " streams"), r.braid().median(), "raw TCP, same path",
+        r.raw().median(), "MB/s", true)).toList());
+  }
 
   /** Braid: {@code streams} writers on one connection through the path, a sink counting what arrives. */
   private static Figure braid(TransportProvider p, TransportOptions options, PathEmulator.Profile profile,

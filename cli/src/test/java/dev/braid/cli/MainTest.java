@@ -123,5 +123,17 @@ class MainTest {
     assertTrue(svg.startsWith("<svg") && svg.contains("0.50") && svg.contains("2.00"), svg);
   }
 
+  @Test
+  void wanBenchRendersRatiosToRawTcpAsMarkdownAndSvg() {
+    java.util.List<WanBench.Row> rows = java.util.List.of(
+        new WanBench.Row(50, "tcp", 1, new WanBench.Figure(12.5, 12.4, 12.5), new WanBench.Figure(12.5, 12.5, 12.5)),
+        new WanBench.Row(50, "quic", 1, new WanBench.Figure(5, 4.8, 5.1), new WanBench.Figure(12.5, 12.5, 12.5)));
+    String md = WanBench.markdown(rows, WanBench.Method.of(true));
+    assertTrue(md.contains("| 50 ms | quic | 1 | 5.0 (4.8–5.1) | 12.5 (12.5–12.5) | 0.40 |"), md);
+    String svg = WanBench.svg(rows);
+    assertTrue(svg.startsWith("<svg") && svg.contains("quic: 50 ms RTT, 1 stream") && svg.contains("0.40")
+        && svg.contains("1.00"), svg);
+  }
+
   static void unused(OutputStream o) {}
 }
