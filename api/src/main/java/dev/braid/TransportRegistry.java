@@ -24,7 +24,8 @@ public final class TransportRegistry {
       Comparator.comparingInt(TransportProvider::priority).reversed().thenComparing(TransportProvider::id);
 
   private final List<TransportProvider> all;
-  private final Map<String, TransportProvider> byScheme;
+  /** Every provider claiming each scheme (lower case), in order. */
+  private final Map<String, List<TransportProvider>> byScheme;
 
   private TransportRegistry(Collection<? extends TransportProvider> providers) {
     Map<String, TransportProvider> byId = new HashMap<>();
@@ -39,13 +40,15 @@ public final class TransportRegistry {
     List<TransportProvider> sorted = new ArrayList<>(byId.values());
     sorted.sort(ORDER);
     this.all = List.copyOf(sorted);
-    Map<String, TransportProvider> schemes = new LinkedHashMap<>();
+    Map<String, List<TransportProvider>> schemes = new LinkedHashMap<>();
     for (TransportProvider p : sorted) {
       for (String scheme : p.schemes()) {
-        schemes.putIfAbsent(scheme.toLowerCase(Locale.ROOT), p); // sorted: the first claim wins
+        schemes.computeIfAbsent(scheme.toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(p); // in order
       }
     }
-    this.byScheme = Map.copyOf(schemes);
+    Map<String, List<TransportProvider>> frozen = new LinkedHashMap<>();
+    schemes.forEach((k, v) -> frozen.put(k, List.copyOf(v)));
+    this.byScheme = Map.copyOf(frozen);
   }
 
   /** The providers visible to the thread context class loader (class path), or else to Braid's own module layer. */
@@ -91,25 +94,64 @@ public final class TransportRegistry {
   }
 
   /**
-   * The provider for a URI scheme.
+   * The provider for a URI scheme: of the providers claiming it, the first available one in order (highest
+   * {@link TransportProvider#priority()}, then id). Where two implementations share a scheme, the preferred one that
+   * cannot run here (say, its native library does not load) leaves the scheme to the next; {@link #forId} picks one
+   * explicitly.
    *
    * @throws TransportUnavailableException if no provider claims the scheme (the message lists the schemes
-   *     available), or the one that does cannot run here (the cause says why)
+   *     available), or none of those that do can run here (the message names each with its cause; the exception's
+   *     cause is the preferred one's)
    */
   public TransportProvider forScheme(String scheme) throws TransportUnavailableException {
     Objects.requireNonNull(scheme, "scheme");
-    TransportProvider p = byScheme.get(scheme.toLowerCase(Locale.ROOT));
-    if (p == null) {
+    List<TransportProvider> claimants = claimants(scheme);
+    if (claimants.isEmpty()) {
       throw new TransportUnavailableException("no Braid transport for scheme '" + scheme + "'; available schemes: "
           + availableSchemes() + (unavailable().isEmpty() ? "" : "; unavailable transports: " + unavailableSummary()),
           null);
     }
-    if (!p.isAvailable()) {
-      Throwable cause = p.unavailabilityCause();
-      throw new TransportUnavailableException("transport '" + p.id() + "' for scheme '" + scheme
+    for (TransportProvider p : claimants) {
+      if (p.isAvailable()) {
+        return p;
+      }
+    }
+    TransportProvider preferred = claimants.get(0);
+    if (claimants.size() == 1) {
+      Throwable cause = preferred.unavailabilityCause();
+      throw new TransportUnavailableException("transport '" + preferred.id() + "' for scheme '" + scheme
           + "' cannot run here: " + (cause == null ? "no reason given" : cause.getMessage()), cause);
     }
-    return p;
+    throw new TransportUnavailableException("no transport for scheme '" + scheme + "' can run here: "
+        + claimants.stream().map(TransportRegistry::whyNot).collect(Collectors.joining(", ")),
+        preferred.unavailabilityCause());
+  }
+
+  /** Every provider claiming {@code scheme} (any case), in order, available or not; empty if none does. */
+  public List<TransportProvider> claimants(String scheme) {
+    return byScheme.getOrDefault(Objects.requireNonNull(scheme, "scheme").toLowerCase(Locale.ROOT), List.of());
+  }
+
+  /**
+   * The provider with this {@link TransportProvider#id()}, to pick one implementation of a scheme explicitly.
+   *
+   * @throws TransportUnavailableException if no provider has that id (the message lists the ids), or it cannot run
+   *     here (the cause says why)
+   */
+  public TransportProvider forId(String id) throws TransportUnavailableException {
+    Objects.requireNonNull(id, "id");
+    for (TransportProvider p : all) {
+      if (p.id().equals(id)) {
+        if (!p.isAvailable()) {
+          Throwable cause = p.unavailabilityCause();
+          throw new TransportUnavailableException("transport '" + id + "' cannot run here: "
+              + (cause == null ? "no reason given" : cause.getMessage()), cause);
+        }
+        return p;
+      }
+    }
+    throw new TransportUnavailableException("no Braid transport with id '" + id + "'; ids: "
+        + all.stream().map(TransportProvider::id).sorted().collect(Collectors.toList()), null);
   }
 
   /** The schemes of every available provider, sorted. */
@@ -122,9 +164,12 @@ public final class TransportRegistry {
   }
 
   private String unavailableSummary() {
-    return unavailable().stream()
-        .map(p -> p.id() + " (" + (p.unavailabilityCause() == null ? "no reason given" : p.unavailabilityCause().getMessage()) + ")")
-        .collect(Collectors.joining(", "));
+    return unavailable().stream().map(TransportRegistry::whyNot).collect(Collectors.joining(", "));
+  }
+
+  private static String whyNot(TransportProvider p) {
+    Throwable cause = p.unavailabilityCause();
+    return p.id() + " (" + (cause == null ? "no reason given" : cause.getMessage()) + ")";
   }
 
   @Override

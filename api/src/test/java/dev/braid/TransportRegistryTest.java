@@ -87,6 +87,45 @@ class TransportRegistryTest {
   }
 
   @Test
+  void anUnavailableProviderLeavesItsSchemeToTheNextAvailableOne() throws Exception {
+    // Two implementations of one scheme: the preferred one needs a native library that does not load here.
+    Fake fast = new Fake("quic-native", 10, new UnsatisfiedLinkError("no libquiche for linux-aarch64"), "quic");
+    Fake fallback = new Fake("quic-java", 0, null, "quic");
+    TransportRegistry r = TransportRegistry.of(List.of(fast, fallback));
+    assertSame(fallback, r.forScheme("quic"));
+    assertEquals(List.of(fast, fallback), r.claimants("QUIC"), "every claimant, in order, available or not");
+    assertEquals(List.of("quic"), r.availableSchemes());
+  }
+
+  @Test
+  void aSchemeNoAvailableProviderCanServeNamesEveryClaimantAndWhy() {
+    Throwable nativeCause = new UnsatisfiedLinkError("no libquiche for linux-aarch64");
+    Fake fast = new Fake("quic-native", 10, nativeCause, "quic");
+    Fake slow = new Fake("quic-java", 0, new IllegalStateException("needs Java 21"), "quic");
+    TransportUnavailableException e = assertThrows(TransportUnavailableException.class,
+        () -> TransportRegistry.of(List.of(fast, slow)).forScheme("quic"));
+    assertTrue(e.getMessage().contains("quic-native (no libquiche for linux-aarch64)")
+        && e.getMessage().contains("quic-java (needs Java 21)"), e.getMessage());
+    assertSame(nativeCause, e.getCause(), "the preferred provider's cause");
+  }
+
+  @Test
+  void aProviderIsPickedByItsIdWhateverItsPriority() throws Exception {
+    Fake fast = new Fake("quic-native", 10, null, "quic");
+    Fake fallback = new Fake("quic-java", 0, null, "quic");
+    TransportRegistry r = TransportRegistry.of(List.of(fast, fallback));
+    assertSame(fast, r.forScheme("quic"));
+    assertSame(fallback, r.forId("quic-java"));
+    TransportUnavailableException unknown = assertThrows(TransportUnavailableException.class, () -> r.forId("tcp"));
+    assertTrue(unknown.getMessage().contains("no Braid transport with id 'tcp'; ids: [quic-java, quic-native]"),
+        unknown.getMessage());
+    Throwable cause = new UnsatisfiedLinkError("no libquiche");
+    TransportUnavailableException down = assertThrows(TransportUnavailableException.class,
+        () -> TransportRegistry.of(List.of(new Fake("quic-native", 10, cause, "quic"))).forId("quic-native"));
+    assertSame(cause, down.getCause());
+  }
+
+  @Test
   void braidDialFailsWithTheSchemeListForAnUnknownScheme() {
     try (Braid braid = Braid.create(TransportRegistry.of(List.of(new Fake("tcp", 0, null, "tcp"))),
         TransportOptions.DEFAULTS)) {

@@ -79,11 +79,24 @@ public final class Main {
   }
 
   private static int transports(TransportRegistry registry, PrintStream out) {
-    out.printf("%-10s %-10s %-24s %s%n", "id", "available", "schemes", "capabilities / why not");
+    out.printf("%-12s %-10s %-9s %-24s %s%n", "id", "available", "priority", "schemes", "capabilities / why not");
+    java.util.TreeSet<String> schemes = new java.util.TreeSet<>();
     for (TransportProvider p : registry.all()) {
       String detail = p.isAvailable() ? p.capabilities().toString()
           : String.valueOf(p.unavailabilityCause() == null ? "no reason given" : p.unavailabilityCause().getMessage());
-      out.printf("%-10s %-10s %-24s %s%n", p.id(), p.isAvailable() ? "yes" : "NO", new java.util.TreeSet<>(p.schemes()), detail);
+      out.printf("%-12s %-10s %-9d %-24s %s%n", p.id(), p.isAvailable() ? "yes" : "NO", p.priority(),
+          new java.util.TreeSet<>(p.schemes()), detail);
+      p.schemes().forEach(sc -> schemes.add(sc.toLowerCase(java.util.Locale.ROOT)));
+    }
+    // Which provider each scheme resolves to: the first available claimant by priority (TransportRegistry.forScheme).
+    out.println();
+    out.printf("%-12s %-14s %s%n", "scheme", "resolves to", "claimed by (in order)");
+    for (String scheme : schemes) {
+      List<TransportProvider> claimants = registry.claimants(scheme);
+      String resolved = claimants.stream().filter(TransportProvider::isAvailable).map(TransportProvider::id)
+          .findFirst().orElse("(none can run)");
+      out.printf("%-12s %-14s %s%n", scheme + "://", resolved,
+          claimants.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.joining(", ")));
     }
     return 0;
   }

@@ -53,6 +53,8 @@ class MainTest {
     assertEquals(0, list.status());
     assertTrue(list.out().contains("third-party"), list.out());
     assertTrue(list.out().contains("mem"), list.out());
+    assertTrue(list.out().matches("(?s).*\\nthird-party://\\s+third-party\\s+third-party\\n.*"),
+        "the scheme table says what each scheme resolves to: " + list.out());
 
     Run kit = run(loader, "conformance", "--transport", "third-party", "--reports", tmp.resolve("r").toString());
     assertEquals(0, kit.status(), kit.out() + kit.err());
