@@ -2,7 +2,6 @@ package dev.braid.cli;
 
 import dev.braid.cli.ConformanceRunner.Outcome;
 import dev.braid.cli.ConformanceRunner.Status;
-import dev.braid.spi.TransportProvider;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -25,16 +24,25 @@ final class ChildRun {
 
   private ChildRun() {}
 
-  /** Whether a child JVM can see everything this JVM sees (true when all of it comes from the class path). */
-  static boolean canFork(ClassLoader providerLoader) {
-    return ProcessHandle.current().info().command().isPresent()
-        && (providerLoader == ClassLoader.getSystemClassLoader() || providerLoader == null);
+  /**
+   * Whether a child JVM on this JVM's class path finds every one of {@code providerIds}: each provider's class
+   * <em>and its service registration</em> come from the class path (a jar added by a class loader made in-process,
+   * as in tests, is not seen by a child even when the provider class itself is).
+   */
+  static boolean canFork(java.util.Collection<String> providerIds) {
+    if (ProcessHandle.current().info().command().isEmpty()) {
+      return false;
+    }
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    java.util.ServiceLoader.load(dev.braid.spi.TransportProvider.class, ClassLoader.getSystemClassLoader()).stream()
+        .forEach(p -> seen.add(p.get().id()));
+    return seen.containsAll(providerIds);
   }
 
-  static List<Outcome> run(TransportProvider p, Path reports, PrintStream out, boolean tty, boolean quick)
+  static List<Outcome> run(KitSubject p, Path reports, PrintStream out, boolean tty, boolean quick)
       throws IOException {
-    Path outcomes = reports.resolve("outcomes-" + p.id() + ".tsv");
-    Path log = reports.resolve("conformance-" + p.id() + ".log");
+    Path outcomes = reports.resolve("outcomes-" + p.fileName() + ".tsv");
+    Path log = reports.resolve("conformance-" + p.fileName() + ".log");
     Files.deleteIfExists(outcomes);
     String java = ProcessHandle.current().info().command().orElseThrow();
     List<String> cmd = new ArrayList<>(List.of(java, "-Xmx2g", "-XX:+HeapDumpOnOutOfMemoryError",
@@ -43,8 +51,10 @@ final class ChildRun {
         "braid.h8.streams", "braid.churn.streams", "braid.kit.ruleTimeoutSeconds", "braid.kit.threadGraceSeconds")) {
       Optional.ofNullable(System.getProperty(prop)).ifPresent(v -> cmd.add("-D" + prop + "=" + v));
     }
-    cmd.addAll(List.of(Main.class.getName(), "conformance", "--in-process", "--transport", p.id(),
-        "--reports", reports.toString(), "--outcomes", outcomes.toString()));
+    cmd.addAll(List.of(Main.class.getName(), "conformance", "--in-process"));
+    cmd.addAll(p.isPair() ? List.of("--pair", p.dialer().id() + "," + p.listener().id())
+        : List.of("--transport", p.id()));
+    cmd.addAll(List.of("--reports", reports.toString(), "--outcomes", outcomes.toString()));
     if (quick) {
       cmd.add("--quick");
     }

@@ -4,7 +4,6 @@ import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass
 
 import dev.braid.conformance.Kit;
 import dev.braid.conformance.RandomizedRun;
-import dev.braid.spi.TransportProvider;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -55,7 +54,7 @@ final class ConformanceRunner {
     this.quick = quick;
   }
 
-  List<Outcome> run(TransportProvider provider, Path outcomesFile) throws IOException {
+  List<Outcome> run(KitSubject provider, Path outcomesFile) throws IOException {
     java.io.Writer sink = outcomesFile == null ? null : Files.newBufferedWriter(outcomesFile, StandardCharsets.UTF_8);
     try {
       return run(provider, sink);
@@ -68,7 +67,7 @@ final class ConformanceRunner {
     }
   }
 
-  private List<Outcome> run(TransportProvider provider, java.io.Writer sink) throws IOException {
+  private List<Outcome> run(KitSubject provider, java.io.Writer sink) throws IOException {
     DiscoveredTransportConformance.current = provider;
     DiscoveredTransportFaults.current = provider;
     List<Outcome> outcomes = new ArrayList<>() {
@@ -110,7 +109,7 @@ final class ConformanceRunner {
     LauncherDiscoveryRequest request = builder.build();
     TestPlan plan = launcher.discover(request);
     long total = plan.countTestIdentifiers(TestIdentifier::isTest);
-    Path xmlDir = reportDir.resolve("junit").resolve(provider.id());
+    Path xmlDir = reportDir.resolve("junit").resolve(provider.fileName());
     Files.createDirectories(xmlDir);
     LegacyXmlReportGeneratingListener xml = new LegacyXmlReportGeneratingListener(xmlDir,
         new java.io.PrintWriter(java.io.Writer.nullWriter()));

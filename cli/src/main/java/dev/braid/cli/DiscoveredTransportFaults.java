@@ -11,11 +11,11 @@ import dev.braid.spi.TransportProvider;
  * {@code tcp} scheme runs over TCP, {@code quic} over UDP; other transports skip F6 with that reason.
  */
 public class DiscoveredTransportFaults extends FaultSuite {
-  static volatile TransportProvider current;
+  static volatile KitSubject current;
 
   @Override
   protected TransportFixture createFixture() {
-    TransportProvider p = current;
+    KitSubject p = current;
     if (p == null) {
       throw new IllegalStateException("no transport selected");
     }
@@ -24,19 +24,27 @@ public class DiscoveredTransportFaults extends FaultSuite {
 
   @Override
   protected FaultProxy.Kind faultyPath() {
-    return pathOf(current);
+    KitSubject s = current;
+    return s == null ? null : pathOf(s.listener());
   }
 
   /**
    * The kit's fixture for a discovered transport: the reference transport's own, or the generic one over the path
    * its test address names, so that its connections can be killed without a word (rules N2, N5, F2).
    */
-  static TransportFixture fixtureFor(TransportProvider p) {
-    if (p instanceof dev.braid.conformance.reference.MemTransportProvider) {
-      return new dev.braid.conformance.reference.MemFixture((dev.braid.conformance.reference.MemTransportProvider) p);
+  static TransportFixture fixtureFor(KitSubject s) {
+    if (s.dialer() instanceof dev.braid.conformance.reference.MemTransportProvider d
+        && s.listener() instanceof dev.braid.conformance.reference.MemTransportProvider l) {
+      return s.isPair() ? dev.braid.conformance.reference.MemFixture.across(d, l)
+          : new dev.braid.conformance.reference.MemFixture(l);
     }
-    FaultProxy.Kind path = pathOf(p);
-    return path == null ? TransportFixture.of(p) : TransportFixture.of(p, dev.braid.TransportOptions.DEFAULTS, path);
+    FaultProxy.Kind path = pathOf(s.listener());
+    dev.braid.TransportOptions defaults = dev.braid.TransportOptions.DEFAULTS;
+    if (s.isPair()) {
+      return path == null ? TransportFixture.across(s.dialer(), s.listener(), defaults)
+          : TransportFixture.across(s.dialer(), s.listener(), defaults, path);
+    }
+    return path == null ? TransportFixture.of(s.listener()) : TransportFixture.of(s.listener(), defaults, path);
   }
 
   /** TCP for a {@code tcp...} test address, UDP for {@code quic...}; otherwise unknown (null). */

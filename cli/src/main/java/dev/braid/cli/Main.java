@@ -28,7 +28,9 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>{@code transports}: every provider found, with availability and the cause when unavailable;
  *   <li>{@code conformance} (default): the kit against every available transport, then the matrix;
- *       {@code --transport ID} (repeatable) picks some, {@code --reports DIR} sets where reports go;
+ *       {@code --transport ID} (repeatable) picks some, {@code --reports DIR} sets where reports go. Two
+ *       transports of one scheme also get a column per direction ({@code dialer→listener}: the cross-implementation
+ *       fixture); {@code --pair DIALER,LISTENER} runs just one such column;
  *   <li>{@code bench}: the benchmarks of every available transport beside their baselines;
  *   <li>{@code echo-server URI} and {@code echo-client URI [message]}: try Braid by hand.
  * </ul>
@@ -74,7 +76,8 @@ public final class Main {
   }
 
   private static void usage(PrintStream out) {
-    out.println("usage: braid [transports | conformance [--transport ID]... [--reports DIR] | bench [--transport ID]..."
+    out.println("usage: braid [transports | conformance [--transport ID]... [--pair DIALER,LISTENER] [--reports DIR]"
+        + " [--quick] | bench [--transport ID]..."
         + " [--quick] | echo-server URI | echo-client URI [MESSAGE]]");
   }
 
@@ -108,10 +111,14 @@ public final class Main {
     Path outcomesFile = null;
     boolean inProcess = false;
     boolean quick = false;
+    String pair = null;
     for (int i = 0; i < a.size(); i++) {
       switch (a.get(i)) {
         case "--transport":
           only.add(a.get(++i));
+          break;
+        case "--pair":
+          pair = a.get(++i);
           break;
         case "--reports":
           reports = Path.of(a.get(++i));
@@ -132,6 +139,9 @@ public final class Main {
     }
     Files.createDirectories(reports);
     logTo(reports.resolve("braid.log"));
+    if (pair != null) {
+      return conformancePair(registry, pair, reports, outcomesFile, quick, out, err);
+    }
     List<TransportProvider> selected = new ArrayList<>();
     List<TransportProvider> unavailable = new ArrayList<>();
     for (TransportProvider p : registry.all()) {
@@ -157,8 +167,14 @@ public final class Main {
     long t0 = System.nanoTime();
     // Each transport runs in a JVM of its own (native code can crash a JVM), unless asked otherwise or
     // unless the class path cannot be handed on (a class loader made in-process, as in tests).
-    boolean fork = !inProcess && selected.size() > 1 && ChildRun.canFork(loaderOf(registry));
-    for (TransportProvider p : selected) {
+    List<KitSubject> columns = KitSubject.columns(selected);
+    if (columns.size() > selected.size()) {
+      out.println("cross-implementation pairs (dialer→listener): " + columns.subList(selected.size(), columns.size())
+          .stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()));
+    }
+    boolean fork = !inProcess && columns.size() > 1
+        && ChildRun.canFork(selected.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toSet()));
+    for (KitSubject p : columns) {
       long t = System.nanoTime();
       List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty, quick) : runner.run(p, outcomesFile);
       all.addAll(os);
@@ -167,7 +183,7 @@ public final class Main {
           os.size(), fails);
     }
     out.println();
-    Report report = new Report(all, selected.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList()),
+    Report report = new Report(all, columns.stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()),
         Report.unavailableOf(unavailable));
     report.print(out);
     report.writeMarkdown(reports.resolve("conformance.md"));
@@ -177,6 +193,36 @@ public final class Main {
     out.println("reports: " + reports.resolve("conformance.md") + ", " + reports.resolve("conformance.html") + ", "
         + reports.resolve("junit") + "/");
     return report.anyFailure() || selected.isEmpty() ? 1 : 0;
+  }
+
+  /**
+   * One cross-implementation column, {@code --pair DIALER,LISTENER} (two provider ids of one scheme), run in this
+   * JVM: what a parent run starts in a child JVM for each pair; usable by hand too.
+   */
+  private static int conformancePair(TransportRegistry registry, String pair, Path reports, Path outcomesFile,
+      boolean quick, PrintStream out, PrintStream err) throws IOException {
+    String[] ids = pair.split(",", -1);
+    if (ids.length != 2) {
+      err.println("--pair takes two transport ids, dialer and listener: --pair quic,quic-netty; was '" + pair + "'");
+      return 2;
+    }
+    TransportProvider[] ends = new TransportProvider[2];
+    for (int k = 0; k < 2; k++) {
+      try {
+        ends[k] = registry.forId(ids[k]);
+      } catch (dev.braid.TransportUnavailableException e) {
+        err.println(e.getMessage());
+        return 2;
+      }
+    }
+    KitSubject subject = KitSubject.across(ends[0], ends[1]);
+    Files.createDirectories(reports);
+    logTo(reports.resolve("braid.log"));
+    List<ConformanceRunner.Outcome> os = new ConformanceRunner(out, System.console() != null, reports, quick)
+        .run(subject, outcomesFile);
+    Report report = new Report(os, List.of(subject.id()), Report.unavailableOf(List.of()));
+    report.print(out);
+    return report.anyFailure() ? 1 : 0;
   }
 
   /**
@@ -191,11 +237,6 @@ public final class Main {
     java.util.logging.FileHandler fh = new java.util.logging.FileHandler(file.toString(), false);
     fh.setFormatter(new java.util.logging.SimpleFormatter());
     root.addHandler(fh);
-  }
-
-  private static ClassLoader loaderOf(TransportRegistry registry) {
-    return registry.all().isEmpty() ? Main.class.getClassLoader()
-        : registry.all().get(registry.all().size() - 1).getClass().getClassLoader();
   }
 
   private static int echoServer(TransportRegistry registry, List<String> a, PrintStream out, PrintStream err)

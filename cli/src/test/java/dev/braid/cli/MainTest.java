@@ -34,16 +34,48 @@ class MainTest {
 
   /** A jar holding only the third-party provider and its service registration, as an outside author ships it. */
   private ClassLoader withThirdPartyJar() throws Exception {
-    Path jar = tmp.resolve("third-party-transport.jar");
-    String cls = ThirdPartyTransportProvider.class.getName().replace('.', '/') + ".class";
+    return withProviderJar(ThirdPartyTransportProvider.class);
+  }
+
+  /** A jar holding only {@code provider} and its service registration. */
+  private ClassLoader withProviderJar(Class<?> provider) throws Exception {
+    Path jar = tmp.resolve(provider.getSimpleName() + ".jar");
+    String cls = provider.getName().replace('.', '/') + ".class";
     try (JarOutputStream j = new JarOutputStream(Files.newOutputStream(jar));
-        InputStream in = ThirdPartyTransportProvider.class.getClassLoader().getResourceAsStream(cls)) {
+        InputStream in = provider.getClassLoader().getResourceAsStream(cls)) {
       j.putNextEntry(new JarEntry(cls));
       in.transferTo(j);
       j.putNextEntry(new JarEntry("META-INF/services/dev.braid.spi.TransportProvider"));
-      j.write((ThirdPartyTransportProvider.class.getName() + "\n").getBytes(StandardCharsets.UTF_8));
+      j.write((provider.getName() + "\n").getBytes(StandardCharsets.UTF_8));
     }
     return new URLClassLoader(new URL[] {jar.toUri().toURL()}, MainTest.class.getClassLoader());
+  }
+
+  @Test
+  void twoImplementationsOfOneSchemeGetCrossImplementationColumnsBothWays() throws Exception {
+    ClassLoader loader = withProviderJar(dev.braid.cli.thirdparty.SecondMemProvider.class);
+    Run list = run(loader, "transports");
+    assertTrue(list.out().matches("(?s).*\\nmem://\\s+mem\\s+mem, mem-second\\n.*"), list.out());
+
+    Run kit = run(loader, "conformance", "--transport", "mem", "--transport", "mem-second", "--quick", "--reports",
+        tmp.resolve("r").toString());
+    assertEquals(0, kit.status(), kit.out() + kit.err());
+    assertTrue(kit.out().contains("cross-implementation pairs (dialer→listener): [mem→mem-second, mem-second→mem]"),
+        kit.out());
+    for (String column : new String[] {"mem", "mem-second", "mem→mem-second", "mem-second→mem"}) {
+      assertTrue(kit.out().matches("(?s).*\\n" + java.util.regex.Pattern.quote(column)
+          + "\\s+done in \\d+ s: \\d+ tests, 0 failed.*"), column + ": " + kit.out());
+    }
+    String md = Files.readString(tmp.resolve("r/conformance.md"));
+    assertTrue(md.contains("mem→mem-second") && md.contains("mem-second→mem"), md);
+    assertTrue(Files.list(tmp.resolve("r/junit/mem-second-to-mem")).findAny().isPresent(), "JUnit XML per pair");
+
+    Run one = run(loader, "conformance", "--pair", "mem-second,mem", "--quick", "--reports",
+        tmp.resolve("p").toString());
+    assertEquals(0, one.status(), one.out() + one.err());
+    Run bad = run(loader, "conformance", "--pair", "mem-second", "--reports", tmp.resolve("p").toString());
+    assertEquals(2, bad.status());
+    assertTrue(bad.err().contains("--pair takes two transport ids"), bad.err());
   }
 
   @Test

@@ -111,10 +111,32 @@ public interface TransportFixture extends AutoCloseable {
     return new ProviderFixture(provider, options, options, java.util.function.UnaryOperator.identity(), path, false);
   }
 
-  /** The default fixture: a listener on the provider's test address, dialed by a second transport instance. */
+  /**
+   * A cross-implementation fixture: two providers of one scheme (say a Netty-based and a kwik-based QUIC), the
+   * listening side made by {@code listener} on its test address and the dialing side by {@code dialer}. Every rule
+   * then checks that the two implementations keep the promises <em>to each other</em>; run it both ways. Its
+   * capabilities are those both declare; its id is {@code dialer→listener}.
+   */
+  static TransportFixture across(TransportProvider dialer, TransportProvider listener, TransportOptions options) {
+    return new ProviderFixture(dialer, listener, options, options, java.util.function.UnaryOperator.identity(), null,
+        false);
+  }
+
+  /** {@link #across(TransportProvider, TransportProvider, TransportOptions)} with a {@link #killable()} variant. */
+  static TransportFixture across(TransportProvider dialer, TransportProvider listener, TransportOptions options,
+      FaultProxy.Kind path) {
+    return new ProviderFixture(dialer, listener, options, options, java.util.function.UnaryOperator.identity(), path,
+        false);
+  }
+
+  /**
+   * The default fixture: a listener on the provider's test address, dialed by a second transport instance (of the
+   * same provider, or of another implementation of its scheme: {@link #across}).
+   */
   final class ProviderFixture implements TransportFixture {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
-    private final TransportProvider provider;
+    private final TransportProvider provider; // the listening side's
+    private final TransportProvider dialProvider;
     private final TransportOptions options;
     private final TransportOptions dialerOptions;
     private final java.util.function.UnaryOperator<URI> route;
@@ -137,7 +159,14 @@ public interface TransportFixture extends AutoCloseable {
 
     ProviderFixture(TransportProvider provider, TransportOptions dialerOptions, TransportOptions listenerOptions,
         java.util.function.UnaryOperator<URI> route, FaultProxy.Kind path, boolean viaProxies) {
+      this(provider, provider, dialerOptions, listenerOptions, route, path, viaProxies);
+    }
+
+    ProviderFixture(TransportProvider dialProvider, TransportProvider provider, TransportOptions dialerOptions,
+        TransportOptions listenerOptions, java.util.function.UnaryOperator<URI> route, FaultProxy.Kind path,
+        boolean viaProxies) {
       this.provider = provider;
+      this.dialProvider = dialProvider;
       this.options = listenerOptions;
       this.dialerOptions = dialerOptions;
       this.route = route;
@@ -148,12 +177,14 @@ public interface TransportFixture extends AutoCloseable {
     @Override
     public ConnectionPair connect() throws Exception {
       if (listener == null) {
-        if (!provider.isAvailable()) {
-          throw new IllegalStateException("transport '" + provider.id() + "' is unavailable: "
-              + provider.unavailabilityCause(), provider.unavailabilityCause());
+        for (TransportProvider p : List.of(provider, dialProvider)) {
+          if (!p.isAvailable()) {
+            throw new IllegalStateException("transport '" + p.id() + "' is unavailable: " + p.unavailabilityCause(),
+                p.unavailabilityCause());
+          }
         }
         listenSide = provider.create(options);
-        dialSide = provider.create(dialerOptions);
+        dialSide = dialProvider.create(dialerOptions);
         URI address = provider.testListenAddress();
         listener = listenSide.listen(address);
       }
@@ -177,22 +208,29 @@ public interface TransportFixture extends AutoCloseable {
       return new ConnectionPair(d, l);
     }
 
+    /** The provider's capabilities; across two providers, those both declare. */
     @Override
     public Set<Capability> capabilities() {
-      return provider.capabilities();
+      if (dialProvider == provider) {
+        return provider.capabilities();
+      }
+      Set<Capability> both = java.util.EnumSet.noneOf(Capability.class);
+      both.addAll(provider.capabilities());
+      both.retainAll(dialProvider.capabilities());
+      return java.util.Collections.unmodifiableSet(both);
     }
 
     /** Rebuilt with other limits; this fixture's transport-specific properties (tls=true, say) are kept. */
     @Override
     public TransportFixture withOptions(TransportOptions newOptions) {
       TransportOptions merged = keepingProperties(newOptions);
-      return new ProviderFixture(provider, merged, merged, route, path, viaProxies);
+      return new ProviderFixture(dialProvider, provider, merged, merged, route, path, viaProxies);
     }
 
     @Override
     public TransportFixture withOptions(TransportOptions dialer, TransportOptions listener) {
-      return new ProviderFixture(provider, keepingProperties(dialer), keepingProperties(listener), route, path,
-          viaProxies);
+      return new ProviderFixture(dialProvider, provider, keepingProperties(dialer), keepingProperties(listener), route,
+          path, viaProxies);
     }
 
     /** {@code newOptions} plus every property of this fixture's options that it does not set itself. */
@@ -208,12 +246,13 @@ public interface TransportFixture extends AutoCloseable {
 
     @Override
     public TransportFixture withDialRoute(java.util.function.UnaryOperator<URI> newRoute) {
-      return new ProviderFixture(provider, dialerOptions, options, newRoute, path, false);
+      return new ProviderFixture(dialProvider, provider, dialerOptions, options, newRoute, path, false);
     }
 
     @Override
     public TransportFixture killable() {
-      return path == null ? null : new ProviderFixture(provider, dialerOptions, options, route, path, true);
+      return path == null ? null
+          : new ProviderFixture(dialProvider, provider, dialerOptions, options, route, path, true);
     }
 
     /** Black-holes the connection's proxy, then aborts {@code c}: its goodbye, if any, is swallowed. */
@@ -229,7 +268,7 @@ public interface TransportFixture extends AutoCloseable {
 
     @Override
     public String transportId() {
-      return provider.id();
+      return dialProvider == provider ? provider.id() : dialProvider.id() + "→" + provider.id();
     }
 
     @Override

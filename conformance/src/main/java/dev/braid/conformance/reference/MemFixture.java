@@ -16,6 +16,15 @@ public final class MemFixture extends ForwardingFixture {
     super(TransportFixture.of(provider));
   }
 
+  /**
+   * A cross-implementation fixture ({@link TransportFixture#across}): {@code dialer}'s transport dials {@code
+   * listener}'s, two implementations of the {@code mem} scheme (see {@link MemTransportProvider#secondImplementation}),
+   * with the reference transport's silent kill.
+   */
+  public static MemFixture across(MemTransportProvider dialer, MemTransportProvider listener) {
+    return new MemFixture(TransportFixture.across(dialer, listener, dev.braid.TransportOptions.DEFAULTS));
+  }
+
   private MemFixture(TransportFixture delegate) {
     super(delegate);
   }

@@ -80,7 +80,7 @@ final class MemTransport implements Transport {
         return CompletableFuture.failedFuture(new IOException("transport closed"));
       }
     }
-    URI local = URI.create(id() + "://dialer:" + PORTS.incrementAndGet());
+    URI local = URI.create(provider.scheme() + "://dialer:" + PORTS.incrementAndGet());
     MemConnection mine = new MemConnection(this, true, local, address);
     MemConnection theirs = l.transport.accepted(l, address, local);
     if (theirs == null) {
@@ -91,7 +91,7 @@ final class MemTransport implements Transport {
     synchronized (this) {
       connections.add(mine);
     }
-    l.deliver(BrokenStreams.wrap(theirs, breakage()));
+    l.deliver(BrokenStreams.wrap(theirs, l.transport.breakage())); // each end carries its own transport's defect
     return CompletableFuture.completedFuture(BrokenStreams.wrap(mine, breakage()));
   }
 
@@ -110,7 +110,8 @@ final class MemTransport implements Transport {
   public Listener listen(URI address) throws IOException {
     checkScheme(address);
     int port = address.getPort() <= 0 ? PORTS.incrementAndGet() : address.getPort();
-    URI bound = URI.create(id() + "://" + (address.getHost() == null ? "test" : address.getHost()) + ":" + port);
+    URI bound = URI.create(provider.scheme() + "://" + (address.getHost() == null ? "test" : address.getHost()) + ":"
+        + port);
     MemListener l = new MemListener(this, bound);
     synchronized (this) {
       if (closed) {
@@ -158,8 +159,8 @@ final class MemTransport implements Transport {
   }
 
   private void checkScheme(URI address) {
-    if (!id().equalsIgnoreCase(address.getScheme())) {
-      throw new IllegalArgumentException("not a " + id() + ":// address: " + address);
+    if (!provider.scheme().equalsIgnoreCase(address.getScheme())) {
+      throw new IllegalArgumentException("not a " + provider.scheme() + ":// address: " + address);
     }
   }
 

@@ -19,15 +19,41 @@ import java.util.Set;
  */
 public final class MemTransportProvider implements TransportProvider {
   private final Breakage breakage;
+  private final String id;
+  private final String scheme;
 
   /** The correct reference transport (used by {@link java.util.ServiceLoader}). */
   public MemTransportProvider() {
     this(Breakage.NONE);
   }
 
-  /** A reference transport with a deliberate defect. */
+  /** A reference transport with a deliberate defect (its own id and scheme, {@code mem-<breakage>}). */
   public MemTransportProvider(Breakage breakage) {
     this.breakage = Objects.requireNonNull(breakage, "breakage");
+    this.id = breakage == Breakage.NONE ? "mem" : "mem-" + breakage.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    this.scheme = id;
+  }
+
+  private MemTransportProvider(String id, Breakage breakage) {
+    this.breakage = Objects.requireNonNull(breakage, "breakage");
+    this.id = Objects.requireNonNull(id, "id");
+    this.scheme = "mem";
+  }
+
+  /**
+   * A second implementation of the {@code mem} scheme, as a Netty-based and a kwik-based provider both serve
+   * {@code quic}: its own id ({@code mem-second}, or {@code mem-second-<breakage>}), the same scheme and addresses, so
+   * its transports dial and accept {@code mem} ones (the kit's cross-implementation fixture,
+   * {@link dev.braid.conformance.TransportFixture#across}). Never found by {@link java.util.ServiceLoader}.
+   */
+  public static MemTransportProvider secondImplementation(Breakage breakage) {
+    return new MemTransportProvider(breakage == Breakage.NONE ? "mem-second"
+        : "mem-second-" + breakage.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'), breakage);
+  }
+
+  /** The scheme of this provider's addresses. */
+  String scheme() {
+    return scheme;
   }
 
   /** The defect this provider's transports carry. */
@@ -37,12 +63,12 @@ public final class MemTransportProvider implements TransportProvider {
 
   @Override
   public String id() {
-    return breakage == Breakage.NONE ? "mem" : "mem-" + breakage.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    return id;
   }
 
   @Override
   public Set<String> schemes() {
-    return Set.of(id());
+    return Set.of(scheme);
   }
 
   @Override
@@ -67,7 +93,7 @@ public final class MemTransportProvider implements TransportProvider {
 
   @Override
   public URI testListenAddress() {
-    return URI.create(id() + "://test:0");
+    return URI.create(scheme + "://test:0");
   }
 
   @Override
