@@ -21,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import tech.kwik.core.QuicClientConnection;
 import tech.kwik.core.QuicStream;
-import tech.kwik.core.log.NullLogger;
 
 /**
  * The baseline for {@code quic} in {@code braid bench}: kwik 0.10.8 used directly, without Braid. One kwik server
@@ -135,7 +134,7 @@ public final class KwikBaseline implements BenchBaseline {
         .defaultStreamReceiveBufferSize((long) KwikBenchServer.STREAM_WINDOW)
         .maxOpenPeerInitiatedBidirectionalStreams(0)
         .maxOpenPeerInitiatedUnidirectionalStreams(0)
-        .logger(new NullLogger())
+        .logger(new KwikErrors("client"))
         .customTrustManager(CertificatePins.trustOnly(server.certificateHash()))
         .build();
     c.connect();
