@@ -25,18 +25,19 @@ final class ChildRun {
   private ChildRun() {}
 
   /**
-   * Whether a child JVM on this JVM's class path finds every one of {@code providerIds}: each provider's class
+   * Whether a child JVM on this JVM's class path finds every one of {@code providers}: each provider's class
    * <em>and its service registration</em> come from the class path (a jar added by a class loader made in-process,
-   * as in tests, is not seen by a child even when the provider class itself is).
+   * as in tests, is not seen by a child even when the provider class itself is). Compares the registered types
+   * without instantiating a provider a second time.
    */
-  static boolean canFork(java.util.Collection<String> providerIds) {
+  static boolean canFork(java.util.Collection<? extends dev.braid.spi.TransportProvider> providers) {
     if (ProcessHandle.current().info().command().isEmpty()) {
       return false;
     }
-    java.util.Set<String> seen = new java.util.HashSet<>();
+    java.util.Set<Class<?>> registered = new java.util.HashSet<>();
     java.util.ServiceLoader.load(dev.braid.spi.TransportProvider.class, ClassLoader.getSystemClassLoader()).stream()
-        .forEach(p -> seen.add(p.get().id()));
-    return seen.containsAll(providerIds);
+        .forEach(p -> registered.add(p.type()));
+    return providers.stream().allMatch(p -> registered.contains(p.getClass()));
   }
 
   static List<Outcome> run(KitSubject p, Path reports, PrintStream out, boolean tty, boolean quick)

@@ -173,7 +173,7 @@ public final class Main {
           .stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()));
     }
     boolean fork = !inProcess && columns.size() > 1
-        && ChildRun.canFork(selected.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toSet()));
+        && ChildRun.canFork(selected);
     for (KitSubject p : columns) {
       long t = System.nanoTime();
       List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty, quick) : runner.run(p, outcomesFile);
