@@ -1,0 +1,80 @@
+package dev.braid.transport.quic.netty;
+
+import dev.braid.Capability;
+import dev.braid.Transport;
+import dev.braid.TransportOptions;
+import dev.braid.spi.TransportProvider;
+import dev.braid.transport.quic.netty.internal.NativeSupport;
+import dev.braid.transport.quic.netty.internal.NettyQuicTransport;
+import java.io.IOException;
+import java.net.URI;
+import java.util.Set;
+
+/**
+ * The QUIC transport on Netty's QUIC codec (quiche and BoringSSL), provider id {@code quic-netty}, URI scheme
+ * {@code quic}: one bidirectional QUIC stream per {@link dev.braid.MuxedStream}, with native FIN, RESET_STREAM and
+ * STOP_SENDING, wire-compatible with the kwik transport (provider id {@code quic}).
+ *
+ * <p><b>Which one {@code quic://} gets.</b> This provider's priority (10) is above the kwik transport's (0), so where
+ * its native library loads (Linux x86_64) {@code quic://} resolves to it; elsewhere it reports itself unavailable,
+ * with the cause, and {@code quic://} falls back to kwik, which is pure Java. Pick one explicitly with
+ * {@code TransportRegistry.forId("quic")} or {@code forId("quic-netty")}.
+ *
+ * <p>Addresses, certificates and options are the kwik transport's: {@code quic://HOST:PORT?certhash=SHA256HEX}, a
+ * self-signed certificate made at run time (or the shared {@code tls.keyStore} options), {@link NettyQuicOptions}.
+ *
+ * <p><b>Thread safety.</b> Thread-safe and stateless; the constructor never throws and loads nothing.
+ */
+public final class NettyQuicTransportProvider implements TransportProvider {
+  /** The provider id. */
+  public static final String ID = "quic-netty";
+
+  /** Creates the provider; does no I/O. */
+  public NettyQuicTransportProvider() {}
+
+  @Override
+  public String id() {
+    return ID;
+  }
+
+  @Override
+  public Set<String> schemes() {
+    return Set.of("quic");
+  }
+
+  /** 10: above the kwik transport, which stays the fallback where quiche cannot load. */
+  @Override
+  public int priority() {
+    return 10;
+  }
+
+  @Override
+  public boolean isAvailable() {
+    return unavailabilityCause() == null;
+  }
+
+  /** Checked once and remembered: the first call loads quiche's JNI library (extracted into java.io.tmpdir). */
+  @Override
+  public Throwable unavailabilityCause() {
+    return NativeSupport.unavailabilityCause();
+  }
+
+  @Override
+  public Set<Capability> capabilities() {
+    return NettyQuicTransport.CAPABILITIES;
+  }
+
+  @Override
+  public URI testListenAddress() {
+    return URI.create("quic://127.0.0.1:0");
+  }
+
+  @Override
+  public Transport create(TransportOptions options) throws IOException {
+    Throwable why = unavailabilityCause();
+    if (why != null) {
+      throw new IOException("the Netty QUIC transport cannot run here: " + why.getMessage(), why);
+    }
+    return new NettyQuicTransport(options);
+  }
+}

@@ -1,0 +1,330 @@
+package dev.braid.transport.quic.netty.internal;
+
+import dev.braid.ProtocolException;
+import dev.braid.StreamResetException;
+import dev.braid.StreamStateListener;
+import dev.braid.spi.AbstractMuxedStream;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.ChannelOutputShutdownException;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamResetException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * One bidirectional QUIC stream (a Netty {@link QuicStreamChannel}) as a Braid {@link dev.braid.MuxedStream}: Braid's
+ * QUIC mapping, the same as the kwik transport's (see that transport's README for the state table).
+ *
+ * <ul>
+ *   <li><b>Preamble.</b> The opener writes one byte, {@code 0x00}, before anything else; the acceptor takes it off
+ *       before Braid sees any byte, and fails a stream that starts otherwise (a protocol violation). quiche cannot
+ *       announce a stream with a zero-length STREAM frame, nor see one (cloudflare/quiche#731).</li>
+ *   <li><b>Reading.</b> Netty reads from quiche only when asked ({@code AUTO_READ} off), and Braid asks only while
+ *       its buffer is below {@code receiveWindow}: quiche returns flow-control credit for what is read, so a stalled
+ *       reader holds the peer at about two windows.</li>
+ *   <li><b>Codes.</b> RESET_STREAM and STOP_SENDING carry Braid's codes as they are (62-bit, through
+ *       {@link Netty4217}). closeRead sends STOP_SENDING with 2^32 + 0; the peer's RESET_STREAM answering it is the end
+ *       of its sending part, not a reset.</li>
+ *   <li><b>What Netty does not report</b> (a STOP_SENDING while no write waits, a reset while Braid is not reading,
+ *       the peer's answer to our STOP_SENDING) is found by {@link #probe()} after each batch of datagrams.</li>
+ * </ul>
+ *
+ * <p><b>Threads.</b> Hooks arrive on any thread and move to the connection's event loop ({@code onLoop}); Netty's
+ * events arrive there. Fields marked "loop" are confined to it.
+ *
+ * <p><b>Thread safety.</b> Thread-safe, as {@link AbstractMuxedStream} is.
+ */
+final class NettyQuicMuxedStream extends AbstractMuxedStream {
+  private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic.netty");
+  /** The preamble of Braid's QUIC mapping 1. */
+  static final byte PREAMBLE = 0x00;
+  /** closeRead's STOP_SENDING code (2^32 + the code Braid's core gives): never taken for a peer's own reset. */
+  static final long CLOSE_READ_CODE = 1L << 32;
+
+  private final NettyQuicConnection conn;
+  private final QuicStreamChannel ch;
+  // loop
+  private boolean preambleDue;
+  private boolean reading;
+  private boolean inputEnded;
+  private boolean outputEnded;
+  private boolean stopHandled;
+  private long stopSentCode = -1;
+  private long peerResetCode = -1;
+  private boolean closed;
+
+  /** A peer's stream: its pipeline slot is made here. */
+  NettyQuicMuxedStream(NettyQuicConnection conn, QuicStreamChannel ch, boolean local, StreamStateListener listener) {
+    this(conn, ch, local, listener, newSlot(ch));
+  }
+
+  NettyQuicMuxedStream(NettyQuicConnection conn, QuicStreamChannel ch, boolean local, StreamStateListener listener,
+      NettyQuicConnection.StreamSlot slot) {
+    super(conn, ch.streamId(), local, false, listener);
+    this.conn = conn;
+    this.ch = ch;
+    this.preambleDue = !local;
+    slot.stream = this;
+  }
+
+  private static NettyQuicConnection.StreamSlot newSlot(QuicStreamChannel ch) {
+    NettyQuicConnection.StreamSlot slot = new NettyQuicConnection.StreamSlot();
+    ch.pipeline().addLast(slot);
+    return slot;
+  }
+
+  // ---------------------------------------------------------------- the connection's calls (loop)
+
+  void writePreamble() {
+    ch.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {PREAMBLE})).addListener(f -> {
+      if (!f.isSuccess()) {
+        LOG.log(System.Logger.Level.DEBUG, "{0}: preamble not written: {1}", this, f.cause());
+      }
+    });
+  }
+
+  void startReading() {
+    reading = true;
+    maybeRead();
+  }
+
+  /** Refuses a stream the connection never registered: RESET_STREAM and STOP_SENDING with {@code REFUSED}. */
+  void refuseUnregistered() {
+    conn.onLoop(() -> {
+      outputEnded = true;
+      inputEnded = true;
+      shutdown(Netty4217.SHUTDOWN_WRITE, StreamResetException.REFUSED);
+      shutdown(Netty4217.SHUTDOWN_READ, StreamResetException.REFUSED);
+      Netty4217.flush(ch.parent());
+      closeChannel();
+    });
+  }
+
+  void refuseRegistered(String why) {
+    refuse(why);
+  }
+
+  /** What Netty did not report since the last batch (see the class comment). */
+  void probe() {
+    if (closed) {
+      return;
+    }
+    if (!inputEnded && Netty4217.finished(ch.parent(), ch.streamId())) {
+      if (stopSentCode >= 0) {
+        // after our STOP_SENDING quiche drops what arrives and never reports the peer's answer: its sending part ended
+        inputEnded = true;
+        receiveEndOfInput();
+      } else {
+        ch.read(); // a reset Braid is not reading (paused for back-pressure): reading makes Netty report it
+      }
+    }
+    if (!outputEnded && !stopHandled && Netty4217.stopped(ch.parent(), ch.streamId())) {
+      peerStoppedSending();
+    }
+  }
+
+  // ---------------------------------------------------------------- Netty's events (loop)
+
+  void onRead(ByteBuf buf) {
+    try {
+      if (preambleDue && buf.isReadable()) {
+        byte first = buf.readByte();
+        preambleDue = false;
+        if (first != PREAMBLE) {
+          badPreamble("its first byte is 0x" + Integer.toHexString(first & 0xFF) + ", not the preamble 0x00");
+          return;
+        }
+      }
+      if (buf.isReadable() && stopSentCode < 0 && !inputEnded) {
+        receiveCopy(buf.nioBuffer());
+      }
+    } finally {
+      buf.release();
+    }
+    maybeRead();
+  }
+
+  void onReadComplete() {
+    maybeRead();
+  }
+
+  void onEvent(Object evt) {
+    if (evt == ChannelInputShutdownReadComplete.INSTANCE && !inputEnded) {
+      inputEnded = true;
+      if (preambleDue) {
+        badPreamble("it ended (FIN) before its preamble");
+        return;
+      }
+      receiveFin();
+    }
+  }
+
+  void onException(Throwable cause) {
+    if (cause instanceof QuicStreamResetException reset) {
+      if (inputEnded) {
+        return;
+      }
+      inputEnded = true;
+      long code = reset.applicationProtocolCode();
+      if (stopSentCode >= 0 && code == stopSentCode) {
+        receiveEndOfInput(); // the answer to our STOP_SENDING: the end of the peer's sending part, no reset
+      } else {
+        peerResetCode = code;
+        receiveReset(code);
+      }
+      return;
+    }
+    LOG.log(System.Logger.Level.DEBUG, "{0}: stream error: {1}", this, cause.toString());
+    fail(cause);
+  }
+
+  private void badPreamble(String what) {
+    inputEnded = true;
+    LOG.log(System.Logger.Level.WARNING, "{0}: the peer broke Braid''s QUIC mapping on this stream: {1}; the stream "
+        + "fails", this, what);
+    fail(new ProtocolException("the peer broke Braid's QUIC mapping on stream " + this + ": " + what));
+  }
+
+  /**
+   * The peer sent STOP_SENDING (quiche has answered with RESET_STREAM already). A Braid peer's {@code reset(code)}
+   * sends RESET_STREAM with it: that reset wins, so that writes fail with it (kit rules E1, F3), not with
+   * {@code WriteClosedException}; a reset Braid is not reading is read first.
+   */
+  private void peerStoppedSending() {
+    if (stopHandled || outputEnded) {
+      return;
+    }
+    if (!inputEnded && Netty4217.finished(ch.parent(), ch.streamId()) && stopSentCode < 0) {
+      ch.read(); // reports the peer's reset, if that is what ended its side
+    }
+    if (stopHandled || outputEnded) {
+      return;
+    }
+    stopHandled = true;
+    outputEnded = true;
+    if (peerResetCode == StreamResetException.REFUSED) {
+      return;
+    }
+    receiveStopSending(0); // quiche does not give the code: 0 is what a Braid peer's closeRead means
+  }
+
+  private void maybeRead() {
+    if (reading && !closed && !inputEnded && stopSentCode < 0
+        && bufferedInboundBytes() < conn.receiveWindow()) {
+      ch.read();
+    }
+  }
+
+  // ---------------------------------------------------------------- Braid's hooks (any thread)
+
+  @Override
+  protected CompletableFuture<Void> transmit(ByteBuffer data) {
+    CompletableFuture<Void> sent = new CompletableFuture<>();
+    ch.writeAndFlush(Unpooled.wrappedBuffer(data)).addListener(f -> {
+      if (f.isSuccess()) {
+        sent.complete(null);
+      } else if (f.cause() instanceof ChannelOutputShutdownException && !outputEnded) {
+        // the peer's STOP_SENDING: let a reset in the same packet surface first, then report the stop
+        conn.onLoop(() -> ch.eventLoop().execute(() -> {
+          peerStoppedSending();
+          sent.completeExceptionally(f.cause()); // already failed by the core with the stop or the reset
+        }));
+      } else {
+        sent.completeExceptionally(f.cause());
+      }
+    });
+    return sent;
+  }
+
+  @Override
+  protected void transmitFin() {
+    conn.onLoop(() -> {
+      if (outputEnded) {
+        return;
+      }
+      outputEnded = true;
+      ch.shutdownOutput().addListener(f -> {
+        if (!f.isSuccess()) {
+          LOG.log(System.Logger.Level.DEBUG, "{0}: FIN not sent: {1}", this, f.cause());
+        }
+      });
+    });
+  }
+
+  @Override
+  protected void transmitReset(long code) {
+    conn.onLoop(() -> {
+      if (!outputEnded) {
+        outputEnded = true;
+        shutdown(Netty4217.SHUTDOWN_WRITE, code);
+      }
+      if (!inputEnded && stopSentCode < 0) {
+        stopSentCode = code;
+        shutdown(Netty4217.SHUTDOWN_READ, code);
+      }
+      Netty4217.flush(ch.parent());
+    });
+  }
+
+  @Override
+  protected void transmitStopSending(long code) {
+    conn.onLoop(() -> {
+      if (inputEnded || stopSentCode >= 0) {
+        return;
+      }
+      stopSentCode = CLOSE_READ_CODE + code;
+      shutdown(Netty4217.SHUTDOWN_READ, stopSentCode);
+      Netty4217.flush(ch.parent());
+      if (Netty4217.finished(ch.parent(), ch.streamId())) {
+        inputEnded = true; // the FIN or a reset had arrived already, unread
+        receiveEndOfInput();
+      }
+    });
+  }
+
+  @Override
+  protected void consumed(int bytes) {
+    conn.onLoop(this::maybeRead);
+  }
+
+  /**
+   * Finished on the wire: what nothing ended yet is reset (after a peer's reset, with the peer's code), and the
+   * channel is closed, so that quiche can free the stream and grant the peer another.
+   */
+  @Override
+  protected void onFinished() {
+    conn.onLoop(() -> {
+      if (conn.isOpen()) {
+        long code = peerResetCode >= 0 ? peerResetCode : StreamResetException.INTERNAL_ERROR;
+        if (!outputEnded) {
+          outputEnded = true;
+          shutdown(Netty4217.SHUTDOWN_WRITE, code);
+        }
+        if (!inputEnded && stopSentCode < 0) {
+          stopSentCode = code;
+          shutdown(Netty4217.SHUTDOWN_READ, code);
+        }
+        Netty4217.flush(ch.parent());
+      }
+      closeChannel();
+    });
+  }
+
+  private void closeChannel() {
+    if (!closed) {
+      closed = true;
+      conn.forget(this);
+      ch.close();
+    }
+  }
+
+  private void shutdown(int direction, long code) {
+    int r = Netty4217.shutdown(ch.parent(), ch.streamId(), direction, code);
+    if (r < 0 && r != Netty4217.ERR_DONE) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: quiche refused to shut {1} down with code {2}: error {3}", this,
+          direction == Netty4217.SHUTDOWN_WRITE ? "our sending part" : "our receiving part", code, r);
+    }
+  }
+}
