@@ -13,8 +13,13 @@ import dev.braid.TransportOptions;
  * <p><b>Thread safety.</b> Constants only.
  */
 public final class QuicOptions {
-  /** The ALPN both ends offer and require (default {@code braid}). */
-  public static final OptionKey<String> ALPN = OptionKey.string("quic.alpn", "braid");
+  /**
+   * The ALPN both ends offer and require (default {@code braid/1}). It names the stream mapping: {@code braid/1} is
+   * Braid's QUIC mapping 1, in which the opener's first byte on every stream is the preamble 0x00 (README, "Stream
+   * preamble"). Ends of the earlier mapping (ALPN {@code braid}: a zero-length STREAM frame announced a stream, no
+   * preamble) therefore fail the handshake with a current end instead of taking its preamble for application data.
+   */
+  public static final OptionKey<String> ALPN = OptionKey.string("quic.alpn", "braid/1");
 
   /**
    * Bytes the peer may send ahead on all streams of a connection together (QUIC MAX_DATA, kwik's

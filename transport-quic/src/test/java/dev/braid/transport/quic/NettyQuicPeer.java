@@ -45,9 +45,15 @@ import javax.net.ssl.TrustManager;
  * An independent QUIC peer: Netty's QUIC codec on quiche (BoringSSL), as server or client, whose streams record
  * what they see (bytes with a running SHA-256, FIN as {@code ChannelInputShutdownReadComplete}, RESET_STREAM codes
  * as {@code QuicStreamResetException}) and optionally echo.
+ *
+ * <p>It speaks Braid's QUIC mapping 1 (README, "Stream preamble"): ALPN {@code braid/1}; a stream it opens starts with
+ * the preamble byte 0x00 ({@link #open()}; {@link #openRaw} lets a test misbehave); a stream it accepts has its first
+ * byte taken off as the preamble ({@link PeerStream#preamble}) and only the bytes after it are recorded and echoed.
  */
 final class NettyQuicPeer implements AutoCloseable {
-  static final String ALPN = "braid";
+  static final String ALPN = "braid/1";
+  /** Braid's stream preamble (QUIC mapping 1): the first byte of every stream, written by its opener. */
+  static final byte PREAMBLE = 0x00;
   /** Issues no tokens, so the server never sends Retry (as Netty's package-private NoQuicTokenHandler). */
   private static final QuicTokenHandler NO_RETRY = new QuicTokenHandler() {
     @Override
@@ -156,7 +162,7 @@ final class NettyQuicPeer implements AutoCloseable {
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(QuicStreamChannel ch) {
-        PeerStream s = new PeerStream(echo);
+        PeerStream s = new PeerStream(echo, true);
         ch.pipeline().addLast(s);
         accepted.add(s);
       }
@@ -177,11 +183,20 @@ final class NettyQuicPeer implements AutoCloseable {
     return s;
   }
 
-  /** Opens a stream from the Netty client. */
+  /** Opens a stream from the Netty client, as the mapping says: its first byte is the preamble 0x00. */
   PeerStream open() throws Exception {
-    PeerStream s = new PeerStream(echo);
-    quic.newStreamBootstrap().type(QuicStreamType.BIDIRECTIONAL).option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .handler(s).create().get(20, TimeUnit.SECONDS);
+    return openRaw(new byte[] {PREAMBLE}, false);
+  }
+
+  /**
+   * Opens a stream from the Netty client whose first bytes are {@code first} (no preamble added: a test passes
+   * {@code {0x00}} to follow the mapping, anything else to break it), in one frame, with FIN on it if {@code fin}.
+   */
+  PeerStream openRaw(byte[] first, boolean fin) throws Exception {
+    PeerStream s = new PeerStream(echo, false);
+    QuicStreamChannel ch = quic.newStreamBootstrap().type(QuicStreamType.BIDIRECTIONAL)
+        .option(ChannelOption.ALLOW_HALF_CLOSURE, true).handler(s).create().get(20, TimeUnit.SECONDS);
+    ch.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.wrappedBuffer(first), fin)); // before any later write
     return s;
   }
 
@@ -200,9 +215,14 @@ final class NettyQuicPeer implements AutoCloseable {
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS);
   }
 
-  /** One Netty stream and what it saw. */
+  /** One Netty stream and what it saw (after the preamble, on a stream it accepted). */
   static final class PeerStream extends ChannelInboundHandlerAdapter {
     final CompletableFuture<QuicStreamChannel> channel = new CompletableFuture<>();
+    /**
+     * On a stream this peer accepted: the first byte the opener sent (the preamble, 0x00 from a Braid opener), taken
+     * off before anything is recorded or echoed. Never completes on a stream this peer opened.
+     */
+    final CompletableFuture<Integer> preamble = new CompletableFuture<>();
     final CompletableFuture<Void> fin = new CompletableFuture<>();
     final CompletableFuture<Long> reset = new CompletableFuture<>();
     /** The echo's FIN: done when Netty's write of the last frame, with FIN, completed (exceptionally with its cause). */
@@ -210,12 +230,14 @@ final class NettyQuicPeer implements AutoCloseable {
     final ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
     private final MessageDigest sha;
     private final boolean echo;
+    private boolean preambleDue; // event loop only: an accepted stream whose first byte has not arrived yet
     private final java.io.ByteArrayOutputStream firstBytes = new java.io.ByteArrayOutputStream();
     volatile long received;
     private ByteBuf heldEcho; // echo mode, event loop only: the latest chunk, not yet echoed
 
-    PeerStream(boolean echo) {
+    PeerStream(boolean echo, boolean accepted) {
       this.echo = echo;
+      this.preambleDue = accepted;
       try {
         sha = MessageDigest.getInstance("SHA-256");
       } catch (java.security.NoSuchAlgorithmException e) {
@@ -236,7 +258,18 @@ final class NettyQuicPeer implements AutoCloseable {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
       ByteBuf buf = (ByteBuf) msg;
       try {
+        if (preambleDue && buf.isReadable()) {
+          preambleDue = false;
+          int first = buf.readUnsignedByte();
+          preamble.complete(first);
+          if (first != PREAMBLE) {
+            errors.add(new AssertionError(String.format("first byte 0x%02x is not the stream preamble 0x00", first)));
+          }
+        }
         int n = buf.readableBytes();
+        if (n == 0) {
+          return;
+        }
         byte[] bytes = new byte[n];
         buf.getBytes(buf.readerIndex(), bytes);
         synchronized (this) {

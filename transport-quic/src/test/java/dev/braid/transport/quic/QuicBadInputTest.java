@@ -96,7 +96,7 @@ class QuicBadInputTest {
     URI address = listener.address();
     QuicClientConnection c = QuicClientConnection.newBuilder()
         .host(address.getHost()).port(address.getPort())
-        .applicationProtocol("braid")
+        .applicationProtocol(QuicOptions.ALPN.fallback()) // braid/1
         .customTrustManager(CertificatePins.trustOnly(address.getQuery().replace("certhash=", "")))
         .logger(new NullLogger())
         .build();

@@ -76,4 +76,29 @@ class QuicOptionsTest {
       assertInstanceOf(ConnectionFailedException.class, e.getCause());
     }
   }
+
+  /**
+   * The default ALPN names the stream mapping: {@code braid/1} (the stream preamble). An end of the old mapping
+   * ({@code braid}: a zero-length STREAM frame announces a stream, no preamble) is refused at the handshake, either
+   * way round, instead of taking the other's preamble for application data.
+   */
+  @Test
+  void anEndOfTheOldMappingIsRefusedAtTheHandshake() throws Exception {
+    assertEquals("braid/1", QuicOptions.ALPN.fallback());
+    TransportOptions old = TransportOptions.builder().property(QuicOptions.ALPN.name(), "braid").build();
+    try (Transport current = PROVIDER.create(TransportOptions.DEFAULTS); Transport previous = PROVIDER.create(old)) {
+      Listener newListener = current.listen(LOOPBACK);
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> previous.dial(newListener.address()).get(30, TimeUnit.SECONDS));
+      assertInstanceOf(ConnectionFailedException.class, e.getCause());
+
+      Listener oldListener = previous.listen(LOOPBACK);
+      e = assertThrows(ExecutionException.class, () -> current.dial(oldListener.address()).get(30, TimeUnit.SECONDS));
+      assertInstanceOf(ConnectionFailedException.class, e.getCause());
+
+      CompletableFuture<Connection> accepted = newListener.accept(); // and two current ends agree
+      assertTrue(current.dial(newListener.address()).get(20, TimeUnit.SECONDS).isOpen());
+      assertTrue(accepted.get(20, TimeUnit.SECONDS).isOpen());
+    }
+  }
 }

@@ -96,9 +96,6 @@ final class FrameRouter {
         if (sig == null) {
           continue;
         }
-        if (sf.getLength() > 0 || sf.isFinal()) {
-          sig.anySent = true; // (not our zero-length announcement: if that is lost, it is sent again)
-        }
         boolean moved = false;
         if (sf.isFinal() && !sig.finSent) {
           sig.finSent = true;

@@ -24,7 +24,6 @@ import tech.kwik.core.frame.PingFrame;
 import tech.kwik.core.frame.QuicFrame;
 import tech.kwik.core.frame.ResetStreamFrame;
 import tech.kwik.core.frame.StopSendingFrame;
-import tech.kwik.core.frame.StreamFrame;
 import tech.kwik.core.impl.QuicConnectionImpl;
 import tech.kwik.core.stream.FlowControlUpdateListener;
 
@@ -79,7 +78,7 @@ public final class Kwik0108 {
 
   /**
    * <b>Fault:</b> kwik's public API cannot send a frame of the application's choosing: a PING, a STOP_SENDING without
-   * {@code abortReading} (section 6), a RESET_STREAM after FIN (section 5), an empty STREAM frame (section 7).
+   * {@code abortReading} (section 6), a RESET_STREAM after FIN (section 5).
    * <b>Workaround:</b> {@code QuicConnectionImpl.send(frame, lostCallback, flush)}, exported with {@code --add-exports},
    * for every such frame; a lost frame is sent again while {@code stillWanted} holds. <b>Obsolete when</b> kwik's
    * public {@code QuicConnection}/{@code QuicStream} offer these calls.
@@ -357,35 +356,39 @@ public final class Kwik0108 {
 
   // ---------------------------------------------------------------- 7. a new stream is invisible until its first byte
 
-  /**
-   * <b>Fault:</b> {@code createStream} sends nothing until the first byte (or FIN), so the peer cannot accept a stream
-   * that is opened and then waits for the peer to speak first; and on loopback kwik's loss detection (section 3) does
-   * not always notice that such a first frame was lost. <b>Workaround:</b> a zero-length STREAM frame announces the
-   * stream at once, sent again if lost and repeated (50 ms, doubling, 8 times) until the stream has sent data of its
-   * own ({@code anySent}); a duplicate is harmless. <b>Obsolete when</b> kwik announces new streams itself.
+  /*
+   * Fault: createStream sends nothing until the first byte (or FIN), so the peer cannot accept a stream that is opened
+   * and then waits for the peer to speak first. No workaround here any more: in QUIC mapping 1 (ALPN braid/1) the
+   * opener's first byte, written before openStream() completes, is Braid's stream preamble 0x00
+   * (QuicMuxedStream.PREAMBLE, StreamOutput.writePreamble), so kwik sends a STREAM frame at once. Mapping 0 announced
+   * the stream with a zero-length STREAM frame of Braid's own (section 2), which quiche can neither send nor see
+   * (cloudflare/quiche#731). Obsolete as a fault when kwik announces new streams itself; the preamble stays (it is the
+   * wire format).
+   *
+   * Loss. The zero-length frame was re-sent when kwik declared it lost, and also repeated (50 ms, doubling, 8 times)
+   * until the stream had sent data of its own, because "on loopback kwik's loss detection (section 3) does not always
+   * notice that such a first frame was lost". The preamble needs no such repetition, by that rule itself: it *is* data
+   * of the stream's own, in kwik's send buffer, retransmitted from kwik's retransmit buffer when kwik declares its packet
+   * lost, and from its first byte a stream's visibility rests on kwik's data path, as the repetition assumed once data
+   * had been sent. That path's faults apply to the preamble as to any byte, each with its guard: a lost tail packet that
+   * kwik does not declare lost at loopback's 0 ms RTT (the preamble of a stream nobody writes on is such a tail) is the
+   * ACK watchdog's (section 3: it watches every ack-eliciting 1-RTT packet, the preamble's included, and its PING draws
+   * the ACK that lets kwik declare the loss and retransmit); a byte kwik holds with no send request queued is the stall
+   * check's (section 4, armed by writePreamble). (The repetition was added an hour before section 1's assertion was
+   * found to abort connections at random, the root of the accept timeouts of that time, so it most likely patched a
+   * symptom of that; the whole module, the kit's lossy-path rule F6 included, passes without it.)
+   *
+   * What kwik still does not allow. (a) A stream reset by us before its preamble left: kwik's sender takes queued
+   * requests in order, so the preamble's request (queued by the write) goes before Braid's reset task (section 5,
+   * onSenderThread); but it skips a request that does not fit the room left in the packet it assembles (the preamble's
+   * needs 20 bytes, the reset task 1), and a stream without flow-control credit (MAX_DATA used up) cannot send it. Then
+   * kwik's reset drops the preamble with the rest of its buffer and its RESET_STREAM carries final size 0; a preamble
+   * lost after it was sent is not retransmitted once the stream is reset (final size 1). (b) kwik 0.10.8 ignores a
+   * RESET_STREAM or STOP_SENDING for a peer stream it has not created (StreamManager.process): a stream whose
+   * preamble never reached a kwik acceptor stays unknown to it, and if a later stream makes kwik create it implicitly,
+   * Braid accepts a stream on which nothing arrives. Mapping 0's zero-length frame had the same limits (it was not
+   * re-sent once the stream was terminal either), except that it was not flow controlled and needed less room.
    */
-  static void announce(QuicConnection quic, StreamSignals sig, BooleanSupplier stillWanted) {
-    send(quic.kwik(), new StreamFrame(sig.streamId, 0, new byte[0], false),
-        () -> !sig.anySent && stillWanted.getAsBoolean());
-    reannounce(quic, sig, stillWanted, 1);
-  }
-
-  private static void reannounce(QuicConnection quic, StreamSignals sig, BooleanSupplier stillWanted, int attempt) {
-    if (attempt > 8) {
-      return;
-    }
-    try {
-      quic.transport().scheduler().schedule(() -> {
-        if (!sig.anySent && stillWanted.getAsBoolean()) {
-          send(quic.kwik(), new StreamFrame(sig.streamId, 0, new byte[0], false),
-              () -> !sig.anySent && quic.isOpen());
-          reannounce(quic, sig, stillWanted, attempt + 1);
-        }
-      }, 50L << attempt, TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException closing) {
-      LOG.log(System.Logger.Level.DEBUG, "transport closing; stream {0} not re-announced", sig.streamId);
-    }
-  }
 
   // ---------------------------------------------------------------- 8. a read that misses its wake-up
 

@@ -9,6 +9,7 @@ import dev.braid.StreamStateListener;
 import dev.braid.TransportOptions;
 import dev.braid.spi.AbstractConnection;
 import dev.braid.spi.SerialExecutor;
+import java.io.IOException;
 import java.net.URI;
 import java.util.Collections;
 import java.util.List;
@@ -336,12 +337,17 @@ public final class QuicConnection extends AbstractConnection {
     s.register();
     sig.stream = s;
     try {
-      Kwik0108.announce(this, sig, () -> isOpen() && !s.state().isTerminal());
-    } catch (RuntimeException e) {
-      LOG.log(System.Logger.Level.DEBUG, "could not announce stream " + sig.streamId + " early; the first byte will", e);
+      // QUIC mapping 1: the stream's first byte, queued before the open completes, so before anything of the
+      // application's; it is what announces the stream to the peer (QuicMuxedStream, "Stream preamble").
+      s.writePreamble();
+    } catch (IOException | RuntimeException e) {
+      ConnectionFailedException end = endCause();
+      result.completeExceptionally(end != null ? end : new ConnectionFailedException("kwik refused the preamble of "
+          + "stream " + sig.streamId + ": " + e, e));
     }
     if (!result.complete(s)) {
-      s.refuseRegistered("its open had already failed (timed out, or the connection ended)"); // withdrawn: REFUSED
+      // withdrawn: REFUSED (after its preamble, if that was queued, so the peer sees the stream and its refusal)
+      s.refuseRegistered("its open had already failed (timed out, the connection ended, or kwik refused its preamble)");
     }
   }
 

@@ -13,18 +13,29 @@ import tech.kwik.core.QuicStream;
 /**
  * One bidirectional QUIC stream as a Braid {@link dev.braid.MuxedStream}.
  *
-/**
- * One bidirectional QUIC stream as a Braid {@link dev.braid.MuxedStream}.
+ * <h2>Stream preamble (QUIC mapping 1, ALPN {@code braid/1})</h2>
+ * The opener's first byte on every stream is {@link #PREAMBLE} (0x00), written into kwik's stream right after kwik
+ * created it and before {@code openStream()} completes ({@link StreamOutput#writePreamble}), so it precedes every
+ * application byte, the FIN and, as far as kwik allows ({@link Kwik0108} section 7), any reset of ours. It is what makes
+ * the stream visible to the peer before the application writes: quiche can neither send nor see a zero-length STREAM
+ * frame (cloudflare/quiche#731), which is how mapping 0 announced a stream. The acceptor reads it off before
+ * anything reaches Braid's core ({@link StreamInput}); a stream whose first byte is another, or that ends before its
+ * first byte, fails with a {@link dev.braid.ProtocolException} and is reset with {@code INTERNAL_ERROR}. It is never
+ * application data: not in {@code bytesWritten} or {@code bytesRead}, not in Braid's receive window.
  *
  * <h2>State mapping</h2>
  * RFC 9000 §3.1 (sending part), §3.2 (receiving part) and kwik's connection events, onto {@link StreamState}:
  * <table>
  * <caption>QUIC stream states and events → Braid</caption>
  * <tr><th>QUIC / kwik</th><th>what Braid does</th><th>resulting {@code StreamState}</th></tr>
- * <tr><td>send: Ready (created by {@code createStream(true)}; a zero-length STREAM frame announces it)</td>
- *     <td>{@code openStream()} completes</td><td>OPEN</td></tr>
- * <tr><td>recv: Recv (first STREAM frame of a peer stream; kwik's new-stream callback)</td>
- *     <td>accepted / handed to the stream handler</td><td>OPEN</td></tr>
+ * <tr><td>send: Ready (created by {@code createStream(true)}); Braid writes the one-byte preamble 0x00 into the stream,
+ *     which announces it to the peer before any application byte</td>
+ *     <td>{@code openStream()} completes (after the preamble is queued)</td><td>OPEN</td></tr>
+ * <tr><td>recv: Recv (first STREAM frame of a peer stream, normally carrying the preamble; kwik's new-stream
+ *     callback)</td>
+ *     <td>accepted / handed to the stream handler; the preamble is read off before any byte is delivered (another first
+ *     byte, or a FIN before it: {@code fail(ProtocolException)}, reset with {@code INTERNAL_ERROR}, FAILED)</td>
+ *     <td>OPEN</td></tr>
  * <tr><td>send: Send → Data Sent (we queue FIN: {@code getOutputStream().close()})</td>
  *     <td>{@code closeWrite()}, after every queued byte</td><td>OPEN → WRITE_CLOSED, READ_CLOSED → CLOSED</td></tr>
  * <tr><td>recv: Size Known → Data Recvd → Data Read (STREAM frame with FIN; every byte up to the final size read)</td>
@@ -89,6 +100,12 @@ import tech.kwik.core.QuicStream;
  * {@link #onFinished()} ({@code finished}), and read anywhere.
  */
 public final class QuicMuxedStream extends AbstractMuxedStream {
+  /**
+   * Braid's stream preamble (QUIC mapping 1): the first byte of every stream, written by its opener, read off by its
+   * acceptor; never application data.
+   */
+  static final byte PREAMBLE = 0x00;
+
   private final QuicConnection quic;
   private final StreamSignals sig;
   private final StreamInput input;
@@ -107,7 +124,7 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
     super(connection, kwik.getStreamId(), local, false, listener);
     this.quic = connection;
     this.sig = sig;
-    this.input = new StreamInput(this, connection, kwik.getInputStream(), sig);
+    this.input = new StreamInput(this, connection, kwik.getInputStream(), sig, !local);
     this.output = new StreamOutput(this, connection, kwik, sig);
   }
 
@@ -116,6 +133,11 @@ public final class QuicMuxedStream extends AbstractMuxedStream {
   /** Braid's connection registered the stream; called before the tap can route frames to it. */
   void register() {
     registered = true;
+  }
+
+  /** The opener's first byte on the stream, before {@code openStream()} completes ({@link StreamOutput#writePreamble}). */
+  void writePreamble() throws java.io.IOException {
+    output.writePreamble();
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.braid.transport.quic.internal;
 
 import dev.braid.ConnectionFailedException;
+import dev.braid.ProtocolException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -20,6 +21,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * kwik's input ending there is the peer's sending part ending: its FIN ({@code receiveFin()}), or its RESET_STREAM
  * answering our STOP_SENDING ({@code receiveEndOfInput()}). Neither changes the state after {@code closeRead()}; both
  * tell the base class that nothing more is expected from the peer.
+ *
+ * <p><b>The preamble.</b> On a stream the peer opened, the first byte is Braid's stream preamble
+ * ({@link QuicMuxedStream#PREAMBLE}): the pump reads it off before it hands anything to Braid's core, so it is never
+ * delivered, never counted in {@code bytesRead} and never held in Braid's receive buffer (kwik credits it as read, like
+ * any byte). Another first byte, or the peer's FIN before any byte, means a peer that does not speak this mapping: the
+ * stream fails with a {@link ProtocolException} naming it (Braid's core then resets it with {@code INTERNAL_ERROR}) and
+ * nothing of it is delivered. A reset by the peer is handled before the preamble is looked at, so a stream reset
+ * before its first byte arrived (final size 0) or was read (final size 1) is an ordinary reset. In drop mode nothing is
+ * delivered anyway, and the preamble is dropped with the rest unchecked.
  *
  * <p><b>Threads.</b> {@link #drain} is the pump's body: fields marked "pump" are touched only there.
  * {@link #stopReading} runs on any thread (Braid's hooks, kwik's sender thread); the end-of-stream read runs on the
@@ -43,7 +53,8 @@ final class StreamInput {
   private final Kwik0108.GuardedRead reads;
   private final int window;
 
-  private long consumed; // pump: bytes read from kwik (kwik credits the connection window for each)
+  private long consumed; // pump: bytes read from kwik (kwik credits the connection window for each), the preamble too
+  private boolean preambleDue; // pump: a peer's stream whose first byte (the preamble) has not been read yet
   private boolean finDelivered; // pump: Braid has the peer's FIN
   private int resetSeqHandled; // pump: the last StreamSignals.rxResetSeq looked at
   private final Backoff backoff = new Backoff(); // pump
@@ -59,8 +70,10 @@ final class StreamInput {
    */
   private volatile long stopSendingCodeSent = -1;
 
-  StreamInput(QuicMuxedStream stream, QuicConnection quic, InputStream in, StreamSignals sig) {
+  /** @param peerOpened whether the peer opened the stream: its first byte is then the preamble, read off here */
+  StreamInput(QuicMuxedStream stream, QuicConnection quic, InputStream in, StreamSignals sig, boolean peerOpened) {
     this.stream = stream;
+    this.preambleDue = peerOpened;
     this.quic = quic;
     this.in = in;
     this.sig = sig;
@@ -139,7 +152,19 @@ final class StreamInput {
     boolean progressed = false;
     backoff.seen(sig.rxHighestUpTo);
     try {
-      while (stream.buffered() < window) {
+      if (preambleDue && in.available() > 0) {
+        byte[] first = new byte[1];
+        if (reads.read(first, 0, 1) == 1) {
+          consumed++;
+          progressed = true;
+          preambleDue = false;
+          if (first[0] != QuicMuxedStream.PREAMBLE) {
+            violation(String.format("its first byte is 0x%02x", first[0] & 0xff));
+            return;
+          }
+        }
+      }
+      while (!preambleDue && stream.buffered() < window) {
         int available = in.available();
         if (available <= 0) {
           break;
@@ -164,6 +189,10 @@ final class StreamInput {
     }
     long finalSize = sig.rxFinalSize;
     if (finalSize >= 0 && consumed >= finalSize) {
+      if (preambleDue) { // final size 0: a FIN with no byte before it
+        violation("it ended (FIN) before its preamble");
+        return;
+      }
       finDelivered = true;
       stream.peerFin();
       readEndOfStream();
@@ -172,6 +201,18 @@ final class StreamInput {
     if (stream.buffered() < window && consumed < sig.rxHighestUpTo) {
       retryLater(progressed);
     }
+  }
+
+  /**
+   * The peer's stream does not start with the preamble: it speaks another mapping (or is broken). Nothing of it has
+   * been delivered and nothing will be: the stream fails, and Braid's core resets it with {@code INTERNAL_ERROR}
+   * (RESET_STREAM, then STOP_SENDING; what still arrives is drained for the connection's credit).
+   */
+  private void violation(String what) {
+    String message = String.format("QUIC stream %d does not start with Braid's stream preamble 0x%02x (QUIC mapping 1, "
+        + "ALPN braid/1): %s; the peer does not speak this mapping", sig.streamId, QuicMuxedStream.PREAMBLE, what);
+    LOG.log(System.Logger.Level.WARNING, "{0}: {1}; failing the stream (reset with INTERNAL_ERROR)", stream, message);
+    stream.readFailed(new ProtocolException(message));
   }
 
   /** Drop mode: read and drop what kwik has, until its end of stream or reset. */
@@ -266,7 +307,8 @@ final class StreamInput {
     } catch (IOException e) {
       avail = -1;
     }
-    return "rxHighestUpTo=" + sig.rxHighestUpTo + " consumedFromKwik=" + consumed + " kwikAvailable=" + avail
+    return "rxHighestUpTo=" + sig.rxHighestUpTo + " consumedFromKwik=" + consumed + " preambleDue=" + preambleDue
+        + " kwikAvailable=" + avail
         + " finalSize=" + sig.rxFinalSize + " dropping=" + dropping.get() + " kwikInputDone=" + kwikDone.get();
   }
 

@@ -62,6 +62,21 @@ final class StreamOutput implements Kwik0108.StallCheck.Watched {
     this.stall = new Kwik0108.StallCheck(this, out, sig.streamId, quic.kwik(), quic.transport().scheduler());
   }
 
+  /**
+   * Writes Braid's stream preamble ({@link QuicMuxedStream#PREAMBLE}, one byte) into kwik's send buffer: the opener
+   * calls it once, right after kwik created the stream and before {@code openStream()} completes, so before any hook
+   * can run and before any application byte, the FIN or a reset of ours. It is stream data to kwik (sent, flow
+   * controlled and retransmitted like any byte, and counted in {@code written}, so that the room, the stall check and
+   * the final size of a reset after FIN all include it) but never to Braid's core, which does not know of it.
+   *
+   * @throws IOException if kwik refuses the write (the connection ended meanwhile)
+   */
+  void writePreamble() throws IOException {
+    out.write(new byte[] {QuicMuxedStream.PREAMBLE}, 0, 1); // never blocks: kwik's buffer is empty
+    written = 1;
+    stall.arm(); // kwik holds an unsent byte: the stall check (Kwik0108 section 4) watches it leave
+  }
+
   CompletableFuture<Void> transmit(ByteBuffer data) {
     CompletableFuture<Void> f = new CompletableFuture<>();
     synchronized (this) {

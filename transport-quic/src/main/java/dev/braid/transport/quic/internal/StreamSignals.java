@@ -26,8 +26,6 @@ final class StreamSignals {
   volatile long sentUpTo;
   /** Whether kwik has sent our FIN (at least once). */
   volatile boolean finSent;
-  /** Whether kwik has sent any STREAM frame for this stream (then the zero-length opener need not be repeated). */
-  volatile boolean anySent;
   /** The Braid stream, once it exists. */
   volatile QuicMuxedStream stream;
 
