@@ -12,6 +12,8 @@ import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One bidirectional QUIC stream (a Netty {@link QuicStreamChannel}) as a Braid {@link dev.braid.MuxedStream}: Braid's
@@ -45,11 +47,14 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
 
   private final NettyQuicConnection conn;
   private final QuicStreamChannel ch;
+  /** This stream's tasks waiting on the loop: while any waits, a hook called on the loop waits behind them. */
+  private final AtomicInteger queued = new AtomicInteger();
   // loop
   private boolean preambleDue;
   private boolean reading;
   private boolean inputEnded;
-  private boolean outputEnded;
+  private boolean finQueued;
+  private boolean resetSent;
   private boolean stopHandled;
   private long stopSentCode = -1;
   private long peerResetCode = -1;
@@ -92,8 +97,8 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
 
   /** Refuses a stream the connection never registered: RESET_STREAM and STOP_SENDING with {@code REFUSED}. */
   void refuseUnregistered() {
-    conn.onLoop(() -> {
-      outputEnded = true;
+    onLoop(() -> {
+      resetSent = true;
       inputEnded = true;
       shutdown(Netty4217.SHUTDOWN_WRITE, StreamResetException.REFUSED);
       shutdown(Netty4217.SHUTDOWN_READ, StreamResetException.REFUSED);
@@ -111,17 +116,25 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
     if (closed) {
       return;
     }
-    if (!inputEnded && Netty4217.finished(ch.parent(), ch.streamId())) {
-      if (stopSentCode >= 0) {
-        // after our STOP_SENDING quiche drops what arrives and never reports the peer's answer: its sending part ended
-        inputEnded = true;
-        receiveEndOfInput();
-      } else {
-        ch.read(); // a reset Braid is not reading (paused for back-pressure): reading makes Netty report it
-      }
-    }
-    if (!outputEnded && !stopHandled && Netty4217.stopped(ch.parent(), ch.streamId())) {
+    readIfEnded();
+    if (!resetSent && !stopHandled && Netty4217.stopped(ch.parent(), ch.streamId())) {
       peerStoppedSending();
+    }
+  }
+
+  /**
+   * When quiche knows the peer's side ended but Netty has not said so: a reset Braid is not reading (paused for
+   * back-pressure), or, after our STOP_SENDING, the peer's answer, which quiche does not make readable. Reading makes
+   * Netty report a reset; what is still unreported after that is the end of the peer's sending part.
+   */
+  private void readIfEnded() {
+    if (inputEnded || !Netty4217.finished(ch.parent(), ch.streamId())) {
+      return;
+    }
+    ch.read();
+    if (!inputEnded && stopSentCode >= 0) {
+      inputEnded = true;
+      receiveEndOfInput();
     }
   }
 
@@ -193,17 +206,14 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
    * {@code WriteClosedException}; a reset Braid is not reading is read first.
    */
   private void peerStoppedSending() {
-    if (stopHandled || outputEnded) {
+    if (stopHandled || resetSent) {
       return;
     }
-    if (!inputEnded && Netty4217.finished(ch.parent(), ch.streamId()) && stopSentCode < 0) {
-      ch.read(); // reports the peer's reset, if that is what ended its side
-    }
-    if (stopHandled || outputEnded) {
+    readIfEnded(); // reports the peer's reset, if that came with it
+    if (stopHandled || resetSent) {
       return;
     }
     stopHandled = true;
-    outputEnded = true;
     if (peerResetCode == StreamResetException.REFUSED) {
       return;
     }
@@ -219,32 +229,54 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
 
   // ---------------------------------------------------------------- Braid's hooks (any thread)
 
+  /**
+   * Runs {@code task} on the loop, after every task of this stream queued before it: inline when called on the loop
+   * with nothing of this stream waiting. (A hook may run as soon as an earlier one returned, and the earlier one may
+   * still wait on the loop: onFinished must not overtake the FIN it follows.)
+   */
+  private void onLoop(Runnable task) {
+    if (ch.eventLoop().inEventLoop() && queued.get() == 0) {
+      task.run();
+      return;
+    }
+    queued.incrementAndGet();
+    try {
+      ch.eventLoop().execute(() -> {
+        queued.decrementAndGet();
+        task.run();
+      });
+    } catch (RejectedExecutionException closing) {
+      queued.decrementAndGet();
+      LOG.log(System.Logger.Level.DEBUG, "{0}: event loop gone; dropped a task", this);
+    }
+  }
+
   @Override
   protected CompletableFuture<Void> transmit(ByteBuffer data) {
     CompletableFuture<Void> sent = new CompletableFuture<>();
-    ch.writeAndFlush(Unpooled.wrappedBuffer(data)).addListener(f -> {
+    onLoop(() -> ch.writeAndFlush(Unpooled.wrappedBuffer(data)).addListener(f -> {
       if (f.isSuccess()) {
         sent.complete(null);
-      } else if (f.cause() instanceof ChannelOutputShutdownException && !outputEnded) {
+      } else if (f.cause() instanceof ChannelOutputShutdownException && !resetSent) {
         // the peer's STOP_SENDING: let a reset in the same packet surface first, then report the stop
-        conn.onLoop(() -> ch.eventLoop().execute(() -> {
+        ch.eventLoop().execute(() -> {
           peerStoppedSending();
           sent.completeExceptionally(f.cause()); // already failed by the core with the stop or the reset
-        }));
+        });
       } else {
         sent.completeExceptionally(f.cause());
       }
-    });
+    }));
     return sent;
   }
 
   @Override
   protected void transmitFin() {
-    conn.onLoop(() -> {
-      if (outputEnded) {
+    onLoop(() -> {
+      if (finQueued || resetSent || stopHandled) {
         return;
       }
-      outputEnded = true;
+      finQueued = true;
       ch.shutdownOutput().addListener(f -> {
         if (!f.isSuccess()) {
           LOG.log(System.Logger.Level.DEBUG, "{0}: FIN not sent: {1}", this, f.cause());
@@ -255,9 +287,9 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
 
   @Override
   protected void transmitReset(long code) {
-    conn.onLoop(() -> {
-      if (!outputEnded) {
-        outputEnded = true;
+    onLoop(() -> {
+      if (!resetSent && !stopHandled) { // after our FIN too: the reset still reaches the peer (RFC 9000 §3.1)
+        resetSent = true;
         shutdown(Netty4217.SHUTDOWN_WRITE, code);
       }
       if (!inputEnded && stopSentCode < 0) {
@@ -270,23 +302,21 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
 
   @Override
   protected void transmitStopSending(long code) {
-    conn.onLoop(() -> {
+    onLoop(() -> {
       if (inputEnded || stopSentCode >= 0) {
         return;
       }
       stopSentCode = CLOSE_READ_CODE + code;
       shutdown(Netty4217.SHUTDOWN_READ, stopSentCode);
       Netty4217.flush(ch.parent());
-      if (Netty4217.finished(ch.parent(), ch.streamId())) {
-        inputEnded = true; // the FIN or a reset had arrived already, unread
-        receiveEndOfInput();
-      }
+      readIfEnded(); // the FIN or a reset had arrived already, unread
+
     });
   }
 
   @Override
   protected void consumed(int bytes) {
-    conn.onLoop(this::maybeRead);
+    onLoop(this::maybeRead);
   }
 
   /**
@@ -295,11 +325,11 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
    */
   @Override
   protected void onFinished() {
-    conn.onLoop(() -> {
+    onLoop(() -> {
       if (conn.isOpen()) {
         long code = peerResetCode >= 0 ? peerResetCode : StreamResetException.INTERNAL_ERROR;
-        if (!outputEnded) {
-          outputEnded = true;
+        if (!finQueued && !resetSent && !stopHandled) {
+          resetSent = true;
           shutdown(Netty4217.SHUTDOWN_WRITE, code);
         }
         if (!inputEnded && stopSentCode < 0) {
