@@ -8,7 +8,7 @@
  * Without it the provider reports itself unavailable and says so.
  */
 module dev.braid.transport.quic.netty {
-  requires dev.braid.api;
+  requires transitive dev.braid.api;
   requires io.netty.codec.classes.quic;
   requires io.netty.transport;
   requires io.netty.buffer;

@@ -37,6 +37,7 @@ final class Netty4217 {
   static final int SHUTDOWN_WRITE;
   static final int ERR_DONE;
   static final int ERR_STREAM_STOPPED;
+  static final int ERR_INVALID_STREAM_STATE;
   private static final MethodHandle STREAM_SHUTDOWN; // (long conn, long stream, int direction, long code) int
   private static final MethodHandle STREAM_CAPACITY; // (long conn, long stream) long
   private static final MethodHandle STREAM_FINISHED; // (long conn, long stream) boolean
@@ -51,6 +52,7 @@ final class Netty4217 {
     int write = -1;
     int done = -1;
     int stopped = -1;
+    int invalid = -1;
     MethodHandle shutdown = null;
     MethodHandle capacity = null;
     MethodHandle finished = null;
@@ -73,6 +75,8 @@ final class Netty4217 {
       done = intField(quiche, "QUICHE_ERR_DONE");
       member = "Quiche.QUICHE_ERR_STREAM_STOPPED";
       stopped = intField(quiche, "QUICHE_ERR_STREAM_STOPPED");
+      member = "Quiche.QUICHE_ERR_INVALID_STREAM_STATE";
+      invalid = intField(quiche, "QUICHE_ERR_INVALID_STREAM_STATE");
       member = "Quiche.quiche_conn_stream_shutdown(long, long, int, long)";
       shutdown = q.findStatic(quiche, "quiche_conn_stream_shutdown",
           MethodType.methodType(int.class, long.class, long.class, int.class, long.class));
@@ -103,6 +107,7 @@ final class Netty4217 {
     SHUTDOWN_WRITE = write;
     ERR_DONE = done;
     ERR_STREAM_STOPPED = stopped;
+    ERR_INVALID_STREAM_STATE = invalid;
     STREAM_SHUTDOWN = shutdown;
     STREAM_CAPACITY = capacity;
     STREAM_FINISHED = finished;
@@ -171,14 +176,20 @@ final class Netty4217 {
     }
   }
 
-  /** Section 2: whether the peer sent STOP_SENDING for our side of {@code streamId}. */
+  /**
+   * Section 2: whether the peer sent STOP_SENDING for our side of {@code streamId}, as far as quiche can tell: the
+   * stream's capacity is {@code QUICHE_ERR_STREAM_STOPPED}, or quiche no longer knows the stream
+   * ({@code QUICHE_ERR_INVALID_STREAM_STATE}: it frees a stream once both sides are complete, and a STOP_SENDING
+   * completes our side at once; the caller asks only while our side is open, which nothing else completes).
+   */
   static boolean stopped(QuicChannel ch, long streamId) {
     long c = conn(ch);
     if (c == 0) {
       return false;
     }
     try {
-      return (long) STREAM_CAPACITY.invokeExact(c, streamId) == ERR_STREAM_STOPPED;
+      long cap = (long) STREAM_CAPACITY.invokeExact(c, streamId);
+      return cap == ERR_STREAM_STOPPED || cap == ERR_INVALID_STREAM_STATE;
     } catch (Throwable t) {
       throw rethrow(t);
     }

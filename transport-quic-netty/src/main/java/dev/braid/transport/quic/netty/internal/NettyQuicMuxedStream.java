@@ -338,7 +338,15 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
         }
         Netty4217.flush(ch.parent());
       }
-      closeChannel();
+      if (conn.isOpen()) {
+        closeChannel();
+      } else {
+        // The connection is ending: Netty closes the channel after quiche's CONNECTION_CLOSE. Closing it here would
+        // send a FIN first (Netty's close sends one for an output not ended), and the peer would read a graceful end
+        // of a stream that the connection's end must fail (kit rule N1).
+        closed = true;
+        conn.forget(this);
+      }
     });
   }
 
