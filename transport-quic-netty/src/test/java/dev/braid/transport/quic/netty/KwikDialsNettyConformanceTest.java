@@ -4,7 +4,6 @@ import dev.braid.TransportOptions;
 import dev.braid.conformance.ConformanceSuite;
 import dev.braid.conformance.FaultProxy;
 import dev.braid.conformance.TransportFixture;
-import dev.braid.transport.quic.QuicTransportProvider;
 
 /**
  * The whole kit across the two implementations of {@code quic://}: the kwik transport dials, the Netty transport
@@ -13,7 +12,7 @@ import dev.braid.transport.quic.QuicTransportProvider;
 class KwikDialsNettyConformanceTest extends ConformanceSuite {
   @Override
   protected TransportFixture createFixture() {
-    return TransportFixture.across(new QuicTransportProvider(), new NettyQuicTransportProvider(),
+    return TransportFixture.across(Kwik.provider(), new NettyQuicTransportProvider(),
         TransportOptions.DEFAULTS, FaultProxy.Kind.UDP);
   }
 }

@@ -4,13 +4,12 @@ import dev.braid.TransportOptions;
 import dev.braid.conformance.ConformanceSuite;
 import dev.braid.conformance.FaultProxy;
 import dev.braid.conformance.TransportFixture;
-import dev.braid.transport.quic.QuicTransportProvider;
 
 /** The whole kit across the two implementations of {@code quic://}: the Netty transport dials, kwik listens. */
 class NettyDialsKwikConformanceTest extends ConformanceSuite {
   @Override
   protected TransportFixture createFixture() {
-    return TransportFixture.across(new NettyQuicTransportProvider(), new QuicTransportProvider(),
+    return TransportFixture.across(new NettyQuicTransportProvider(), Kwik.provider(),
         TransportOptions.DEFAULTS, FaultProxy.Kind.UDP);
   }
 }

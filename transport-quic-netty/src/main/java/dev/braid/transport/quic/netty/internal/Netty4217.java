@@ -27,6 +27,12 @@ import java.lang.reflect.Field;
  *   <li><b>The end of a stream Netty does not read.</b> After our STOP_SENDING quiche drops what arrives and never
  *       reports the peer's answer (its RESET_STREAM or FIN), and a reader paused for back-pressure does not see a
  *       reset until it reads. {@code Quiche.quiche_conn_stream_finished} tells both.</li>
+ *   <li><b>Closing.</b> {@code QuicChannel.close()} sends CONNECTION_CLOSE once and frees quiche's connection at once:
+ *       if that one datagram is lost (a full socket buffer drops it, on loopback too) the peer learns of the close
+ *       only at its idle timeout. Braid closes through quiche ({@code quiche_conn_close}): quiche keeps the connection
+ *       in its closing state (RFC 9000 §10.2), answers what still arrives with CONNECTION_CLOSE again, and ends it
+ *       after three PTOs; Netty then closes the channel itself. <b>Obsolete when</b> Netty's close keeps the closing
+ *       state.</li>
  * </ol>
  *
  * <p><b>Thread safety.</b> Stateless; call on the connection's event loop only.
@@ -41,6 +47,7 @@ final class Netty4217 {
   private static final MethodHandle STREAM_SHUTDOWN; // (long conn, long stream, int direction, long code) int
   private static final MethodHandle STREAM_CAPACITY; // (long conn, long stream) long
   private static final MethodHandle STREAM_FINISHED; // (long conn, long stream) boolean
+  private static final MethodHandle CONN_CLOSE; // (long conn, boolean app, long err, long reason, int len) int
   private static final MethodHandle CONNECTION; // (QuicheQuicChannel) QuicheQuicConnection, as (Object) Object
   private static final MethodHandle ADDRESS; // (QuicheQuicConnection) long, as (Object) long
   private static final MethodHandle IS_FREED; // (QuicheQuicConnection) boolean, as (Object) boolean
@@ -56,6 +63,7 @@ final class Netty4217 {
     MethodHandle shutdown = null;
     MethodHandle capacity = null;
     MethodHandle finished = null;
+    MethodHandle close = null;
     MethodHandle connection = null;
     MethodHandle address = null;
     MethodHandle freed = null;
@@ -86,6 +94,9 @@ final class Netty4217 {
       member = "Quiche.quiche_conn_stream_finished(long, long)";
       finished = q.findStatic(quiche, "quiche_conn_stream_finished",
           MethodType.methodType(boolean.class, long.class, long.class));
+      member = "Quiche.quiche_conn_close(long, boolean, long, long, int)";
+      close = q.findStatic(quiche, "quiche_conn_close",
+          MethodType.methodType(int.class, long.class, boolean.class, long.class, long.class, int.class));
       member = "QuicheQuicChannel.connection";
       MethodHandles.Lookup qc = MethodHandles.privateLookupIn(channel, MethodHandles.lookup());
       MethodHandles.Lookup qq = MethodHandles.privateLookupIn(conn, MethodHandles.lookup());
@@ -111,6 +122,7 @@ final class Netty4217 {
     STREAM_SHUTDOWN = shutdown;
     STREAM_CAPACITY = capacity;
     STREAM_FINISHED = finished;
+    CONN_CLOSE = close;
     CONNECTION = connection;
     ADDRESS = address;
     IS_FREED = freed;
@@ -161,6 +173,26 @@ final class Netty4217 {
       return (int) STREAM_SHUTDOWN.invokeExact(c, streamId, direction, code);
     } catch (Throwable t) {
       throw rethrow(t);
+    }
+  }
+
+  /**
+   * Section 4: CONNECTION_CLOSE through quiche, which keeps the closing state; returns quiche's result, or
+   * {@link #ERR_DONE} when the connection is freed already.
+   */
+  static int close(QuicChannel ch, boolean application, long code, byte[] reason) {
+    long c = conn(ch);
+    if (c == 0) {
+      return ERR_DONE;
+    }
+    io.netty.buffer.ByteBuf r = io.netty.buffer.Unpooled.directBuffer(Math.max(1, reason.length));
+    try {
+      r.writeBytes(reason);
+      return (int) CONN_CLOSE.invokeExact(c, application, code, r.memoryAddress() + r.readerIndex(), reason.length);
+    } catch (Throwable t) {
+      throw rethrow(t);
+    } finally {
+      r.release();
     }
   }
 

@@ -403,27 +403,32 @@ final class NettyQuicConnection extends AbstractConnection {
 
   // ---------------------------------------------------------------- AbstractConnection
 
+  /** CONNECTION_CLOSE with NO_ERROR, kept in quiche's closing state until it ends ({@link Netty4217}, section 4). */
   @Override
   protected void doClose() {
     closingLocally = true;
-    onLoop(() -> {
-      if (quic.isOpen()) {
-        quic.close(); // CONNECTION_CLOSE with NO_ERROR; channelInactive follows
-      } else {
-        end(null, false);
-      }
-    });
+    onLoop(() -> closeThroughQuiche(false, 0, "closed", null));
   }
 
+  /** An application CONNECTION_CLOSE with code 1, as the kwik transport. */
   @Override
   protected void doAbort(Throwable cause) {
     closingLocally = true;
-    onLoop(() -> {
-      if (quic.isOpen()) {
-        quic.close(true, ABORT_CODE, Unpooled.copiedBuffer("aborted: " + cause, StandardCharsets.UTF_8));
-      } else {
-        end(cause, false);
-      }
-    });
+    onLoop(() -> closeThroughQuiche(true, ABORT_CODE, "aborted: " + cause, cause));
+  }
+
+  private void closeThroughQuiche(boolean application, long code, String reason, Throwable cause) {
+    if (!quic.isOpen()) {
+      end(cause, false);
+      return;
+    }
+    byte[] phrase = reason.getBytes(StandardCharsets.UTF_8);
+    int r = Netty4217.close(quic, application, code, java.util.Arrays.copyOf(phrase, Math.min(phrase.length, 256)));
+    if (r < 0 && r != Netty4217.ERR_DONE) {
+      LOG.log(System.Logger.Level.DEBUG, "{0}: quiche refused to close ({1}); closing the channel", this, r);
+      quic.close();
+      return;
+    }
+    Netty4217.flush(quic); // quiche's closing state ends after 3 PTOs; Netty then closes the channel (channelInactive)
   }
 }
