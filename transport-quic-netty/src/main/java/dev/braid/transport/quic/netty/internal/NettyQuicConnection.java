@@ -53,6 +53,12 @@ final class NettyQuicConnection extends AbstractConnection {
   private static final System.Logger LOG = System.getLogger("dev.braid.transport.quic.netty");
   /** Application error code in CONNECTION_CLOSE when we abort (as the kwik transport). */
   static final int ABORT_CODE = 1;
+  /**
+   * The smallest max_datagram_frame_size that fits our one-byte keep-alive DATAGRAM frame with room to spare (RFC 9221
+   * counts the frame's type and length). kwik 0.10.8 advertises 1: it takes no datagrams, and keeps the connection
+   * alive with its own PINGs.
+   */
+  private static final long MIN_DATAGRAM_FRAME = 16;
   /** How often a peer stream refused at the limit is looked at again before it is refused (streams still ending). */
   private static final int REFUSAL_RETRIES = 20;
 
@@ -367,7 +373,7 @@ final class NettyQuicConnection extends AbstractConnection {
         return;
       }
       QuicTransportParameters peer = ch.peerTransportParameters();
-      if (peer != null && peer.maxDatagramFrameSize() > 0) {
+      if (!closingLocally && peer != null && peer.maxDatagramFrameSize() >= MIN_DATAGRAM_FRAME) {
         ch.writeAndFlush(Unpooled.wrappedBuffer(new byte[1])).addListener(f -> {
           if (!f.isSuccess()) {
             LOG.log(System.Logger.Level.DEBUG, "{0}: keep-alive datagram not sent: {1}", this, f.cause());
