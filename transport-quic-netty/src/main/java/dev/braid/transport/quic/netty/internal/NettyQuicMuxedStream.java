@@ -123,18 +123,28 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
   }
 
   /**
-   * When quiche knows the peer's side ended but Netty has not said so: a reset Braid is not reading (paused for
-   * back-pressure), or, after our STOP_SENDING, the peer's answer, which quiche does not make readable. Reading makes
-   * Netty report a reset; what is still unreported after that is the end of the peer's sending part.
+   * When quiche knows the peer's side ended but Netty has not said so. Reading makes Netty report a reset that Braid
+   * was not reading (paused for back-pressure). What is still unreported after that, quiche never makes readable:
+   * after our STOP_SENDING, the peer's answer (the end of its sending part); otherwise a FIN that arrived on its own
+   * after every byte had been read (quiche keeps no empty buffer once it knows the final size, so Netty never reads
+   * the FIN: without this the reader waited for good, kit rules H8 and R1 across implementations), or a reset that
+   * came the same way, which quiche then cannot tell from a FIN (see the README's known failures).
    */
   private void readIfEnded() {
     if (inputEnded || !Netty4217.finished(ch.parent(), ch.streamId())) {
       return;
     }
     ch.read();
-    if (!inputEnded && stopSentCode >= 0) {
-      inputEnded = true;
+    if (inputEnded) {
+      return;
+    }
+    inputEnded = true;
+    if (stopSentCode >= 0) {
       receiveEndOfInput();
+    } else if (preambleDue) {
+      badPreamble("it ended before its preamble");
+    } else {
+      receiveFin();
     }
   }
 
