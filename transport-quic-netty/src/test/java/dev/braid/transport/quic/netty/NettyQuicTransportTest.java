@@ -47,27 +47,4 @@ class NettyQuicTransportTest {
       l.close();
     }
   }
-
-  /** RFC 9000 allows a reset after the FIN; a reader that has read to the end still learns of it (kit rule R2). */
-  @Test
-  void aResetAfterTheFinReachesAReaderThatSawEof() throws Exception {
-    try (Transport server = provider.create(TransportOptions.DEFAULTS);
-        Transport client = provider.create(TransportOptions.DEFAULTS)) {
-      Listener l = server.listen(URI.create("quic://127.0.0.1:0"));
-      CompletableFuture<Connection> accepted = l.accept();
-      Connection c = client.dial(l.address()).get(20, TimeUnit.SECONDS);
-      Connection s = accepted.get(20, TimeUnit.SECONDS);
-      CompletableFuture<MuxedStream> in = s.acceptStream();
-      MuxedStream out = c.openStream().get(20, TimeUnit.SECONDS);
-      MuxedStream peer = in.get(20, TimeUnit.SECONDS);
-      out.write(ByteBuffer.wrap(new byte[1000])).get(20, TimeUnit.SECONDS);
-      out.closeWrite().get(20, TimeUnit.SECONDS);
-      assertEquals(1000, peer.inputStream().readAllBytes().length);
-      assertEquals(dev.braid.StreamState.READ_CLOSED, peer.state());
-      out.reset(7);
-      assertEquals(dev.braid.StreamState.RESET, peer.terminated().get(20, TimeUnit.SECONDS));
-      c.close();
-      l.close();
-    }
-  }
 }
