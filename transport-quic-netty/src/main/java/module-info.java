@@ -18,4 +18,6 @@ module dev.braid.transport.quic.netty {
   exports dev.braid.transport.quic.netty;
 
   provides dev.braid.spi.TransportProvider with dev.braid.transport.quic.netty.NettyQuicTransportProvider;
+  // braid bench: Netty's QUIC codec used directly, what Braid's quic-netty is compared with
+  provides dev.braid.spi.BenchBaseline with dev.braid.transport.quic.netty.internal.bench.NettyQuicBaseline;
 }
