@@ -25,6 +25,13 @@ interface BackpressureRules extends KitAccess {
   @DisplayName("B1 backpressure is real: a reader that stops holds the writer back, memory stays bounded")
   default void B1_slowReaderHoldsWriterBack(Side side) throws Exception {
     StreamPair s = open(pair(), side);
+    slowReaderHoldsWriterBack(s.local(), s.remote()); // the stream's acceptor reads
+    StreamPair t = open(pair(), side);
+    slowReaderHoldsWriterBack(t.remote(), t.local()); // its opener reads: both ends of a stream must hold back
+  }
+
+  private void slowReaderHoldsWriterBack(dev.braid.MuxedStream writer, dev.braid.MuxedStream reader) throws Exception {
+    StreamPair s = new StreamPair(writer, reader);
     long bound = backpressureBound();
     CompletableFuture<Void> held = holdWriter(s.local());
     byte[] chunk = bytes(64 * 1024, 42);

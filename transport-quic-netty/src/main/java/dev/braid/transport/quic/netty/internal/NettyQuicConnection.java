@@ -238,7 +238,12 @@ final class NettyQuicConnection extends AbstractConnection {
       return;
     }
     StreamSlot slot = new StreamSlot();
-    quic.createStream(QuicStreamType.BIDIRECTIONAL, slot).addListener(f -> {
+    // The bootstrap's streamOption(...) reaches only the peer's streams: ours get AUTO_READ off here, or they would
+    // read from quiche without bound and a slow reader would not hold the peer back (kit rule B1, opener's side).
+    quic.newStreamBootstrap().type(QuicStreamType.BIDIRECTIONAL).handler(slot)
+        .option(io.netty.channel.ChannelOption.AUTO_READ, false)
+        .option(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .create().addListener(f -> {
       if (!f.isSuccess()) {
         if (f.cause() instanceof QuicException && isOpen()
             && quic.peerAllowedStreams(QuicStreamType.BIDIRECTIONAL) <= 0) {

@@ -8,6 +8,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.channel.socket.ChannelOutputShutdownException;
+import io.netty.handler.codec.quic.DefaultQuicStreamFrame;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
 import java.nio.ByteBuffer;
@@ -88,6 +89,11 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
         LOG.log(System.Logger.Level.DEBUG, "{0}: preamble not written: {1}", this, f.cause());
       }
     });
+  }
+
+  /** Whether Netty reads this stream from quiche only when Braid asks (tests: the back-pressure of both ends). */
+  boolean readsOnlyWhenAsked() {
+    return !ch.config().isAutoRead();
   }
 
   void startReading() {
@@ -287,7 +293,9 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
         return;
       }
       finQueued = true;
-      ch.shutdownOutput().addListener(f -> {
+      // A FIN frame written like data waits behind any write still queued for capacity; shutdownOutput() would hand the
+      // FIN to quiche at once, ahead of such writes (the preamble, say).
+      ch.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true)).addListener(f -> {
         if (!f.isSuccess()) {
           LOG.log(System.Logger.Level.DEBUG, "{0}: FIN not sent: {1}", this, f.cause());
         }
