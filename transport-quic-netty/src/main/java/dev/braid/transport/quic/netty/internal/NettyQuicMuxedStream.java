@@ -306,9 +306,14 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
   @Override
   protected void transmitReset(long code) {
     onLoop(() -> {
+      // The mapping's order: RESET_STREAM in a packet before the STOP_SENDING. quiche puts a STOP_SENDING ahead of a
+      // RESET_STREAM in one packet, and a peer that sees the STOP_SENDING alone takes it for a closeRead (a kwik peer
+      // then took our RESET_STREAM, with the same code as the stop it had just answered, for that answer and ended
+      // CLOSED instead of RESET: ImmediateResetAcrossTest, kit rules C3 and C6 across implementations).
       if (!resetSent && !stopHandled) { // after our FIN too: the reset still reaches the peer (RFC 9000 §3.1)
         resetSent = true;
         shutdown(Netty4217.SHUTDOWN_WRITE, code);
+        Netty4217.flush(ch.parent());
       }
       if (!inputEnded && stopSentCode < 0) {
         stopSentCode = code;
