@@ -85,6 +85,7 @@ final class NettyQuicListener extends AbstractListener {
         .streamOption(ChannelOption.AUTO_READ, false)
         .build();
     ChannelFuture bind = new Bootstrap().group(transport.group()).channel(NioDatagramChannel.class)
+        .option(ChannelOption.SO_RCVBUF, NettyQuicTransport.SOCKET_BUFFER).option(ChannelOption.SO_SNDBUF, NettyQuicTransport.SOCKET_BUFFER)
         .handler(new ChannelInitializer<DatagramChannel>() {
           @Override
           protected void initChannel(DatagramChannel ch) {

@@ -96,6 +96,23 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
     return !ch.config().isAutoRead();
   }
 
+  /** Diagnostics: Braid's and the wire's view of the stream (call from any thread; reads racy flags). */
+  String describe() {
+    CompletableFuture<String> f = new CompletableFuture<>();
+    ch.eventLoop().execute(() -> f.complete(this + " " + state() + " preambleDue=" + preambleDue + " reading="
+        + reading + " inputEnded=" + inputEnded + " finQueued=" + finQueued + " resetSent=" + resetSent
+        + " stopHandled=" + stopHandled + " stopSent=" + stopSentCode + " peerReset=" + peerResetCode + " closed="
+        + closed + " queued=" + queued + " channel active=" + ch.isActive() + " outShut=" + ch.isOutputShutdown()
+        + " writable=" + ch.isWritable() + " quiche stopped=" + Netty4217.stopped(ch.parent(), ch.streamId())
+        + " finished=" + Netty4217.finished(ch.parent(), ch.streamId()) + " buffered=" + bufferedInboundBytes()
+        + " stats=" + ch.parent().collectStats().getNow()));
+    try {
+      return f.get(5, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      return this + " (not described: " + e + ")";
+    }
+  }
+
   void startReading() {
     reading = true;
     maybeRead();
@@ -230,6 +247,7 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
       return;
     }
     stopHandled = true;
+    System.err.println("DBG stopHandled " + this);
     if (peerResetCode == StreamResetException.REFUSED) {
       return;
     }
@@ -383,6 +401,7 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
 
   private void shutdown(int direction, long code) {
     int r = Netty4217.shutdown(ch.parent(), ch.streamId(), direction, code);
+    System.err.println("DBG shutdown " + this + " dir=" + direction + " code=" + code + " -> " + r + " stopHandled=" + stopHandled + " inputEnded=" + inputEnded + " cap-stopped=" + Netty4217.stopped(ch.parent(), ch.streamId()) + " fin=" + Netty4217.finished(ch.parent(), ch.streamId()));
     if (r < 0 && r != Netty4217.ERR_DONE) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: quiche refused to shut {1} down with code {2}: error {3}", this,
           direction == Netty4217.SHUTDOWN_WRITE ? "our sending part" : "our receiving part", code, r);
