@@ -247,7 +247,6 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
       return;
     }
     stopHandled = true;
-    System.err.println("DBG stopHandled " + this);
     if (peerResetCode == StreamResetException.REFUSED) {
       return;
     }
@@ -401,7 +400,6 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
 
   private void shutdown(int direction, long code) {
     int r = Netty4217.shutdown(ch.parent(), ch.streamId(), direction, code);
-    System.err.println("DBG shutdown " + this + " dir=" + direction + " code=" + code + " -> " + r + " stopHandled=" + stopHandled + " inputEnded=" + inputEnded + " cap-stopped=" + Netty4217.stopped(ch.parent(), ch.streamId()) + " fin=" + Netty4217.finished(ch.parent(), ch.streamId()));
     if (r < 0 && r != Netty4217.ERR_DONE) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: quiche refused to shut {1} down with code {2}: error {3}", this,
           direction == Netty4217.SHUTDOWN_WRITE ? "our sending part" : "our receiving part", code, r);
