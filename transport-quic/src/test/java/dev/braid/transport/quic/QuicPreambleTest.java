@@ -161,13 +161,9 @@ class QuicPreambleTest {
 
   @Test
   void aNettyStreamOfThePreambleAndFinIsAnEmptyStream() throws Exception {
-    Transport braid = new QuicTransportProvider().create(TransportOptions.DEFAULTS);
-    NettyQuicPeer netty = null;
-    try {
-      NettyClient nc = nettyClient(braid.listen(URI.create("quic://127.0.0.1:0")));
-      netty = nc.netty();
+    try (NettyClient nc = NettyClient.connect()) {
       Connection c = nc.braid();
-      NettyQuicPeer.PeerStream ns = netty.openRaw(new byte[] {0x00}, true); // preamble and FIN in one frame
+      NettyQuicPeer.PeerStream ns = nc.netty().openRaw(new byte[] {0x00}, true); // preamble and FIN in one frame
       MuxedStream s = c.acceptStream().get(20, TimeUnit.SECONDS);
       assertEquals(-1, (int) s.read(ByteBuffer.allocate(8)).get(20, TimeUnit.SECONDS));
       assertEquals(0, s.bytesRead());
@@ -177,11 +173,6 @@ class QuicPreambleTest {
       ns.fin.get(20, TimeUnit.SECONDS);
       assertArrayEquals(new byte[] {7}, ns.firstBytes(), "the acceptor writes no preamble");
       assertEquals(StreamState.CLOSED, s.terminated().get(20, TimeUnit.SECONDS));
-    } finally {
-      if (netty != null) {
-        netty.close();
-      }
-      braid.close();
     }
     assertEquals(List.of(), warnings);
   }
@@ -193,11 +184,8 @@ class QuicPreambleTest {
    */
   @Test
   void aFirstByteOtherThanThePreambleFailsTheStream() throws Exception {
-    Transport braid = new QuicTransportProvider().create(TransportOptions.DEFAULTS);
-    NettyQuicPeer netty = null;
-    try {
-      NettyClient nc = nettyClient(braid.listen(URI.create("quic://127.0.0.1:0")));
-      netty = nc.netty();
+    try (NettyClient nc = NettyClient.connect()) {
+      NettyQuicPeer netty = nc.netty();
       Connection c = nc.braid();
       NettyQuicPeer.PeerStream bad = netty.openRaw("GET /".getBytes(StandardCharsets.US_ASCII), false);
       MuxedStream s = c.acceptStream().get(20, TimeUnit.SECONDS);
@@ -216,33 +204,34 @@ class QuicPreambleTest {
       MuxedStream g = c.acceptStream().get(20, TimeUnit.SECONDS);
       assertArrayEquals("still fine".getBytes(StandardCharsets.US_ASCII), QuicInteropTest.readExactly(g, 10));
       assertTrue(c.isOpen());
-    } finally {
-      if (netty != null) {
-        netty.close();
-      }
-      braid.close();
     }
   }
 
-  /** A Netty client and the Braid connection it made. */
-  private record NettyClient(NettyQuicPeer netty, Connection braid) {}
-
-  /** Handshakes between kwik and quiche fail now and then on these machines (README); each retry is printed. */
-  private static NettyClient nettyClient(Listener listener) throws Exception {
-    for (int attempt = 1; ; attempt++) {
+  /** A Braid listener, a Netty client connected to it, and the Braid end of that connection. */
+  private record NettyClient(Transport server, NettyQuicPeer netty, Connection braid) implements AutoCloseable {
+    static NettyClient connect() throws Exception {
+      Transport server = new QuicTransportProvider().create(TransportOptions.DEFAULTS);
       NettyQuicPeer netty = null;
-      CompletableFuture<Connection> accepted = listener.accept();
       try {
+        Listener listener = server.listen(URI.create("quic://127.0.0.1:0"));
+        CompletableFuture<Connection> accepted = listener.accept();
         netty = NettyQuicPeer.client(listener.address());
-        return new NettyClient(netty, accepted.get(20, TimeUnit.SECONDS));
-      } catch (Exception e) {
-        System.out.println("QUIC preamble: handshake attempt " + attempt + " failed: " + e);
+        return new NettyClient(server, netty, accepted.get(20, TimeUnit.SECONDS));
+      } catch (Exception | Error e) { // closes what was made, then fails with the cause
         if (netty != null) {
           netty.close();
         }
-        if (attempt == 3) {
-          throw e;
-        }
+        server.close();
+        throw e;
+      }
+    }
+
+    @Override
+    public void close() throws Exception {
+      try {
+        netty.close();
+      } finally {
+        server.close();
       }
     }
   }
