@@ -15,7 +15,9 @@ import tech.kwik.core.packet.QuicPacket;
  * "RESET_STREAM arrived (with this code)" or "these bytes left the send buffer", but it hands every parsed
  * packet to its logger right before processing it ({@code PacketParser}), and every packet it sends right
  * after sending it ({@code SenderImpl}). This tap turns those calls into {@link StreamSignals} updates and pump
- * pokes through the owning {@link QuicConnection}'s {@link FrameRouter}. It never blocks and never throws into kwik.
+ * pokes through the owning {@link QuicConnection}'s {@link FrameRouter}. It never throws into kwik, and it blocks in
+ * one case only: a client's first Initial packet from the server waits, microseconds, until agent15 is ready for the
+ * ServerHello in it ({@link Kwik0108.HelloGate}).
  *
  * <p>A client connection has its own logger, so its tap is bound to one connection. A server connector shares
  * one logger among all its connections; kwik processes each server connection's packets on a thread named
@@ -32,6 +34,8 @@ final class QuicFrameTap extends NullLogger {
   /** Streams seen on a server receiver thread before its connection finished the handshake (Kwik0108 section 10). */
   private final ThreadLocal<Map<Integer, StreamSignals>> early = new ThreadLocal<>();
   private volatile QuicConnection bound;
+  /** A client's hold on the server's first Initial until agent15 waits for it (Kwik0108 section 15). */
+  private volatile Kwik0108.HelloGate helloGate;
 
   /** A client connection's tap. */
   static QuicFrameTap forClient() {
@@ -45,6 +49,11 @@ final class QuicFrameTap extends NullLogger {
 
   void bind(QuicConnection connection) {
     this.bound = connection;
+  }
+
+  /** A client's tap: holds the server's first handshake packet until agent15 is ready for it (Kwik0108 section 15). */
+  void gate(Kwik0108.HelloGate gate) {
+    this.helloGate = gate;
   }
 
   /**
@@ -103,6 +112,13 @@ final class QuicFrameTap extends NullLogger {
       return;
     }
     try {
+      Kwik0108.HelloGate gate = helloGate;
+      if (gate != null) {
+        gate.hold(packet);
+        if (gate.passed()) {
+          helloGate = null;
+        }
+      }
       QuicConnection c = resolve();
       if (c != null) {
         c.onPacketReceived(packet);

@@ -222,6 +222,7 @@ public final class QuicTransport implements Transport {
         b.customTrustManager(CertificatePins.trustOnly(target.certHash()));
       }
       kwik = b.build();
+      tap.gate(Kwik0108.HelloGate.of(kwik));
     } catch (IOException | RuntimeException e) {
       result.completeExceptionally(new ConnectionFailedException("cannot set up a QUIC connection to " + address + ": " + e, e));
       return;
