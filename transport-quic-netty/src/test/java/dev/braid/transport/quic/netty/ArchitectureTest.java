@@ -29,10 +29,10 @@ class ArchitectureTest {
   @ArchTest
   static final ArchRule nettyInternalsInOnePlace = noClasses()
       .that().resideInAPackage("dev.braid.transport.quic.netty..")
-      .and().doNotHaveSimpleName("Netty4217")
+      .and().doNotHaveSimpleName("NettyInternals")
       .should().callMethodWhere(com.tngtech.archunit.base.DescribedPredicate.describe("reflection",
           c -> c.getTarget().getOwner().getName().startsWith("java.lang.invoke.MethodHandles")))
-      .as("every use of Netty's internals is in Netty4217");
+      .as("every use of Netty's internals is in NettyInternals");
 
   @ArchTest
   static final ArchRule noBraidInternals = noClasses()

@@ -21,7 +21,7 @@ final class CloseReason {
    * @param timedOut quiche's idle timer closed the connection (silently, RFC 9000 §10.1)
    */
   /**
-   * The reason phrase. Netty 4.2.17's {@code reason()} clones its array without a null check, and the array is null when
+   * The reason phrase. Netty 4.2.18's {@code reason()} clones its array without a null check, and the array is null when
    * quiche reports no phrase: that NullPointerException means "no phrase", nothing else.
    */
   private static byte[] reasonOf(QuicConnectionCloseEvent event) {

@@ -4,7 +4,7 @@ import java.util.Locale;
 
 /**
  * Whether Netty's QUIC codec can run here, checked once: its classes, its native library (quiche and BoringSSL, built
- * for Linux x86_64 in {@code netty-codec-native-quic}), and the internals Braid uses ({@link Netty4217}). The first
+ * for Linux x86_64 in {@code netty-codec-native-quic}), and the internals Braid uses ({@link NettyInternals}). The first
  * check loads the library, which Netty extracts into {@code java.io.tmpdir} (a directory mounted {@code noexec} breaks
  * it: set {@code io.netty.native.workdir}).
  *
@@ -33,6 +33,12 @@ public final class NativeSupport {
       return new IllegalStateException("Netty's QUIC codec is not on the class or module path: add "
           + "io.netty:netty-codec-classes-quic and io.netty:netty-codec-native-quic (classifier linux-x86_64)", e);
     }
+    io.netty.util.Version nativeQuic = io.netty.util.Version.identify(NativeSupport.class.getClassLoader())
+        .get("netty-codec-native-quic");
+    Throwable old = tooOld(nativeQuic == null ? null : nativeQuic.artifactVersion());
+    if (old != null) {
+      return old;
+    }
     String os = System.getProperty("os.name", "?").toLowerCase(Locale.ROOT);
     String arch = System.getProperty("os.arch", "?").toLowerCase(Locale.ROOT);
     try {
@@ -46,7 +52,7 @@ public final class NativeSupport {
     } catch (LinkageError e) {
       return new IllegalStateException("Netty's QUIC codec cannot start on " + os + "/" + arch + ": " + e, e);
     }
-    Throwable internals = Netty4217.failure();
+    Throwable internals = NettyInternals.failure();
     if (internals != null) {
       Module netty = io.netty.handler.codec.quic.Quic.class.getModule();
       Module self = NativeSupport.class.getModule();
@@ -56,6 +62,36 @@ public final class NativeSupport {
             + " (Braid sends 62-bit QUIC error codes through quiche's own binding)", internals);
       }
       return internals;
+    }
+    return null;
+  }
+
+  /**
+   * Why a {@code netty-codec-native-quic} of this version must not be used, or null: before 4.2.18 it bundles a quiche
+   * (commit 4f34747) that never sends a lost STOP_SENDING again (README, "Why Netty 4.2.18 and no older"). A version
+   * that is absent or does not parse is not refused.
+   */
+  static Throwable tooOld(String version) {
+    if (version == null) {
+      return null;
+    }
+    String[] parts = version.split("[.-]");
+    int[] have = new int[3];
+    try {
+      for (int i = 0; i < 3; i++) {
+        have[i] = Integer.parseInt(parts[i]);
+      }
+    } catch (RuntimeException unparsable) {
+      return null;
+    }
+    int[] need = {4, 2, 18};
+    for (int i = 0; i < 3; i++) {
+      if (have[i] != need[i]) {
+        return have[i] > need[i] ? null : new IllegalStateException("netty-codec-native-quic "
+            + version + " bundles a quiche that never sends a lost STOP_SENDING again: a peer "
+            + "writing while this end calls closeRead() can then wait for its idle timeout. Braid's QUIC-on-Netty "
+            + "transport needs Netty 4.2.18 or newer (the kwik transport, provider id quic, is not affected)");
+      }
     }
     return null;
   }

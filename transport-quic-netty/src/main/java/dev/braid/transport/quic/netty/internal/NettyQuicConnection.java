@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p><b>Threads.</b> Everything that touches Netty or quiche runs on the channel's event loop ({@link #onLoop});
  * the fields marked "loop" are confined to it. Braid's core is called from the loop, never under a lock of this class.
  *
- * <p><b>Keep-alive.</b> Netty 4.2.17 binds no way to send a QUIC PING; every {@code keepAliveInterval} the connection
+ * <p><b>Keep-alive.</b> Netty 4.2.18 binds no way to send a QUIC PING; every {@code keepAliveInterval} the connection
  * sends a one-byte DATAGRAM frame instead (ack-eliciting, so it feeds both ends' idle timers), when the peer accepts
  * datagrams (max_datagram_frame_size; a kwik peer does not, and keeps the connection alive with its own PINGs).
  * Received datagrams are dropped.
@@ -414,7 +414,7 @@ final class NettyQuicConnection extends AbstractConnection {
 
   // ---------------------------------------------------------------- AbstractConnection
 
-  /** CONNECTION_CLOSE with NO_ERROR, kept in quiche's closing state until it ends ({@link Netty4217}, section 4). */
+  /** CONNECTION_CLOSE with NO_ERROR, kept in quiche's closing state until it ends ({@link NettyInternals}, section 4). */
   @Override
   protected void doClose() {
     closingLocally = true;
@@ -434,12 +434,12 @@ final class NettyQuicConnection extends AbstractConnection {
       return;
     }
     byte[] phrase = reason.getBytes(StandardCharsets.UTF_8);
-    int r = Netty4217.close(quic, application, code, java.util.Arrays.copyOf(phrase, Math.min(phrase.length, 256)));
-    if (r < 0 && r != Netty4217.ERR_DONE) {
+    int r = NettyInternals.close(quic, application, code, java.util.Arrays.copyOf(phrase, Math.min(phrase.length, 256)));
+    if (r < 0 && r != NettyInternals.ERR_DONE) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: quiche refused to close ({1}); closing the channel", this, r);
       quic.close();
       return;
     }
-    Netty4217.flush(quic); // quiche's closing state ends after 3 PTOs; Netty then closes the channel (channelInactive)
+    NettyInternals.flush(quic); // quiche's closing state ends after 3 PTOs; Netty then closes the channel (channelInactive)
   }
 }

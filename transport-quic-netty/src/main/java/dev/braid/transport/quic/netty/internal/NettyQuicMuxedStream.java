@@ -28,7 +28,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       its buffer is below {@code receiveWindow}: quiche returns flow-control credit for what is read, so a stalled
  *       reader holds the peer at about two windows.</li>
  *   <li><b>Codes.</b> RESET_STREAM and STOP_SENDING carry Braid's codes as they are (62-bit, through
- *       {@link Netty4217}). closeRead sends STOP_SENDING with 2^32 + 0; the peer's RESET_STREAM answering it is the end
+ *       {@link NettyInternals}). closeRead sends STOP_SENDING with 2^32 + 0; the peer's RESET_STREAM answering it is the end
  *       of its sending part, not a reset.</li>
  *   <li><b>What Netty does not report</b> (a STOP_SENDING while no write waits, a reset while Braid is not reading,
  *       the peer's answer to our STOP_SENDING) is found by {@link #probe()} after each batch of datagrams.</li>
@@ -103,8 +103,8 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
         + reading + " inputEnded=" + inputEnded + " finQueued=" + finQueued + " resetSent=" + resetSent
         + " stopHandled=" + stopHandled + " stopSent=" + stopSentCode + " peerReset=" + peerResetCode + " closed="
         + closed + " queued=" + queued + " channel active=" + ch.isActive() + " outShut=" + ch.isOutputShutdown()
-        + " writable=" + ch.isWritable() + " quiche stopped=" + Netty4217.stopped(ch.parent(), ch.streamId())
-        + " finished=" + Netty4217.finished(ch.parent(), ch.streamId()) + " buffered=" + bufferedInboundBytes()
+        + " writable=" + ch.isWritable() + " quiche stopped=" + NettyInternals.stopped(ch.parent(), ch.streamId())
+        + " finished=" + NettyInternals.finished(ch.parent(), ch.streamId()) + " buffered=" + bufferedInboundBytes()
         + " stats=" + ch.parent().collectStats().getNow()));
     try {
       return f.get(5, java.util.concurrent.TimeUnit.SECONDS);
@@ -123,9 +123,9 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
     onLoop(() -> {
       resetSent = true;
       inputEnded = true;
-      shutdown(Netty4217.SHUTDOWN_WRITE, StreamResetException.REFUSED);
-      shutdown(Netty4217.SHUTDOWN_READ, StreamResetException.REFUSED);
-      Netty4217.flush(ch.parent());
+      shutdown(NettyInternals.SHUTDOWN_WRITE, StreamResetException.REFUSED);
+      shutdown(NettyInternals.SHUTDOWN_READ, StreamResetException.REFUSED);
+      NettyInternals.flush(ch.parent());
       closeChannel();
     });
   }
@@ -140,7 +140,7 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
       return;
     }
     readIfEnded();
-    if (!resetSent && !stopHandled && Netty4217.stopped(ch.parent(), ch.streamId())) {
+    if (!resetSent && !stopHandled && NettyInternals.stopped(ch.parent(), ch.streamId())) {
       peerStoppedSending();
     }
   }
@@ -154,7 +154,7 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
    * came the same way, which quiche then cannot tell from a FIN (see the README's known failures).
    */
   private void readIfEnded() {
-    if (inputEnded || !Netty4217.finished(ch.parent(), ch.streamId())) {
+    if (inputEnded || !NettyInternals.finished(ch.parent(), ch.streamId())) {
       return;
     }
     ch.read();
@@ -329,14 +329,14 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
       // CLOSED instead of RESET: ImmediateResetAcrossTest, kit rules C3 and C6 across implementations).
       if (!resetSent && !stopHandled) { // after our FIN too: the reset still reaches the peer (RFC 9000 §3.1)
         resetSent = true;
-        shutdown(Netty4217.SHUTDOWN_WRITE, code);
-        Netty4217.flush(ch.parent());
+        shutdown(NettyInternals.SHUTDOWN_WRITE, code);
+        NettyInternals.flush(ch.parent());
       }
       if (!inputEnded && stopSentCode < 0) {
         stopSentCode = code;
-        shutdown(Netty4217.SHUTDOWN_READ, code);
+        shutdown(NettyInternals.SHUTDOWN_READ, code);
       }
-      Netty4217.flush(ch.parent());
+      NettyInternals.flush(ch.parent());
     });
   }
 
@@ -347,8 +347,8 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
         return;
       }
       stopSentCode = CLOSE_READ_CODE + code;
-      shutdown(Netty4217.SHUTDOWN_READ, stopSentCode);
-      Netty4217.flush(ch.parent());
+      shutdown(NettyInternals.SHUTDOWN_READ, stopSentCode);
+      NettyInternals.flush(ch.parent());
       readIfEnded(); // the FIN or a reset had arrived already, unread
 
     });
@@ -370,13 +370,13 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
         long code = peerResetCode >= 0 ? peerResetCode : StreamResetException.INTERNAL_ERROR;
         if (!finQueued && !resetSent && !stopHandled) {
           resetSent = true;
-          shutdown(Netty4217.SHUTDOWN_WRITE, code);
+          shutdown(NettyInternals.SHUTDOWN_WRITE, code);
         }
         if (!inputEnded && stopSentCode < 0) {
           stopSentCode = code;
-          shutdown(Netty4217.SHUTDOWN_READ, code);
+          shutdown(NettyInternals.SHUTDOWN_READ, code);
         }
-        Netty4217.flush(ch.parent());
+        NettyInternals.flush(ch.parent());
       }
       if (conn.isOpen()) {
         closeChannel();
@@ -399,10 +399,10 @@ final class NettyQuicMuxedStream extends AbstractMuxedStream {
   }
 
   private void shutdown(int direction, long code) {
-    int r = Netty4217.shutdown(ch.parent(), ch.streamId(), direction, code);
-    if (r < 0 && r != Netty4217.ERR_DONE) {
+    int r = NettyInternals.shutdown(ch.parent(), ch.streamId(), direction, code);
+    if (r < 0 && r != NettyInternals.ERR_DONE) {
       LOG.log(System.Logger.Level.DEBUG, "{0}: quiche refused to shut {1} down with code {2}: error {3}", this,
-          direction == Netty4217.SHUTDOWN_WRITE ? "our sending part" : "our receiving part", code, r);
+          direction == NettyInternals.SHUTDOWN_WRITE ? "our sending part" : "our receiving part", code, r);
     }
   }
 }

@@ -30,7 +30,11 @@ class CloseRacesWritesTest {
     run(0);
   }
 
-  /** The same through a UDP path that drops 2% of the datagrams: a lost STOP_SENDING must not leave writes pending. */
+  /**
+   * The same through a UDP path that drops 2% of the datagrams: a lost STOP_SENDING must not leave writes pending. On
+   * Netty 4.2.17 this failed within about 20 to 50 rounds: its quiche never sent a lost STOP_SENDING again (README,
+   * "Why Netty 4.2.18 and no older").
+   */
   @Test
   void writesRacingThePeersCloseAlwaysCompleteOnALossyPath() throws Exception {
     run(0.02);
@@ -43,8 +47,8 @@ class CloseRacesWritesTest {
     try (Transport l = p.create(TransportOptions.DEFAULTS); Transport d = p.create(TransportOptions.DEFAULTS)) {
       Listener lis = l.listen(URI.create("quic://127.0.0.1:0"));
       CompletableFuture<Connection> acc = lis.accept();
-      dev.braid.conformance.FaultProxy proxy = loss > 0 ? dev.braid.conformance.FaultProxy.udp(
-          new java.net.InetSocketAddress("127.0.0.1", lis.address().getPort()), loss, 0, seed) : null;
+      try (dev.braid.conformance.FaultProxy proxy = loss > 0 ? dev.braid.conformance.FaultProxy.udp(
+          new java.net.InetSocketAddress("127.0.0.1", lis.address().getPort()), loss, 0, seed) : null) {
       URI target = proxy == null ? lis.address() : proxy.rewrite(lis.address());
       Connection dc = d.dial(target).get(20, TimeUnit.SECONDS);
       Connection lc = acc.get(20, TimeUnit.SECONDS);
@@ -79,8 +83,6 @@ class CloseRacesWritesTest {
         }
       }
       dc.close();
-      if (proxy != null) {
-        proxy.close();
       }
     }
   }

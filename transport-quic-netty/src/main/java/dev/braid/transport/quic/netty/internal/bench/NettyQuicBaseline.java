@@ -43,7 +43,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The baseline for {@code quic-netty} in {@code braid bench}: Netty's QUIC codec (4.2.17, quiche and BoringSSL) used
+ * The baseline for {@code quic-netty} in {@code braid bench}: Netty's QUIC codec (4.2.18, quiche and BoringSSL) used
  * directly, without Braid. One server ({@link NettyQuicBenchServer}) on a loopback UDP socket and one client
  * {@link QuicChannel} to it; every measurement uses bidirectional QUIC streams on that one connection, where Braid uses
  * its streams. The server echoes streams whose first byte is {@code 'E'} and reads every other stream to its end; at
@@ -108,7 +108,7 @@ public final class NettyQuicBaseline implements BenchBaseline {
 
   @Override
   public String name() {
-    return "Netty QUIC 4.2.17 direct";
+    return "Netty QUIC 4.2.18 direct";
   }
 
   @Override

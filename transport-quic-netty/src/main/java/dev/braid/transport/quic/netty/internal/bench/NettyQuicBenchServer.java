@@ -121,7 +121,7 @@ final class NettyQuicBenchServer {
           @Override
           protected void initChannel(QuicStreamChannel ch) {
             streamsSeen.incrementAndGet();
-            // Not streamOption(QuicChannelOption.READ_FRAMES, true): Netty 4.2.17 applies it but reports it unknown,
+            // Not streamOption(QuicChannelOption.READ_FRAMES, true): Netty 4.2.18 applies it but reports it unknown,
             // a WARNING per stream (QuicheQuicStreamChannelConfig.setOption lacks its "return true").
             ch.config().setReadFrames(true);
             ch.pipeline().addLast(new Serve());

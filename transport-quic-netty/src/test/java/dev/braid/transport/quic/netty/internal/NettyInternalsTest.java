@@ -10,10 +10,10 @@ import org.junit.jupiter.api.Test;
  * Netty's QUIC internals that Braid uses are all there, with the meanings Braid relies on. After an upgrade of Netty
  * this is the test that fails first, naming the member (the provider would report itself unavailable with it).
  */
-class Netty4217Test {
+class NettyInternalsTest {
   @Test
   void everyInternalIsThere() {
-    assertNull(Netty4217.failure(), () -> "missing: " + Netty4217.failure());
+    assertNull(NettyInternals.failure(), () -> "missing: " + NettyInternals.failure());
     assertNull(NativeSupport.unavailabilityCause(), () -> "unavailable: " + NativeSupport.unavailabilityCause());
   }
 
@@ -21,20 +21,20 @@ class Netty4217Test {
   void quichesConstantsAreTheOnesBraidExpects() {
     // quiche's C API: QUICHE_ERR_DONE -1, QUICHE_ERR_INVALID_STREAM_STATE -7, QUICHE_ERR_STREAM_STOPPED -15;
     // QUICHE_SHUTDOWN_READ 0, QUICHE_SHUTDOWN_WRITE 1
-    assertEquals(-1, Netty4217.ERR_DONE);
-    assertEquals(-7, Netty4217.ERR_INVALID_STREAM_STATE);
-    assertEquals(-15, Netty4217.ERR_STREAM_STOPPED);
-    assertEquals(0, Netty4217.SHUTDOWN_READ);
-    assertEquals(1, Netty4217.SHUTDOWN_WRITE);
+    assertEquals(-1, NettyInternals.ERR_DONE);
+    assertEquals(-7, NettyInternals.ERR_INVALID_STREAM_STATE);
+    assertEquals(-15, NettyInternals.ERR_STREAM_STOPPED);
+    assertEquals(0, NettyInternals.SHUTDOWN_READ);
+    assertEquals(1, NettyInternals.SHUTDOWN_WRITE);
   }
 
   @Test
   void codesBeyond62BitsAreRefusedBeforeQuicheSeesThem() {
     // quiche panics (the JVM dies) serialising a code of 2^62 or more: the guard must stop it first
     IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> Netty4217.shutdown(null, 0, Netty4217.SHUTDOWN_WRITE, 1L << 62));
+        () -> NettyInternals.shutdown(null, 0, NettyInternals.SHUTDOWN_WRITE, 1L << 62));
     assertTrue(e.getMessage().contains("62-bit"));
     org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-        () -> Netty4217.shutdown(null, 0, Netty4217.SHUTDOWN_WRITE, -1));
+        () -> NettyInternals.shutdown(null, 0, NettyInternals.SHUTDOWN_WRITE, -1));
   }
 }

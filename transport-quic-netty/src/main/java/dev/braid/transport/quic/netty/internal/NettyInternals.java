@@ -7,11 +7,11 @@ import java.lang.invoke.MethodType;
 import java.lang.reflect.Field;
 
 /**
- * Every use of Netty 4.2.17's QUIC internals, in one place: what its public API cannot do for Braid's QUIC mapping.
+ * Every use of Netty 4.2.18's QUIC internals, in one place: what its public API cannot do for Braid's QUIC mapping.
  * Each section names the gap and when it is obsolete. All calls run on the connection's event loop (quiche is not
  * thread-safe); none is made once the connection is freed. An upgrade of Netty that moves any of these members makes
  * the provider report itself unavailable with the member's name ({@link #failure()}), never a broken transport;
- * {@code Netty4217Test} fails loudly then.
+ * {@code NettyInternalsTest} fails loudly then.
  *
  * <ol>
  *   <li><b>62-bit error codes.</b> {@code QuicStreamChannel.shutdownOutput(int)} / {@code shutdownInput(int)} take an
@@ -37,7 +37,7 @@ import java.lang.reflect.Field;
  *
  * <p><b>Thread safety.</b> Stateless; call on the connection's event loop only.
  */
-final class Netty4217 {
+final class NettyInternals {
   private static final String PKG = "io.netty.handler.codec.quic.";
   static final int SHUTDOWN_READ;
   static final int SHUTDOWN_WRITE;
@@ -71,9 +71,9 @@ final class Netty4217 {
     Throwable failure = null;
     String member = "class " + PKG + "Quiche";
     try {
-      Class<?> quiche = Class.forName(PKG + "Quiche", true, Netty4217.class.getClassLoader());
-      Class<?> channel = Class.forName(PKG + "QuicheQuicChannel", false, Netty4217.class.getClassLoader());
-      Class<?> conn = Class.forName(PKG + "QuicheQuicConnection", false, Netty4217.class.getClassLoader());
+      Class<?> quiche = Class.forName(PKG + "Quiche", true, NettyInternals.class.getClassLoader());
+      Class<?> channel = Class.forName(PKG + "QuicheQuicChannel", false, NettyInternals.class.getClassLoader());
+      Class<?> conn = Class.forName(PKG + "QuicheQuicConnection", false, NettyInternals.class.getClassLoader());
       MethodHandles.Lookup q = MethodHandles.privateLookupIn(quiche, MethodHandles.lookup());
       member = "Quiche.QUICHE_SHUTDOWN_READ";
       read = intField(quiche, "QUICHE_SHUTDOWN_READ");
@@ -112,7 +112,7 @@ final class Netty4217 {
           .asType(MethodType.methodType(void.class, Object.class));
     } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
       failure = new IllegalStateException("Netty's QUIC codec lacks " + member + " that Braid needs (written for Netty "
-          + "4.2.17.Final): " + e, e);
+          + "4.2.18.Final): " + e, e);
     }
     SHUTDOWN_READ = read;
     SHUTDOWN_WRITE = write;
@@ -130,7 +130,7 @@ final class Netty4217 {
     FAILURE = failure;
   }
 
-  private Netty4217() {}
+  private NettyInternals() {}
 
   private static int intField(Class<?> c, String name) throws ReflectiveOperationException {
     Field f = c.getDeclaredField(name);
