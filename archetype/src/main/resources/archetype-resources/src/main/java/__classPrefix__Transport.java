@@ -46,7 +46,7 @@ final class ${classPrefix}Transport implements Transport {
 
   /**
    * TODO Dials {@code address}: connect, run the protocol's handshake, and complete the future with
-   * {@code new ${classPrefix}Connection(this, true, local, remote)} (registered with {@link #track}); fail it with an
+   * {@code new ${classPrefix}Connection(this, true, local, remote)} (registered with {@code track}); fail it with an
    * {@link IOException} saying why not. Start the connection's keep-alive and idle timer here: a peer that vanishes
    * without a word must end the connection with {@code ConnectionTimedOutException} (N2, N5, F2). Every rule of the
    * kit starts with a dial.
@@ -60,10 +60,10 @@ final class ${classPrefix}Transport implements Transport {
   }
 
   /**
-   * TODO Binds {@code address} (port 0: a free port) and returns a {@link ${classPrefix}Listener} whose
-   * {@code bound(actual)} gave it the real address, the one a dialer uses; each inbound connection, once set up, is
-   * a {@code new ${classPrefix}Connection(this, false, local, remote)} handed to the listener's {@code offer}. Throw
-   * an {@link IOException} when the address cannot be bound. Every rule of the kit starts here: the fixture listens
+   * TODO Binds {@code address} (port 0: a free port) and returns a {@link ${classPrefix}Listener} (registered with
+   * {@code track}) told the real address, the one a dialer uses, with {@code boundTo(actual)}; each inbound
+   * connection, once set up, is a {@code new ${classPrefix}Connection(this, false, local, remote)} handed to the
+   * listener's {@code inbound}. Throw an {@link IOException} when the address cannot be bound. Every rule of the kit starts here: the fixture listens
    * on {@link ${classPrefix}TransportProvider#testListenAddress()} first.
    */
   @Override
