@@ -269,7 +269,8 @@ public final class CheckRelease {
     // An artifact directory is one that holds version directories with a POM in them.
     try (Stream<Path> files = Files.walk(staging)) {
       Set<Path> staged = new TreeSet<>();
-      files.filter(p -> p.getFileName().toString().endsWith(".pom")).forEach(p -> staged.add(p.getParent().getParent()));
+      files.filter(p -> p.getFileName().toString().endsWith(".pom"))
+          .forEach(p -> staged.add(p.getParent().getParent()));
       staged.removeAll(expected);
       for (Path extra : staged) {
         problems.add("staged but not a published module of this reactor: " + staging.relativize(extra));
