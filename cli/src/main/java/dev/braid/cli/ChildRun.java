@@ -40,8 +40,8 @@ final class ChildRun {
     return providers.stream().allMatch(p -> registered.contains(p.getClass()));
   }
 
-  static List<Outcome> run(KitSubject p, Path reports, PrintStream out, boolean tty, boolean quick)
-      throws IOException {
+  static List<Outcome> run(KitSubject p, Path reports, PrintStream out, boolean tty, boolean quick,
+      java.util.Set<String> rules) throws IOException {
     Path outcomes = reports.resolve("outcomes-" + p.fileName() + ".tsv");
     Path log = reports.resolve("conformance-" + p.fileName() + ".log");
     Files.deleteIfExists(outcomes);
@@ -59,6 +59,7 @@ final class ChildRun {
     if (quick) {
       cmd.add("--quick");
     }
+    rules.forEach(r -> cmd.addAll(List.of("--rule", r)));
     Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     long deadline = System.nanoTime() + LIMIT.toNanos();
     int seen = 0;

@@ -15,6 +15,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
@@ -30,7 +31,9 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code conformance} (default): the kit against every available transport, then the matrix;
  *       {@code --transport ID} (repeatable) picks some, {@code --reports DIR} sets where reports go. Two
  *       transports of one scheme also get a column per direction ({@code dialer→listener}: the cross-implementation
- *       fixture); {@code --pair DIALER,LISTENER} runs just one such column;
+ *       fixture); {@code --pair DIALER,LISTENER} runs just one such column; {@code --rule ID} (repeatable) runs
+ *       only those rules, {@code --seed N} gives the seeded rules that seed (the replay command a seeded failure
+ *       prints);
  *   <li>{@code bench}: the benchmarks of every available transport beside their baselines;
  *   <li>{@code echo-server URI} and {@code echo-client URI [message]}: try Braid by hand.
  * </ul>
@@ -56,7 +59,16 @@ public final class Main {
       case "transports":
         return transports(registry, out);
       case "conformance":
-        return conformance(registry, a, out, err);
+        String seedBefore = System.getProperty("braid.seed");
+        try {
+          return conformance(registry, a, List.copyOf(Arrays.asList(args)), out, err);
+        } finally { // --seed sets it for this run only (tests run several commands in one JVM)
+          if (seedBefore == null) {
+            System.clearProperty("braid.seed");
+          } else {
+            System.setProperty("braid.seed", seedBefore);
+          }
+        }
       case "bench":
         return Bench.run(registry, a, out, err);
       case "echo-server":
@@ -77,7 +89,7 @@ public final class Main {
 
   private static void usage(PrintStream out) {
     out.println("usage: braid [transports | conformance [--transport ID]... [--pair DIALER,LISTENER] [--reports DIR]"
-        + " [--quick] | bench [--transport ID]..."
+        + " [--quick] [--rule ID]... [--seed N] | bench [--transport ID]..."
         + " [--quick] | echo-server URI | echo-client URI [MESSAGE]]");
   }
 
@@ -104,18 +116,45 @@ public final class Main {
     return 0;
   }
 
-  private static int conformance(TransportRegistry registry, List<String> a, PrintStream out, PrintStream err)
-      throws IOException {
+  private static int conformance(TransportRegistry registry, List<String> a, List<String> args, PrintStream out,
+      PrintStream err) throws IOException {
     Set<String> only = new LinkedHashSet<>();
+    Set<String> rules = new LinkedHashSet<>();
     Path reports = Path.of("reports");
     Path outcomesFile = null;
     boolean inProcess = false;
     boolean quick = false;
     String pair = null;
     for (int i = 0; i < a.size(); i++) {
+      if (i + 1 >= a.size() && List.of("--transport", "--rule", "--seed", "--pair", "--reports", "--outcomes")
+          .contains(a.get(i))) {
+        err.println(a.get(i) + " needs a value");
+        return 2;
+      }
       switch (a.get(i)) {
         case "--transport":
           only.add(a.get(++i));
+          break;
+        case "--rule":
+          for (String r : a.get(++i).split(",")) {
+            if (!r.strip().matches("[A-Z][0-9]+")) {
+              err.println("--rule takes rule ids such as M1 or H8 (SPEC.md), comma-separated or repeated; was '" + r
+                  + "'");
+              return 2;
+            }
+            rules.add(r.strip());
+          }
+          break;
+        case "--seed":
+          String seed = a.get(++i);
+          try {
+            Long.parseLong(seed);
+          } catch (NumberFormatException e) {
+            err.println("--seed takes the number a seeded rule printed (its replay command); was '" + seed + "'");
+            return 2;
+          }
+          // Read by the kit's seeded rules (and handed on to each transport's JVM), as -Dbraid.seed=N would be.
+          System.setProperty("braid.seed", seed);
           break;
         case "--pair":
           pair = a.get(++i);
@@ -140,7 +179,7 @@ public final class Main {
     Files.createDirectories(reports);
     logTo(reports.resolve("braid.log"));
     if (pair != null) {
-      return conformancePair(registry, pair, reports, outcomesFile, quick, out, err);
+      return conformancePair(registry, pair, reports, outcomesFile, quick, rules, out, err);
     }
     List<TransportProvider> selected = new ArrayList<>();
     List<TransportProvider> unavailable = new ArrayList<>();
@@ -162,12 +201,13 @@ public final class Main {
         + (unavailable.isEmpty() ? "" : ", unavailable: "
             + unavailable.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList())));
     boolean tty = System.console() != null;
-    ConformanceRunner runner = new ConformanceRunner(out, tty, reports, quick);
+    ConformanceRunner runner = new ConformanceRunner(out, tty, reports, quick, rules);
     List<ConformanceRunner.Outcome> all = new ArrayList<>();
     long t0 = System.nanoTime();
     // Each transport runs in a JVM of its own (native code can crash a JVM), unless asked otherwise or
     // unless the class path cannot be handed on (a class loader made in-process, as in tests).
     List<KitSubject> columns = KitSubject.columns(selected);
+    RunInfo info = RunInfo.of(args, columns);
     if (columns.size() > selected.size()) {
       out.println("cross-implementation pairs (dialer→listener): " + columns.subList(selected.size(), columns.size())
           .stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()));
@@ -176,7 +216,8 @@ public final class Main {
         && ChildRun.canFork(selected);
     for (KitSubject p : columns) {
       long t = System.nanoTime();
-      List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty, quick) : runner.run(p, outcomesFile);
+      List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty, quick, rules)
+          : runner.run(p, outcomesFile);
       all.addAll(os);
       long fails = os.stream().filter(o -> o.status() == ConformanceRunner.Status.FAIL).count();
       out.printf("%-8s done in %d s: %d tests, %d failed%n", p.id(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t),
@@ -184,10 +225,10 @@ public final class Main {
     }
     out.println();
     Report report = new Report(all, columns.stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()),
-        Report.unavailableOf(unavailable));
+        Report.unavailableOf(unavailable), info);
     report.print(out);
     report.writeMarkdown(reports.resolve("conformance.md"));
-    report.writeHtml(reports.resolve("conformance.html"));
+    report.writeHtml(reports.resolve("conformance.html"), Duration.ofNanos(System.nanoTime() - t0));
     out.printf("%nrandomized operations checked against the model: %d; total time %d s%n",
         ConformanceRunner.randomizedOperations(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
     out.println("reports: " + reports.resolve("conformance.md") + ", " + reports.resolve("conformance.html") + ", "
@@ -200,7 +241,7 @@ public final class Main {
    * JVM: what a parent run starts in a child JVM for each pair; usable by hand too.
    */
   private static int conformancePair(TransportRegistry registry, String pair, Path reports, Path outcomesFile,
-      boolean quick, PrintStream out, PrintStream err) throws IOException {
+      boolean quick, Set<String> rules, PrintStream out, PrintStream err) throws IOException {
     String[] ids = pair.split(",", -1);
     if (ids.length != 2) {
       err.println("--pair takes two transport ids, dialer and listener: --pair quic,quic-netty; was '" + pair + "'");
@@ -218,7 +259,7 @@ public final class Main {
     KitSubject subject = KitSubject.across(ends[0], ends[1]);
     Files.createDirectories(reports);
     logTo(reports.resolve("braid.log"));
-    List<ConformanceRunner.Outcome> os = new ConformanceRunner(out, System.console() != null, reports, quick)
+    List<ConformanceRunner.Outcome> os = new ConformanceRunner(out, System.console() != null, reports, quick, rules)
         .run(subject, outcomesFile);
     Report report = new Report(os, List.of(subject.id()), Report.unavailableOf(List.of()));
     report.print(out);
