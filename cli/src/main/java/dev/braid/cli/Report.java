@@ -235,7 +235,7 @@ final class Report {
       ".verdict.ok{background:#dafbe1;color:#116329}.verdict.bad{background:#ffebe9;color:#a40e26}",
       "table{border-collapse:collapse}th,td{border:1px solid #d0d7de;padding:5px 9px;vertical-align:top;text-align:left}",
       "th{background:#f6f8fa;font-weight:600}",
-      "table.facts th{width:150px}table.facts td,table.transports td{background:#fff}",
+      "table.facts th{width:150px}",
       "table.matrix{width:100%}table.matrix thead th{position:sticky;top:0;z-index:1}",
       "td.rule{font-weight:700;white-space:nowrap}td.kind{color:#57606a;white-space:nowrap}",
       "td.cell{white-space:nowrap;font-weight:600}td.cell .t{display:block;font-weight:400;color:#57606a;font-size:12px}",
@@ -260,7 +260,7 @@ final class Report {
     long failedRules = rules.keySet().stream()
         .filter(r -> transports.stream().anyMatch(t -> cell(r, t).startsWith("FAIL"))).count();
     String verdict = (fails == 0 ? "PASS" : "FAIL: " + failedRules + " rule" + (failedRules == 1 ? "" : "s")
-        + " failed") + " · " + passes + " passed, " + fails + " failed, " + skips + " skipped"
+        + " failed") + " · tests: " + passes + " passed, " + fails + " failed, " + skips + " skipped"
         + (unavailable.isEmpty() ? "" : " · " + unavailable.size() + " transport(s) unavailable");
     StringBuilder sb = new StringBuilder(64 * 1024);
     sb.append("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")

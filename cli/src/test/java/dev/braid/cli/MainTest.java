@@ -5,16 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.braid.cli.thirdparty.ThirdPartyTransportProvider;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,18 +32,8 @@ class MainTest {
     return withProviderJar(ThirdPartyTransportProvider.class);
   }
 
-  /** A jar holding only {@code provider} and its service registration. */
   private ClassLoader withProviderJar(Class<?> provider) throws Exception {
-    Path jar = tmp.resolve(provider.getSimpleName() + ".jar");
-    String cls = provider.getName().replace('.', '/') + ".class";
-    try (JarOutputStream j = new JarOutputStream(Files.newOutputStream(jar));
-        InputStream in = provider.getClassLoader().getResourceAsStream(cls)) {
-      j.putNextEntry(new JarEntry(cls));
-      in.transferTo(j);
-      j.putNextEntry(new JarEntry("META-INF/services/dev.braid.spi.TransportProvider"));
-      j.write((provider.getName() + "\n").getBytes(StandardCharsets.UTF_8));
-    }
-    return new URLClassLoader(new URL[] {jar.toUri().toURL()}, MainTest.class.getClassLoader());
+    return ProviderJars.loaderWith(tmp, provider);
   }
 
   @Test
