@@ -121,8 +121,12 @@ final class Bench {
     out.println();
     out.println(md);
     Files.writeString(outDir.resolve("bench.md"), md, StandardCharsets.UTF_8);
-    Files.writeString(outDir.resolve("bench.svg"), svg(rows), StandardCharsets.UTF_8);
-    out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.svg"));
+    String chart = svg(rows);
+    Files.writeString(outDir.resolve("bench.svg"), chart, StandardCharsets.UTF_8);
+    Files.writeString(outDir.resolve("bench.html"), BenchReport.html("Braid benchmarks: Braid beside its baselines, "
+        + "same run", md, chart), StandardCharsets.UTF_8);
+    out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.svg") + ", "
+        + outDir.resolve("bench.html") + " (the table with the chart inline)");
     return 0;
   }
 

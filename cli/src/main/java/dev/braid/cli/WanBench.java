@@ -121,8 +121,12 @@ final class WanBench {
     out.println(md);
     Files.createDirectories(outDir);
     Files.writeString(outDir.resolve("bench-wan.md"), md, StandardCharsets.UTF_8);
-    Files.writeString(outDir.resolve("bench-wan.svg"), svg(rows), StandardCharsets.UTF_8);
-    out.println("written: " + outDir.resolve("bench-wan.md") + ", " + outDir.resolve("bench-wan.svg"));
+    String chart = svg(rows);
+    Files.writeString(outDir.resolve("bench-wan.svg"), chart, StandardCharsets.UTF_8);
+    Files.writeString(outDir.resolve("bench-wan.html"), BenchReport.html("Braid across an emulated wide-area path, "
+        + "beside raw TCP through the same path", md, chart), StandardCharsets.UTF_8);
+    out.println("written: " + outDir.resolve("bench-wan.md") + ", " + outDir.resolve("bench-wan.svg") + ", "
+        + outDir.resolve("bench-wan.html") + " (the table with the chart inline)");
     return 0;
   }
 

@@ -143,6 +143,23 @@ class MainTest {
   }
 
   @Test
+  void benchHtmlEmbedsItsChartAndTable() {
+    java.util.List<Bench.Row> rows = java.util.List.of(
+        new Bench.Row("tcp", "throughput, 1 stream", 900, "raw <socket>", 1800, "MB/s", true),
+        new Bench.Row("quic", "round trip", 60, "kwik direct", 30, "µs", false));
+    String svg = Bench.svg(rows);
+    String html = BenchReport.html("Braid benchmarks", Bench.markdown(rows, Bench.Sizes.of(true)), svg);
+    assertTrue(html.contains(svg), "the chart is inline, whole: " + html);
+    assertTrue(html.indexOf("<svg") < html.indexOf("<table>"), "chart first, then the table");
+    assertTrue(html.contains("<th>transport</th><th>metric</th><th>Braid</th>"), html);
+    assertTrue(html.contains("<td>tcp</td><td>throughput, 1 stream</td><td class=\"num\">900.0 MB/s</td>"
+        + "<td>raw &lt;socket&gt;</td>"), "cells escaped, numbers right-aligned: " + html);
+    assertTrue(html.contains("<p>Method: each throughput figure"), "the method note: " + html);
+    assertTrue(!html.contains("<img") && !html.contains("bench.svg") && !html.contains("<link")
+        && !html.contains("<script"), "nothing linked or fetched: " + html);
+  }
+
+  @Test
   void wanBenchRendersRatiosToRawTcpAsMarkdownAndSvg() {
     java.util.List<WanBench.Row> rows = java.util.List.of(
         new WanBench.Row(50, "tcp", 1, new WanBench.Figure(12.5, 12.4, 12.5), new WanBench.Figure(12.5, 12.5, 12.5)),
