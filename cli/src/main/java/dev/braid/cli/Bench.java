@@ -95,8 +95,10 @@ final class Bench {
     for (BenchBaseline b : ServiceLoader.load(BenchBaseline.class, Bench.class.getClassLoader())) {
       baselines.computeIfAbsent(b.transportId(), id -> new ArrayList<>()).add(b);
     }
-    for (TransportProvider p : registry.available()) {
-      if (!only.isEmpty() && !only.contains(p.id())) {
+    // Only the transports asked for are checked for availability: a check may load a native library (webrtc-java's
+    // then prints at the JVM's exit, transport-webrtc/README.md), which a run that does not use it has no reason to.
+    for (TransportProvider p : registry.all()) {
+      if (!only.isEmpty() && !only.contains(p.id()) || !p.isAvailable()) {
         continue;
       }
       if (p.id().startsWith("mem")) {

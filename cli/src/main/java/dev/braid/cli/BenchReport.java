@@ -68,8 +68,10 @@ final class BenchReport {
       int y = 40 + i * barH;
       double ratio = Double.isNaN(r.ratio()) ? 0 : r.ratio();
       boolean good = r.higherIsBetter() ? ratio >= 0.5 : ratio <= 2;
-      sb.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"%d\">%s: %s</text>%n", y + 15, esc(r.transport()),
-          esc(r.metric())));
+      String label = r.transport() + ": " + r.metric();
+      String shown = label.length() <= 48 ? label : label.substring(0, 47) + "…"; // the bars start at x=330
+      sb.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"%d\"><title>%s</title>%s</text>%n", y + 15,
+          esc(label), esc(shown)));
       sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>%n", left,
           y + 3, ratio * scale, barH - 6, good ? "#4a90d9" : "#d9534f"));
       sb.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\">%.2f</text>%n", left + ratio * scale + 5, y + 15,

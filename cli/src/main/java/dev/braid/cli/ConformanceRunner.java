@@ -48,6 +48,9 @@ final class ConformanceRunner {
     }
   }
 
+  /** The outcome file's progress lines: {@code #running 12/81 H1 ... [dialer opens]}, one per test started. */
+  static final String RUNNING = "#running ";
+
   /** The longest failure message an outcome keeps (a seeded run's operation log is the bulk of it). */
   static final int MESSAGE_LIMIT = 16_000;
   private static final Pattern SEED_INVOCATION = Pattern.compile("^seed (-?\\d+)$");
@@ -146,10 +149,8 @@ final class ConformanceRunner {
       TestPlan whole = launcher.discover(builder.build());
       for (TestIdentifier root : whole.getRoots()) {
         for (TestIdentifier id : whole.getDescendants(root)) {
-          String uid = id.getUniqueId();
-          String last = uid.substring(uid.lastIndexOf("/[") + 1);
-          Matcher m = RULE.matcher(uid);
-          if ((last.startsWith("[test-template:") || last.startsWith("[method:")) && hasTag(id, SLOW) && m.find()) {
+          Matcher m = RULE.matcher(id.getUniqueId());
+          if (isRule(id) && hasTag(id, SLOW) && m.find()) {
             titles.putIfAbsent(m.group(1), id.getDisplayName());
             outcomes.add(new Outcome(provider.id(), m.group(1), id.getDisplayName(), "all", Status.SKIP,
                 "left out by --quick (a slow rule); run without --quick for the whole kit", Duration.ZERO, kindOf(id)));
@@ -160,7 +161,10 @@ final class ConformanceRunner {
     }
     LauncherDiscoveryRequest request = builder.build();
     TestPlan plan = launcher.discover(request);
-    long total = plan.countTestIdentifiers(TestIdentifier::isTest);
+    // Rules are parameterized (both ends, seeds): their invocations are known only as they run, so progress counts
+    // rules (test methods and templates), and the invocations run so far.
+    long total = plan.countTestIdentifiers(ConformanceRunner::isRule);
+    long[] rulesStarted = new long[1];
     Path xmlDir = reportDir.resolve("junit").resolve(provider.fileName());
     Files.createDirectories(xmlDir);
     LegacyXmlReportGeneratingListener xml = new LegacyXmlReportGeneratingListener(xmlDir,
@@ -170,15 +174,27 @@ final class ConformanceRunner {
     TestExecutionListener collector = new TestExecutionListener() {
       @Override
       public void executionStarted(TestIdentifier id) {
+        if (isRule(id)) {
+          rulesStarted[0]++;
+        }
         if (!id.isTest()) {
           rememberTitle(id, titles);
           return;
         }
         startTimes.put(id.getUniqueId(), System.nanoTime());
         started[0]++;
+        String now = String.format("rule %d/%d, test %d: %s", rulesStarted[0], total, started[0], describe(id, plan));
         if (progress) {
-          out.printf("\r%-8s %3d/%d  %-60.60s", provider.id(), started[0], total, describe(id, plan));
+          out.printf("\r%-8s %-72.72s", provider.id(), now);
           out.flush();
+        }
+        if (sink != null) {
+          try {
+            sink.write(RUNNING + clean(now) + "\n");
+            sink.flush();
+          } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
         }
       }
 
@@ -227,7 +243,7 @@ final class ConformanceRunner {
     };
     launcher.execute(plan, collector, xml);
     if (progress) {
-      out.print("\r" + " ".repeat(80) + "\r");
+      out.print("\r" + " ".repeat(82) + "\r");
       out.flush();
     }
     return outcomes;
@@ -299,6 +315,13 @@ final class ConformanceRunner {
       }
     }
     return sb.toString();
+  }
+
+  /** A rule: a test method or a test template (a parameterized rule), not a class or an invocation. */
+  static boolean isRule(TestIdentifier id) {
+    String uid = id.getUniqueId();
+    String last = uid.substring(uid.lastIndexOf("/[") + 1);
+    return last.startsWith("[method:") || last.startsWith("[test-template:");
   }
 
   private static boolean hasTag(TestIdentifier id, String tag) {

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -35,7 +36,9 @@ import java.util.concurrent.TimeUnit;
  *       only those rules, {@code --seed N} gives the seeded rules that seed (the replay command a seeded failure
  *       prints);
  *   <li>{@code bench}: the benchmarks of every available transport beside their baselines;
- *   <li>{@code echo-server URI} and {@code echo-client URI [message]}: try Braid by hand.
+ *   <li>{@code echo-server URI} and {@code echo-client URI [message]}: try Braid by hand;
+ *   <li>{@code availability --out FILE ID...}: internal, which providers can run here, asked by {@code conformance}
+ *       in a JVM of its own.
  * </ul>
  *
  * <p>A third-party transport is tested by putting its jar on the class path:
@@ -71,6 +74,8 @@ public final class Main {
         }
       case "bench":
         return Bench.run(registry, a, out, err);
+      case "availability":
+        return availabilityCommand(registry, a, err);
       case "echo-server":
         return echoServer(registry, a, out, err);
       case "echo-client":
@@ -181,14 +186,6 @@ public final class Main {
     if (pair != null) {
       return conformancePair(registry, pair, reports, outcomesFile, quick, rules, out, err);
     }
-    List<TransportProvider> selected = new ArrayList<>();
-    List<TransportProvider> unavailable = new ArrayList<>();
-    for (TransportProvider p : registry.all()) {
-      if (!only.isEmpty() && !only.contains(p.id())) {
-        continue;
-      }
-      (p.isAvailable() ? selected : unavailable).add(p);
-    }
     for (String id : only) {
       if (registry.all().stream().noneMatch(p -> p.id().equals(id))) {
         err.println("no transport with id '" + id + "'; found: "
@@ -196,24 +193,37 @@ public final class Main {
         return 2;
       }
     }
+    List<TransportProvider> candidates = new ArrayList<>();
+    for (TransportProvider p : registry.all()) {
+      if (only.isEmpty() || only.contains(p.id())) {
+        candidates.add(p);
+      }
+    }
+    // Each transport runs in a JVM of its own (native code can crash a JVM, and webrtc-java's prints at every exit of
+    // a JVM that loaded it), unless asked otherwise or unless the class path cannot be handed on (a class loader made
+    // in-process, as in tests). Then this JVM loads no transport's native code: even whether a transport can run here
+    // is asked in a child JVM.
+    boolean fork = !inProcess && ChildRun.canFork(candidates);
+    Map<String, String> unavailable = fork ? ChildRun.availability(candidates, reports) : availability(candidates);
+    List<TransportProvider> selected = new ArrayList<>();
+    for (TransportProvider p : candidates) {
+      if (!unavailable.containsKey(p.id())) {
+        selected.add(p);
+      }
+    }
     out.println("Braid conformance kit: " + selected.size() + " transport(s) "
         + selected.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList())
-        + (unavailable.isEmpty() ? "" : ", unavailable: "
-            + unavailable.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList())));
+        + (unavailable.isEmpty() ? "" : ", unavailable: " + unavailable.keySet()));
     boolean tty = System.console() != null;
     ConformanceRunner runner = new ConformanceRunner(out, tty, reports, quick, rules);
     List<ConformanceRunner.Outcome> all = new ArrayList<>();
     long t0 = System.nanoTime();
-    // Each transport runs in a JVM of its own (native code can crash a JVM), unless asked otherwise or
-    // unless the class path cannot be handed on (a class loader made in-process, as in tests).
     List<KitSubject> columns = KitSubject.columns(selected);
     RunInfo info = RunInfo.of(args, columns);
     if (columns.size() > selected.size()) {
       out.println("cross-implementation pairs (dialer→listener): " + columns.subList(selected.size(), columns.size())
           .stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()));
     }
-    boolean fork = !inProcess && columns.size() > 1
-        && ChildRun.canFork(selected);
     for (KitSubject p : columns) {
       long t = System.nanoTime();
       List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty, quick, rules)
@@ -225,7 +235,7 @@ public final class Main {
     }
     out.println();
     Report report = new Report(all, columns.stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()),
-        Report.unavailableOf(unavailable), info);
+        unavailable, info);
     report.print(out);
     report.writeMarkdown(reports.resolve("conformance.md"));
     report.writeHtml(reports.resolve("conformance.html"), Duration.ofNanos(System.nanoTime() - t0));
@@ -234,6 +244,50 @@ public final class Main {
     out.println("reports: " + reports.resolve("conformance.md") + ", " + reports.resolve("conformance.html") + ", "
         + reports.resolve("junit") + "/");
     return report.anyFailure() || selected.isEmpty() ? 1 : 0;
+  }
+
+  /**
+   * Which of {@code providers} cannot run here, by id, with the reason, checked in this JVM (a check may load the
+   * transport's native library).
+   */
+  static Map<String, String> availability(List<TransportProvider> providers) {
+    Map<String, String> unavailable = new java.util.LinkedHashMap<>();
+    for (TransportProvider p : providers) {
+      if (!p.isAvailable()) {
+        Throwable c = p.unavailabilityCause();
+        unavailable.put(p.id(), c == null ? "no reason given" : String.valueOf(c.getMessage()));
+      }
+    }
+    return unavailable;
+  }
+
+  /**
+   * {@code availability --out FILE ID...}, run by {@link ChildRun#availability} in a JVM of its own: one line per
+   * provider, written as soon as it is known, {@code ID<TAB>yes} or {@code ID<TAB>no<TAB>reason}; then {@code #done}.
+   */
+  private static int availabilityCommand(TransportRegistry registry, List<String> a, PrintStream err)
+      throws IOException {
+    if (a.size() < 2 || !a.get(0).equals("--out")) {
+      err.println("usage: braid availability --out FILE [ID]...");
+      return 2;
+    }
+    try (java.io.Writer w = Files.newBufferedWriter(Path.of(a.get(1)), StandardCharsets.UTF_8)) {
+      for (String id : a.subList(2, a.size())) {
+        TransportProvider p = registry.all().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
+        if (p == null) {
+          w.write(id + "\tno\tno provider with this id in the child JVM\n");
+        } else if (p.isAvailable()) {
+          w.write(id + "\tyes\n");
+        } else {
+          Throwable c = p.unavailabilityCause();
+          w.write(id + "\tno\t" + (c == null ? "no reason given" : String.valueOf(c.getMessage()))
+              .replace('\t', ' ').replace('\n', ' ').replace('\r', ' ') + "\n");
+        }
+        w.flush();
+      }
+      w.write("#done\n");
+    }
+    return 0;
   }
 
   /**
@@ -261,7 +315,7 @@ public final class Main {
     logTo(reports.resolve("braid.log"));
     List<ConformanceRunner.Outcome> os = new ConformanceRunner(out, System.console() != null, reports, quick, rules)
         .run(subject, outcomesFile);
-    Report report = new Report(os, List.of(subject.id()), Report.unavailableOf(List.of()));
+    Report report = new Report(os, List.of(subject.id()), Map.of());
     report.print(out);
     return report.anyFailure() ? 1 : 0;
   }

@@ -436,13 +436,4 @@ final class Report {
     }
     return sb.toString();
   }
-
-  static Map<String, String> unavailableOf(List<dev.braid.spi.TransportProvider> providers) {
-    Map<String, String> m = new LinkedHashMap<>();
-    for (dev.braid.spi.TransportProvider p : providers) {
-      Throwable c = p.unavailabilityCause();
-      m.put(p.id(), c == null ? "no reason given" : String.valueOf(c.getMessage()));
-    }
-    return m;
-  }
 }

@@ -89,8 +89,8 @@ final class WanBench {
       PathEmulator.Profile profile = PathEmulator.Profile.rtt(Duration.ofMillis(rtt), method.megabitsPerSecond());
       Figure raw = rawTcp(profile, method);
       out.printf(Locale.ROOT, "rtt %d ms, %d Mbit/s: raw TCP %s MB/s%n", rtt, method.megabitsPerSecond(), raw.show());
-      for (TransportProvider p : registry.available()) {
-        if (!only.isEmpty() && !only.contains(p.id()) || p.id().startsWith("mem")) {
+      for (TransportProvider p : registry.all()) { // availability checked only for those asked for, as in Bench
+        if (!only.isEmpty() && !only.contains(p.id()) || p.id().startsWith("mem") || !p.isAvailable()) {
           continue;
         }
         if (p.id().startsWith("webrtc")) {
