@@ -109,9 +109,9 @@ public interface TransportProvider {
           return v.trim();
         }
       } catch (java.io.FileNotFoundException absent) {
-        why = "no " + entry.substring(1) + " in " + jar.substring(4);
+        why = "no " + entry.substring(1) + " in " + jarFile(jar);
       } catch (IOException | RuntimeException unreadable) {
-        why = "cannot read " + jar.substring(4) + ": " + unreadable;
+        why = "cannot read " + jarFile(jar) + ": " + unreadable;
       }
     } else {
       why = "not in a jar: " + where.replaceFirst("!?" + java.util.regex.Pattern.quote(self) + "$", "");
@@ -119,5 +119,11 @@ public interface TransportProvider {
     Package pkg = fromClass.getPackage();
     String manifest = pkg == null ? null : pkg.getImplementationVersion();
     return manifest != null ? manifest : "unknown (" + why + ")";
+  }
+
+  /** {@code jar:file:/a/b.jar!} → {@code file:/a/b.jar}. */
+  private static String jarFile(String jarUrl) {
+    String s = jarUrl.startsWith("jar:") ? jarUrl.substring(4) : jarUrl;
+    return s.endsWith("!") ? s.substring(0, s.length() - 1) : s;
   }
 }
