@@ -250,7 +250,8 @@ final class Report {
       "code{background:#eff1f3;padding:1px 5px;border-radius:4px;overflow-wrap:anywhere}",
       "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;border:1px solid #d0d7de;padding:8px;"
           + "max-height:420px;overflow:auto;margin:4px 0}",
-      "small,.muted{color:#57606a}ul.libs{margin:0;padding-left:18px}");
+      "small,.muted{color:#57606a}ul.libs{margin:0;padding-left:18px}",
+      ".jump{margin:0 0 8px}.jump a{color:#a40e26;font-weight:600;margin-right:6px}");
 
   String html(Duration elapsed) {
     long fails = outcomes.stream().filter(o -> o.status() == Status.FAIL).count();
@@ -270,6 +271,13 @@ final class Report {
         .append("</title>\n<style>\n").append(CSS).append("\n</style></head>\n<body>\n")
         .append("<h1>Braid conformance report</h1>\n<div class=\"verdict ").append(fails == 0 ? "ok" : "bad")
         .append("\">").append(esc(verdict)).append("</div>\n");
+    List<String> failed = rules.keySet().stream()
+        .filter(r -> transports.stream().anyMatch(t -> cell(r, t).startsWith("FAIL"))).toList();
+    if (!failed.isEmpty()) {
+      sb.append("<p class=\"jump\">Failed: ");
+      failed.forEach(r -> sb.append("<a href=\"#rule-").append(esc(r)).append("\">").append(esc(r)).append("</a> "));
+      sb.append("</p>\n");
+    }
     tested(sb, elapsed);
     matrix(sb, rules);
     sb.append("<p class=\"muted\">Rules are those of SPEC.md; most run from both ends (dialer opens, listener opens). "
@@ -362,8 +370,9 @@ final class Report {
       sb.append("</tr>\n");
       StringBuilder why = new StringBuilder();
       for (String t : transports) {
-        whyNotPassed(why, rule, t);
+        failures(why, rule, t);
       }
+      skips(why, rule);
       if (why.length() > 0) {
         sb.append("<tr class=\"why\"><td></td><td colspan=\"").append(2 + transports.size()).append("\">").append(why)
             .append("</td></tr>\n");
@@ -372,36 +381,50 @@ final class Report {
     sb.append("</tbody></table>\n");
   }
 
-  /** A note per failed invocation, and one per distinct skip reason, of one cell. */
-  private void whyNotPassed(StringBuilder sb, String rule, String transport) {
-    Map<String, List<Outcome>> skips = new LinkedHashMap<>();
+  /** A note per failed invocation of one cell: what failed, and for a seeded rule the seed and the replay command. */
+  private void failures(StringBuilder sb, String rule, String transport) {
     for (Outcome o : of(rule, transport)) {
-      if (o.status() == Status.FAIL) {
-        sb.append("<div class=\"note fail\"><div class=\"head\">FAIL · ").append(esc(transport)).append(" · ")
-            .append(esc(o.invocation())).append(" · ").append(esc(show(o.time()))).append("</div>")
-            .append("<div class=\"msg\">").append(esc(o.detail())).append("</div>");
-        if (!o.seed().isEmpty() || !o.replay().isEmpty()) {
-          sb.append("<dl>");
-          if (!o.seed().isEmpty()) {
-            sb.append("<dt>seed</dt><dd><code>").append(esc(o.seed())).append("</code></dd>");
-          }
-          if (!o.replay().isEmpty()) {
-            sb.append("<dt>replay</dt><dd><code>").append(esc(o.replay())).append("</code></dd>");
-          }
-          sb.append("</dl>");
-        }
-        String more = o.message().strip();
-        if (!more.isEmpty() && !more.equals(o.detail())) {
-          sb.append("<details><summary>whole message</summary><pre>").append(esc(more)).append("</pre></details>");
-        }
-        sb.append("</div>");
-      } else if (o.status() == Status.SKIP) {
-        skips.computeIfAbsent(o.detail(), d -> new ArrayList<>()).add(o);
+      if (o.status() != Status.FAIL) {
+        continue;
       }
+      sb.append("<div class=\"note fail\"><div class=\"head\">FAIL · ").append(esc(transport)).append(" · ")
+          .append(esc(o.invocation())).append(" · ").append(esc(show(o.time()))).append("</div>")
+          .append("<div class=\"msg\">").append(esc(o.detail())).append("</div>");
+      if (!o.seed().isEmpty() || !o.replay().isEmpty()) {
+        sb.append("<dl>");
+        if (!o.seed().isEmpty()) {
+          sb.append("<dt>seed</dt><dd><code>").append(esc(o.seed())).append("</code></dd>");
+        }
+        if (!o.replay().isEmpty()) {
+          sb.append("<dt>replay</dt><dd><code>").append(esc(o.replay())).append("</code></dd>");
+        }
+        sb.append("</dl>");
+      }
+      String more = o.message().strip();
+      if (!more.isEmpty() && !more.equals(o.detail())) {
+        sb.append("<details><summary>whole message</summary><pre>").append(esc(more)).append("</pre></details>");
+      }
+      sb.append("</div>");
     }
-    skips.forEach((reason, os) -> sb.append("<div class=\"note skip\"><span class=\"head\">skipped · ")
-        .append(esc(transport)).append(os.size() > 1 || os.get(0).invocation().equals("all") ? ""
-            : " · " + esc(os.get(0).invocation())).append(":</span> ").append(esc(reason)).append("</div>"));
+  }
+
+  /**
+   * A note per distinct skip reason of one rule, naming the transports (and, when only some invocations were
+   * skipped, which) it applies to: "left out by --quick" once for every column, not once each.
+   */
+  private void skips(StringBuilder sb, String rule) {
+    Map<String, List<String>> where = new LinkedHashMap<>();
+    for (String t : transports) {
+      List<Outcome> os = of(rule, t);
+      Map<String, List<Outcome>> byReason = new LinkedHashMap<>();
+      os.stream().filter(o -> o.status() == Status.SKIP)
+          .forEach(o -> byReason.computeIfAbsent(o.detail(), d -> new ArrayList<>()).add(o));
+      byReason.forEach((reason, skipped) -> where.computeIfAbsent(reason, r -> new ArrayList<>())
+          .add(skipped.size() == os.size() || skipped.get(0).invocation().equals("all") ? t
+              : t + " [" + skipped.stream().map(Outcome::invocation).collect(Collectors.joining(", ")) + "]"));
+    }
+    where.forEach((reason, ts) -> sb.append("<div class=\"note skip\"><span class=\"head\">skipped · ")
+        .append(esc(String.join(", ", ts))).append(":</span> ").append(esc(reason)).append("</div>"));
   }
 
   private static String libraries(RunInfo.Provider p) {

@@ -118,6 +118,13 @@ class ConformanceReportTest {
   }
 
   @Test
+  void theFailedRulesAreListedAtTheTopWithLinksToThem() {
+    String top = html.substring(0, html.indexOf("What was tested"));
+    assertTrue(top.contains("Failed: <a href=\"#rule-M1\">M1</a>") && !top.contains("#rule-D1")
+        && !top.contains("#rule-H6"), top);
+  }
+
+  @Test
   void aSkippedRuleShowsItsReasonBesideIt() {
     assertTrue(row("H6").contains("class=\"cell skip\">skip"), row("H6"));
     String why = why("H6");
