@@ -181,11 +181,6 @@ public final class Main {
           return 2;
       }
     }
-    Files.createDirectories(reports);
-    logTo(reports.resolve("braid.log"));
-    if (pair != null) {
-      return conformancePair(registry, pair, reports, outcomesFile, quick, rules, out, err);
-    }
     for (String id : only) {
       if (registry.all().stream().noneMatch(p -> p.id().equals(id))) {
         err.println("no transport with id '" + id + "'; found: "
@@ -193,6 +188,13 @@ public final class Main {
         return 2;
       }
     }
+    Files.createDirectories(reports);
+    logTo(reports.resolve("braid.log"));
+    if (pair != null) {
+      return conformancePair(registry, pair, reports, outcomesFile, quick, rules, out, err);
+    }
+    long t0 = System.nanoTime();
+    java.time.ZonedDateTime started = java.time.ZonedDateTime.now();
     List<TransportProvider> candidates = new ArrayList<>();
     for (TransportProvider p : registry.all()) {
       if (only.isEmpty() || only.contains(p.id())) {
@@ -217,9 +219,8 @@ public final class Main {
     boolean tty = System.console() != null;
     ConformanceRunner runner = new ConformanceRunner(out, tty, reports, quick, rules);
     List<ConformanceRunner.Outcome> all = new ArrayList<>();
-    long t0 = System.nanoTime();
     List<KitSubject> columns = KitSubject.columns(selected);
-    RunInfo info = RunInfo.of(args, columns);
+    RunInfo info = RunInfo.of(started, args, columns);
     if (columns.size() > selected.size()) {
       out.println("cross-implementation pairs (dialer→listener): " + columns.subList(selected.size(), columns.size())
           .stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()));
@@ -237,12 +238,16 @@ public final class Main {
     Report report = new Report(all, columns.stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()),
         unavailable, info);
     report.print(out);
-    report.writeMarkdown(reports.resolve("conformance.md"));
-    report.writeHtml(reports.resolve("conformance.html"), Duration.ofNanos(System.nanoTime() - t0));
+    if (outcomesFile == null) { // a child run (--outcomes) leaves the reports to the run that started it
+      report.writeMarkdown(reports.resolve("conformance.md"));
+      report.writeHtml(reports.resolve("conformance.html"), Duration.ofNanos(System.nanoTime() - t0));
+    }
     out.printf("%nrandomized operations checked against the model: %d; total time %d s%n",
         ConformanceRunner.randomizedOperations(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
-    out.println("reports: " + reports.resolve("conformance.md") + ", " + reports.resolve("conformance.html") + ", "
-        + reports.resolve("junit") + "/");
+    if (outcomesFile == null) {
+      out.println("reports: " + reports.resolve("conformance.html") + " (open it in a browser), "
+          + reports.resolve("conformance.md") + ", " + reports.resolve("junit") + "/");
+    }
     return report.anyFailure() || selected.isEmpty() ? 1 : 0;
   }
 

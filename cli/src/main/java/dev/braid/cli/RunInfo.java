@@ -64,8 +64,8 @@ record RunInfo(ZonedDateTime started, String braidVersion, String jvm, String os
     }
   }
 
-  /** The run now, with its columns. */
-  static RunInfo of(List<String> args, List<KitSubject> subjects) {
+  /** A run started at {@code started} with {@code args}, testing {@code subjects}. */
+  static RunInfo of(ZonedDateTime started, List<String> args, List<KitSubject> subjects) {
     List<Column> columns = new ArrayList<>();
     for (KitSubject s : subjects) {
       columns.add(new Column(s.id(), s.isPair() ? List.of(Provider.of(s.dialer()), Provider.of(s.listener()))
@@ -76,7 +76,7 @@ record RunInfo(ZonedDateTime started, String braidVersion, String jvm, String os
         + System.getProperty("java.runtime.version", v.toString());
     String os = System.getProperty("os.name", "?") + " " + System.getProperty("os.version", "?") + " "
         + System.getProperty("os.arch", "?") + ", " + Runtime.getRuntime().availableProcessors() + " cores";
-    return new RunInfo(ZonedDateTime.now(), currentBraidVersion(), jvm, os,
+    return new RunInfo(started, currentBraidVersion(), jvm, os,
         "braid " + String.join(" ", args), List.copyOf(columns));
   }
 
