@@ -87,7 +87,7 @@ final class ConformanceRunner {
    * ({@link Kit#REPLAY_PROPERTY}) with {@code {rule}} and {@code {seed}} left for the kit to fill in.
    */
   static String replayTemplate(KitSubject subject) {
-    return "bin/braid conformance " + (subject.isPair()
+    return RunInfo.extraClassPath() + "bin/braid conformance " + (subject.isPair()
         ? "--pair " + subject.dialer().id() + "," + subject.listener().id() : "--transport " + subject.id())
         + " --rule {rule} --seed {seed}";
   }

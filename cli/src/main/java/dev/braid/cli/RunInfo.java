@@ -77,7 +77,16 @@ record RunInfo(ZonedDateTime started, String braidVersion, String jvm, String os
     String os = System.getProperty("os.name", "?") + " " + System.getProperty("os.version", "?") + " "
         + System.getProperty("os.arch", "?") + ", " + Runtime.getRuntime().availableProcessors() + " cores";
     return new RunInfo(started, currentBraidVersion(), jvm, os,
-        "braid " + String.join(" ", args), List.copyOf(columns));
+        extraClassPath() + "bin/braid " + String.join(" ", args), List.copyOf(columns));
+  }
+
+  /**
+   * {@code BRAID_CLASSPATH=...} and a space when bin/braid was given extra jars (a third-party transport), else empty:
+   * a command that repeats the run needs them too.
+   */
+  static String extraClassPath() {
+    String extra = System.getenv("BRAID_CLASSPATH");
+    return extra == null || extra.isBlank() ? "" : "BRAID_CLASSPATH=" + extra + " ";
   }
 
   /** The version this command line was built as (a resource Maven fills in), or "unknown" with the reason. */
