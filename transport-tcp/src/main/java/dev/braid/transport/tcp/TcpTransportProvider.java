@@ -8,6 +8,7 @@ import dev.braid.transport.tcp.internal.TcpTransport;
 import java.io.IOException;
 import java.net.URI;
 import java.util.Set;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -75,8 +76,11 @@ public final class TcpTransportProvider implements TransportProvider {
   /** Netty, read from its jar: {@code netty-transport} and {@code netty-handler} (TLS). */
   @Override
   public Map<String, String> libraryVersions() {
-    return Map.of("netty-transport", TransportProvider.mavenVersion(io.netty.channel.Channel.class, "io.netty",
-        "netty-transport"), "netty-handler", TransportProvider.mavenVersion(io.netty.handler.ssl.SslHandler.class,
-        "io.netty", "netty-handler"));
+    Map<String, String> v = new LinkedHashMap<>(); // in the order to show
+    v.put("netty-transport", TransportProvider.mavenVersion(io.netty.channel.Channel.class, "io.netty",
+        "netty-transport"));
+    v.put("netty-handler", TransportProvider.mavenVersion(io.netty.handler.ssl.SslHandler.class, "io.netty",
+        "netty-handler"));
+    return v;
   }
 }
