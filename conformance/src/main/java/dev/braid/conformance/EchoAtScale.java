@@ -25,7 +25,7 @@ import java.util.concurrent.TimeoutException;
  *
  * <p>Stochastic: the seed picks which end opens in each round and each request's length and bytes. A failure names
  * the seed, the round, the stream and the command that replays the same choices. {@code -Dbraid.h9.rounds=N}
- * (default 4) and {@code -Dbraid.h9.streams=N} (default 64 at once) change the size of a run.
+ * (default 8) and {@code -Dbraid.h9.streams=N} (default 64 at once) change the size of a run.
  */
 final class EchoAtScale {
   /** System property: how many rounds one run makes (default 4). */
@@ -44,7 +44,7 @@ final class EchoAtScale {
   EchoAtScale(long seed, ConnectionPair pair) {
     this.seed = seed;
     this.pair = pair;
-    this.rounds = Integer.getInteger(ROUNDS_PROPERTY, 4);
+    this.rounds = Integer.getInteger(ROUNDS_PROPERTY, 8);
     this.streams = Integer.getInteger(STREAMS_PROPERTY, 64);
   }
 
