@@ -98,14 +98,35 @@ public final class Main {
         + " [--quick] | echo-server URI | echo-client URI [MESSAGE]]");
   }
 
-  private static int transports(TransportRegistry registry, PrintStream out) {
+  /**
+   * {@code transports}: every provider, whether it can run here and why not, and what each scheme resolves to. Where
+   * this JVM can start another, availability is asked there ({@link ChildRun#availability}), as {@code conformance}
+   * does, so that this JVM loads no transport's native code and ends without the noise webrtc-java's native
+   * library prints at exit; that JVM's output goes to a temporary log, kept (and named) only if it failed.
+   */
+  private static int transports(TransportRegistry registry, PrintStream out) throws IOException {
+    List<TransportProvider> all = registry.all();
+    Map<String, String> unavailable;
+    if (ChildRun.canFork(all)) {
+      Path dir = Files.createTempDirectory("braid-transports");
+      unavailable = ChildRun.availability(all, dir);
+      if (unavailable.values().stream().noneMatch(why -> why.contains(dir.toString()))) {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+          for (Path f : files.toList()) {
+            Files.delete(f);
+          }
+        }
+        Files.delete(dir);
+      }
+    } else {
+      unavailable = availability(all);
+    }
     out.printf("%-12s %-10s %-9s %-24s %s%n", "id", "available", "priority", "schemes", "capabilities / why not");
     java.util.TreeSet<String> schemes = new java.util.TreeSet<>();
-    for (TransportProvider p : registry.all()) {
-      String detail = p.isAvailable() ? p.capabilities().toString()
-          : String.valueOf(p.unavailabilityCause() == null ? "no reason given" : p.unavailabilityCause().getMessage());
-      out.printf("%-12s %-10s %-9d %-24s %s%n", p.id(), p.isAvailable() ? "yes" : "NO", p.priority(),
-          new java.util.TreeSet<>(p.schemes()), detail);
+    for (TransportProvider p : all) {
+      String why = unavailable.get(p.id());
+      out.printf("%-12s %-10s %-9d %-24s %s%n", p.id(), why == null ? "yes" : "NO", p.priority(),
+          new java.util.TreeSet<>(p.schemes()), why == null ? p.capabilities().toString() : why);
       p.schemes().forEach(sc -> schemes.add(sc.toLowerCase(java.util.Locale.ROOT)));
     }
     // Which provider each scheme resolves to: the first available claimant by priority (TransportRegistry.forScheme).
@@ -113,7 +134,7 @@ public final class Main {
     out.printf("%-12s %-14s %s%n", "scheme", "resolves to", "claimed by (in order)");
     for (String scheme : schemes) {
       List<TransportProvider> claimants = registry.claimants(scheme);
-      String resolved = claimants.stream().filter(TransportProvider::isAvailable).map(TransportProvider::id)
+      String resolved = claimants.stream().filter(p -> !unavailable.containsKey(p.id())).map(TransportProvider::id)
           .findFirst().orElse("(none can run)");
       out.printf("%-12s %-14s %s%n", scheme + "://", resolved,
           claimants.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.joining(", ")));

@@ -76,6 +76,31 @@ class CleanExitOverWebRtcTest {
     assertTrue(read(reports.resolve("availability.tsv")).contains("webrtc\tyes"), "the availability check's answer");
   }
 
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void listingTheTransportsEndsWithoutNativeNoise() throws Exception {
+    String java = ProcessHandle.current().info().command().orElseThrow();
+    Path stdout = dir.resolve("transports-stdout.txt");
+    Path stderr = dir.resolve("transports-stderr.txt");
+    Process cli = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+        "transports").redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
+    try {
+      assertTrue(cli.waitFor(2, TimeUnit.MINUTES), "braid transports did not end within 2 min:\n" + read(stdout)
+          + read(stderr));
+    } finally {
+      cli.descendants().forEach(ProcessHandle::destroyForcibly);
+      cli.destroyForcibly();
+      cli.waitFor(30, TimeUnit.SECONDS);
+    }
+    String out = read(stdout);
+    assertEquals(0, cli.exitValue(), out + read(stderr));
+    // webrtc-java's library loads here (no network needed): the availability check did load it, in its own JVM.
+    assertTrue(out.matches("(?s).*\\nwebrtc\\s+yes\\s.*"), "webrtc is listed as available:\n" + out);
+    assertTrue(out.matches("(?s).*\\nquic://\\s+quic\\s.*"), "the scheme table:\n" + out);
+    assertFalse(out.toLowerCase(Locale.ROOT).contains("attach"), "native noise at exit:\n" + out);
+    assertEquals("", read(stderr), "nothing on standard error");
+  }
+
   private static String read(Path f) throws IOException {
     return Files.exists(f) ? Files.readString(f, StandardCharsets.UTF_8) : "(no " + f.getFileName() + ")";
   }
