@@ -12,6 +12,11 @@ import java.util.function.Supplier;
  * A loop written as "continue from the continuation" would then recurse once per step and could overflow the stack on
  * a fast stream. This loop runs steps whose futures are already complete in a plain {@code while} loop, and resumes
  * from a continuation only when a step is still pending.
+ *
+ * <p>The continuation is attached to the step's future; so that it runs on a Braid event thread, never on a
+ * transport's I/O thread, a step returns a future Braid returned, one derived from it with a {@code then*} method, or
+ * one it completes itself from such a continuation. (Not {@code x.thenCompose(v -> stream.write(buf))} with the Braid future
+ * returned as it is: that one completes on whatever thread completes the Braid future.)
  */
 final class AsyncLoop {
   private final Supplier<? extends CompletionStage<Boolean>> step;

@@ -48,6 +48,17 @@ final class Errors {
     return line.toString();
   }
 
+  /** Why dialing {@code address} failed, in one line that names the address once: {@code cannot connect to URI: why}. */
+  static String dialFailure(java.net.URI address, Throwable t) {
+    Throwable e = unwrap(t);
+    String prefix = "cannot connect to " + address;
+    String why = e instanceof ConnectionFailedException ? describe(e).substring("connection lost: ".length()) : describe(e);
+    while (why.startsWith(prefix + ": ")) {
+      why = why.substring(prefix.length() + 2);
+    }
+    return prefix + ": " + why;
+  }
+
   private static String message(Throwable e) {
     String m = e.getMessage();
     return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;

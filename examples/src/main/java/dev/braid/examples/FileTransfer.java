@@ -204,7 +204,7 @@ public final class FileTransfer {
 
   private static int cannotConnect(URI uri, Throwable cause, PrintStream err) {
     Throwable e = Errors.unwrap(cause);
-    err.println("FileTransfer: cannot connect to " + uri + ": " + Errors.describe(e));
+    err.println("FileTransfer: " + Errors.dialFailure(uri, e));
     return e instanceof TransportUnavailableException ? Exit.USAGE : Exit.FAILED;
   }
 
