@@ -28,6 +28,7 @@ final class Running implements AutoCloseable {
   private final Output err = new Output();
   private final CompletableFuture<Integer> exit = new CompletableFuture<>();
   private final Thread thread;
+  private boolean reported;
 
   private Running(String name, Example example, String[] args) {
     this.name = name + " " + String.join(" ", args);
@@ -87,7 +88,10 @@ final class Running implements AutoCloseable {
     try {
       stop();
     } finally {
-      System.out.println(describe()); // into the test's report (target/surefire-reports/*-output.txt)
+      if (!reported) {
+        reported = true;
+        System.out.println(describe()); // into the test's report (target/surefire-reports/*-output.txt)
+      }
     }
   }
 
