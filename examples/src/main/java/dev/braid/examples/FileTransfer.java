@@ -325,38 +325,37 @@ public final class FileTransfer {
         err.println("FileTransfer: cannot listen on " + uri + ": " + Errors.describe(e));
         return Exit.FAILED;
       }
-      try (Listener l = listener) {
-        out.println("listening on " + l.address());
+      Connection connection;
+      try {
+        out.println("listening on " + listener.address());
         out.flush();
-        Connection connection;
+        connection = listener.accept().get(); // waits for a sender; interrupting the thread stops it
+      } catch (ExecutionException e) {
+        err.println("FileTransfer: accepting a connection failed: " + Errors.describe(e));
+        return Exit.FAILED;
+      } finally {
+        listener.close(); // one file per run: nobody else gets in
+      }
+      err.println("FileTransfer: connection from " + connection.remoteAddress());
+      try (Connection c = connection) {
+        MuxedStream stream;
         try {
-          connection = l.accept().get(); // waits for a sender; interrupting the thread stops it
-        } catch (ExecutionException e) {
-          err.println("FileTransfer: accepting a connection failed: " + Errors.describe(e));
+          stream = c.acceptStream().get(o.idleTimeout.toSeconds(), TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+          err.println("FileTransfer: the sender opened no stream: "
+              + (e instanceof TimeoutException ? "none within " + o.idleTimeout.toSeconds() + " s" : Errors.describe(e)));
           return Exit.FAILED;
         }
-        err.println("FileTransfer: connection from " + connection.remoteAddress());
-        l.close(); // one file per run: nobody else gets in
-        try (Connection c = connection) {
-          MuxedStream stream;
-          try {
-            stream = c.acceptStream().get(o.idleTimeout.toSeconds(), TimeUnit.SECONDS);
-          } catch (ExecutionException | TimeoutException e) {
-            err.println("FileTransfer: the sender opened no stream: "
-                + (e instanceof TimeoutException ? "none within " + o.idleTimeout.toSeconds() + " s" : Errors.describe(e)));
-            return Exit.FAILED;
-          }
-          int result;
-          try (Watchdog watchdog = Watchdog.start(stream, o.idleTimeout, CODE_IDLE)) {
-            result = receiveOn(stream, dir, watchdog, o, out, err);
-          } finally {
-            stream.close();
-          }
-          if (result == Exit.OK) {
-            awaitSenderClose(c, err);
-          }
-          return result;
+        int result;
+        try (Watchdog watchdog = Watchdog.start(stream, o.idleTimeout, CODE_IDLE)) {
+          result = receiveOn(stream, dir, watchdog, o, out, err);
+        } finally {
+          stream.close();
         }
+        if (result == Exit.OK) {
+          awaitSenderClose(c, err);
+        }
+        return result;
       }
     } catch (TransportUnavailableException e) {
       err.println("FileTransfer: " + e.getMessage());

@@ -114,7 +114,7 @@ abstract class ExamplesSuite {
       // The client closed its connection: the server's account of it follows.
       assertTrue(server.out().awaitLine(l -> l.endsWith(": " + streams + " streams answered, 0 failed"), RUN)
           .isPresent(), "the server answered every stream" + server.describe());
-      server.close();
+      server.stop();
       assertEquals(Exit.OK, server.awaitExit(RUN), server.describe());
       assertTrue(server.out().text().contains("server stopped"), server.describe());
     }

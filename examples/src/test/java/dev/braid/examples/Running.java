@@ -82,20 +82,27 @@ final class Running implements AutoCloseable {
     return "\n--- stdout of " + name + ":\n" + out.text() + "\n--- stderr:\n" + err.text();
   }
 
-  /** Stops the example if it still runs (an interrupt, as a server's Ctrl-C) and waits for it, at most 30 s. */
+  /**
+   * Stops the example if it still runs (an interrupt, as a server's Ctrl-C) and waits for it, at most 30 s; then
+   * prints its output into the test's report ({@code target/surefire-reports/*-output.txt}), once.
+   */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     try {
       stop();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError("interrupted while stopping " + name, e);
     } finally {
       if (!reported) {
         reported = true;
-        System.out.println(describe()); // into the test's report (target/surefire-reports/*-output.txt)
+        System.out.println(describe());
       }
     }
   }
 
-  private void stop() throws InterruptedException {
+  /** Interrupts the example if it still runs (a server's Ctrl-C) and waits for it to return, at most 30 s. */
+  void stop() throws InterruptedException {
     if (thread.isAlive()) {
       thread.interrupt();
       thread.join(30_000);
