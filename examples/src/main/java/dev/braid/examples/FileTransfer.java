@@ -208,40 +208,46 @@ public final class FileTransfer {
     return e instanceof TransportUnavailableException ? Exit.USAGE : Exit.FAILED;
   }
 
-  private static int sendOn(MuxedStream stream, Path file, String name, byte[] nameBytes, long length, URI uri,
+  private static int sendOn(MuxedStream stream, Path path, String name, byte[] nameBytes, long length, URI uri,
       Watchdog watchdog, Options o, PrintStream out, PrintStream err) throws InterruptedException {
     MessageDigest sha = sha256();
     Progress progress = new Progress(err, "sending " + name, length, o.quiet);
     byte[] digest;
+    InputStream file;
     try {
+      file = Files.newInputStream(path);
+    } catch (IOException e) {
+      stream.reset(CODE_SENDER_IO); // not close(): the receiver must not take an empty stream for a file
+      err.println("FileTransfer: cannot read " + path + ": " + Errors.describe(e));
+      return Exit.FAILED;
+    }
+    try (InputStream in = file) {
       OutputStream toPeer = stream.outputStream();
       toPeer.write(header(nameBytes, length)); // one write: the header travels in one frame
-      try (InputStream in = Files.newInputStream(file)) {
-        byte[] buf = new byte[CHUNK];
-        long sent = 0;
-        while (sent < length) {
-          int n;
-          try {
-            n = in.read(buf, 0, (int) Math.min(buf.length, length - sent));
-          } catch (IOException e) {
-            stream.reset(CODE_SENDER_IO);
-            progress.interrupt();
-            err.println("FileTransfer: cannot read " + file + " after " + sent + " bytes: " + Errors.describe(e)
-                + "; transfer aborted");
-            return Exit.FAILED;
-          }
-          if (n < 0) {
-            stream.reset(CODE_SENDER_IO);
-            progress.interrupt();
-            err.println("FileTransfer: " + file + " shrank while it was being sent (" + sent + " of " + length
-                + " bytes); transfer aborted");
-            return Exit.FAILED;
-          }
-          sha.update(buf, 0, n);
-          toPeer.write(buf, 0, n); // blocks until the transport accepted the bytes (flow control)
-          sent += n;
-          progress.update(sent);
+      byte[] buf = new byte[CHUNK];
+      long sent = 0;
+      while (sent < length) {
+        int n;
+        try {
+          n = in.read(buf, 0, (int) Math.min(buf.length, length - sent));
+        } catch (IOException e) {
+          stream.reset(CODE_SENDER_IO);
+          progress.interrupt();
+          err.println("FileTransfer: cannot read " + path + " after " + sent + " bytes: " + Errors.describe(e)
+              + "; transfer aborted");
+          return Exit.FAILED;
         }
+        if (n < 0) {
+          stream.reset(CODE_SENDER_IO);
+          progress.interrupt();
+          err.println("FileTransfer: " + path + " shrank while it was being sent (" + sent + " of " + length
+              + " bytes); transfer aborted");
+          return Exit.FAILED;
+        }
+        sha.update(buf, 0, n);
+        toPeer.write(buf, 0, n); // blocks until the transport accepted the bytes (flow control)
+        sent += n;
+        progress.update(sent);
       }
       digest = sha.digest();
       toPeer.write(digest);
