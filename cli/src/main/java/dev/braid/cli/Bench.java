@@ -95,8 +95,10 @@ final class Bench {
     for (BenchBaseline b : ServiceLoader.load(BenchBaseline.class, Bench.class.getClassLoader())) {
       baselines.computeIfAbsent(b.transportId(), id -> new ArrayList<>()).add(b);
     }
-    for (TransportProvider p : registry.available()) {
-      if (!only.isEmpty() && !only.contains(p.id())) {
+    // Only the transports asked for are checked for availability: a check may load a native library (webrtc-java's
+    // then prints at the JVM's exit, transport-webrtc/README.md), which a run that does not use it has no reason to.
+    for (TransportProvider p : registry.all()) {
+      if (!only.isEmpty() && !only.contains(p.id()) || !p.isAvailable()) {
         continue;
       }
       if (p.id().startsWith("mem")) {
@@ -121,8 +123,12 @@ final class Bench {
     out.println();
     out.println(md);
     Files.writeString(outDir.resolve("bench.md"), md, StandardCharsets.UTF_8);
-    Files.writeString(outDir.resolve("bench.svg"), svg(rows), StandardCharsets.UTF_8);
-    out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.svg"));
+    String chart = svg(rows);
+    Files.writeString(outDir.resolve("bench.svg"), chart, StandardCharsets.UTF_8);
+    Files.writeString(outDir.resolve("bench.html"), BenchReport.html("Braid benchmarks: Braid beside its baselines, "
+        + "same run", md, chart), StandardCharsets.UTF_8);
+    out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.svg") + ", "
+        + outDir.resolve("bench.html") + " (the table with the chart inline)");
     return 0;
   }
 

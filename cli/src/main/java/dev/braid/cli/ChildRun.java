@@ -40,8 +40,8 @@ final class ChildRun {
     return providers.stream().allMatch(p -> registered.contains(p.getClass()));
   }
 
-  static List<Outcome> run(KitSubject p, Path reports, PrintStream out, boolean tty, boolean quick)
-      throws IOException {
+  static List<Outcome> run(KitSubject p, Path reports, PrintStream out, boolean tty, boolean quick,
+      java.util.Set<String> rules) throws IOException {
     Path outcomes = reports.resolve("outcomes-" + p.fileName() + ".tsv");
     Path log = reports.resolve("conformance-" + p.fileName() + ".log");
     Files.deleteIfExists(outcomes);
@@ -59,10 +59,12 @@ final class ChildRun {
     if (quick) {
       cmd.add("--quick");
     }
+    rules.forEach(r -> cmd.addAll(List.of("--rule", r)));
     Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     long deadline = System.nanoTime() + LIMIT.toNanos();
     int seen = 0;
     try {
+      String shown = "";
       while (!child.waitFor(500, TimeUnit.MILLISECONDS)) {
         if (System.nanoTime() > deadline) {
           child.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -70,10 +72,11 @@ final class ChildRun {
           break;
         }
         if (tty) {
-          int now = lines(outcomes);
-          if (now != seen) {
-            seen = now;
-            out.printf("\r%-8s %3d tests done", p.id(), now);
+          // The child says which test runs (#running lines): the same one-line progress as a run in this JVM.
+          String now = running(outcomes);
+          if (!now.equals(shown)) {
+            shown = now;
+            out.printf("\r%-8s %-72.72s", p.id(), now);
             out.flush();
           }
         }
@@ -84,7 +87,7 @@ final class ChildRun {
       Thread.currentThread().interrupt();
     }
     if (tty) {
-      out.print("\r" + " ".repeat(40) + "\r");
+      out.print("\r" + " ".repeat(82) + "\r");
     }
     List<Outcome> result = new ArrayList<>();
     boolean done = false;
@@ -94,6 +97,8 @@ final class ChildRun {
           done = true;
         } else if (line.startsWith("#ops ")) {
           ConformanceRunner.CHILD_OPERATIONS.addAndGet(Long.parseLong(line.substring(5).trim()));
+        } else if (line.startsWith(ConformanceRunner.RUNNING)) {
+          continue; // progress, shown while the child ran
         } else if (!line.isBlank()) {
           result.add(ConformanceRunner.decode(line));
         }
@@ -109,11 +114,76 @@ final class ChildRun {
     return result;
   }
 
-  private static int lines(Path f) {
+  /**
+   * What the child runs now, from its outcome file: its last {@code #running} line ("12/81 H1 ... [dialer opens]"),
+   * or the number of tests done so far while it has written none; empty before the file exists.
+   */
+  private static String running(Path f) {
+    List<String> lines;
     try {
-      return Files.exists(f) ? (int) Files.lines(f).count() : 0;
+      lines = Files.exists(f) ? Files.readAllLines(f, StandardCharsets.UTF_8) : List.of();
     } catch (IOException | java.io.UncheckedIOException e) {
-      return 0;
+      return "(progress unreadable: " + e.getMessage() + ")";
     }
+    int done = 0;
+    String last = "";
+    for (String line : lines) {
+      if (line.startsWith(ConformanceRunner.RUNNING)) {
+        last = line.substring(ConformanceRunner.RUNNING.length());
+      } else if (!line.startsWith("#") && !line.isBlank()) {
+        done++;
+      }
+    }
+    return !last.isEmpty() ? last : lines.isEmpty() ? "starting (in a JVM of its own)" : done + " tests done";
+  }
+
+  /**
+   * Which of {@code providers} cannot run here, by id, with the reason, asked in a child JVM ({@code braid availability})
+   * so that this JVM loads none of their native code. The child's own output goes to {@code reports/availability.log}.
+   * A provider the child did not answer for (its JVM crashed while checking it, or hung) is unavailable, saying so.
+   */
+  static java.util.Map<String, String> availability(List<? extends dev.braid.spi.TransportProvider> providers,
+      Path reports) throws IOException {
+    Files.createDirectories(reports);
+    Path answers = reports.resolve("availability.tsv");
+    Path log = reports.resolve("availability.log");
+    Files.deleteIfExists(answers);
+    List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElseThrow(), "-cp",
+        System.getProperty("java.class.path"), Main.class.getName(), "availability", "--out", answers.toString()));
+    providers.forEach(p -> cmd.add(p.id()));
+    Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    String ended;
+    try {
+      if (child.waitFor(5, TimeUnit.MINUTES)) {
+        ended = "its JVM ended with exit code " + child.exitValue();
+      } else {
+        child.descendants().forEach(ProcessHandle::destroyForcibly);
+        child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        ended = "it did not finish within 5 min";
+      }
+    } catch (InterruptedException e) {
+      child.descendants().forEach(ProcessHandle::destroyForcibly);
+      child.destroyForcibly();
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while checking which transports can run");
+    }
+    java.util.Map<String, String> answered = new java.util.LinkedHashMap<>();
+    if (Files.exists(answers)) {
+      for (String line : Files.readAllLines(answers, StandardCharsets.UTF_8)) {
+        String[] f = line.split("\t", 3);
+        if (f.length >= 2 && !line.startsWith("#")) {
+          answered.put(f[0], f[1].equals("yes") ? null : f.length == 3 ? f[2] : "no reason given");
+        }
+      }
+    }
+    java.util.Map<String, String> unavailable = new java.util.LinkedHashMap<>();
+    for (dev.braid.spi.TransportProvider p : providers) {
+      if (!answered.containsKey(p.id())) {
+        unavailable.put(p.id(), "checking whether it can run here ended its JVM: " + ended + "; see " + log);
+      } else if (answered.get(p.id()) != null) {
+        unavailable.put(p.id(), answered.get(p.id()));
+      }
+    }
+    return unavailable;
   }
 }

@@ -15,10 +15,12 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -30,9 +32,13 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code conformance} (default): the kit against every available transport, then the matrix;
  *       {@code --transport ID} (repeatable) picks some, {@code --reports DIR} sets where reports go. Two
  *       transports of one scheme also get a column per direction ({@code dialer→listener}: the cross-implementation
- *       fixture); {@code --pair DIALER,LISTENER} runs just one such column;
+ *       fixture); {@code --pair DIALER,LISTENER} runs just one such column; {@code --rule ID} (repeatable) runs
+ *       only those rules, {@code --seed N} gives the seeded rules that seed (the replay command a seeded failure
+ *       prints);
  *   <li>{@code bench}: the benchmarks of every available transport beside their baselines;
- *   <li>{@code echo-server URI} and {@code echo-client URI [message]}: try Braid by hand.
+ *   <li>{@code echo-server URI} and {@code echo-client URI [message]}: try Braid by hand;
+ *   <li>{@code availability --out FILE ID...}: internal, which providers can run here, asked by {@code conformance}
+ *       in a JVM of its own.
  * </ul>
  *
  * <p>A third-party transport is tested by putting its jar on the class path:
@@ -56,9 +62,20 @@ public final class Main {
       case "transports":
         return transports(registry, out);
       case "conformance":
-        return conformance(registry, a, out, err);
+        String seedBefore = System.getProperty("braid.seed");
+        try {
+          return conformance(registry, a, List.copyOf(Arrays.asList(args)), out, err);
+        } finally { // --seed sets it for this run only (tests run several commands in one JVM)
+          if (seedBefore == null) {
+            System.clearProperty("braid.seed");
+          } else {
+            System.setProperty("braid.seed", seedBefore);
+          }
+        }
       case "bench":
         return Bench.run(registry, a, out, err);
+      case "availability":
+        return availabilityCommand(registry, a, err);
       case "echo-server":
         return echoServer(registry, a, out, err);
       case "echo-client":
@@ -77,7 +94,7 @@ public final class Main {
 
   private static void usage(PrintStream out) {
     out.println("usage: braid [transports | conformance [--transport ID]... [--pair DIALER,LISTENER] [--reports DIR]"
-        + " [--quick] | bench [--transport ID]..."
+        + " [--quick] [--rule ID]... [--seed N] | bench [--transport ID]..."
         + " [--quick] | echo-server URI | echo-client URI [MESSAGE]]");
   }
 
@@ -104,18 +121,45 @@ public final class Main {
     return 0;
   }
 
-  private static int conformance(TransportRegistry registry, List<String> a, PrintStream out, PrintStream err)
-      throws IOException {
+  private static int conformance(TransportRegistry registry, List<String> a, List<String> args, PrintStream out,
+      PrintStream err) throws IOException {
     Set<String> only = new LinkedHashSet<>();
+    Set<String> rules = new LinkedHashSet<>();
     Path reports = Path.of("reports");
     Path outcomesFile = null;
     boolean inProcess = false;
     boolean quick = false;
     String pair = null;
     for (int i = 0; i < a.size(); i++) {
+      if (i + 1 >= a.size() && List.of("--transport", "--rule", "--seed", "--pair", "--reports", "--outcomes")
+          .contains(a.get(i))) {
+        err.println(a.get(i) + " needs a value");
+        return 2;
+      }
       switch (a.get(i)) {
         case "--transport":
           only.add(a.get(++i));
+          break;
+        case "--rule":
+          for (String r : a.get(++i).split(",")) {
+            if (!r.strip().matches("[A-Z][0-9]+")) {
+              err.println("--rule takes rule ids such as M1 or H8 (SPEC.md), comma-separated or repeated; was '" + r
+                  + "'");
+              return 2;
+            }
+            rules.add(r.strip());
+          }
+          break;
+        case "--seed":
+          String seed = a.get(++i);
+          try {
+            Long.parseLong(seed);
+          } catch (NumberFormatException e) {
+            err.println("--seed takes the number a seeded rule printed (its replay command); was '" + seed + "'");
+            return 2;
+          }
+          // Read by the kit's seeded rules (and handed on to each transport's JVM), as -Dbraid.seed=N would be.
+          System.setProperty("braid.seed", seed);
           break;
         case "--pair":
           pair = a.get(++i);
@@ -137,19 +181,6 @@ public final class Main {
           return 2;
       }
     }
-    Files.createDirectories(reports);
-    logTo(reports.resolve("braid.log"));
-    if (pair != null) {
-      return conformancePair(registry, pair, reports, outcomesFile, quick, out, err);
-    }
-    List<TransportProvider> selected = new ArrayList<>();
-    List<TransportProvider> unavailable = new ArrayList<>();
-    for (TransportProvider p : registry.all()) {
-      if (!only.isEmpty() && !only.contains(p.id())) {
-        continue;
-      }
-      (p.isAvailable() ? selected : unavailable).add(p);
-    }
     for (String id : only) {
       if (registry.all().stream().noneMatch(p -> p.id().equals(id))) {
         err.println("no transport with id '" + id + "'; found: "
@@ -157,26 +188,47 @@ public final class Main {
         return 2;
       }
     }
+    Files.createDirectories(reports);
+    logTo(reports.resolve("braid.log"));
+    if (pair != null) {
+      return conformancePair(registry, pair, reports, outcomesFile, quick, rules, out, err);
+    }
+    long t0 = System.nanoTime();
+    java.time.ZonedDateTime started = java.time.ZonedDateTime.now();
+    List<TransportProvider> candidates = new ArrayList<>();
+    for (TransportProvider p : registry.all()) {
+      if (only.isEmpty() || only.contains(p.id())) {
+        candidates.add(p);
+      }
+    }
+    // Each transport runs in a JVM of its own (native code can crash a JVM, and webrtc-java's prints at every exit of
+    // a JVM that loaded it), unless asked otherwise or unless the class path cannot be handed on (a class loader made
+    // in-process, as in tests). Then this JVM loads no transport's native code: even whether a transport can run here
+    // is asked in a child JVM.
+    boolean fork = !inProcess && ChildRun.canFork(candidates);
+    Map<String, String> unavailable = fork ? ChildRun.availability(candidates, reports) : availability(candidates);
+    List<TransportProvider> selected = new ArrayList<>();
+    for (TransportProvider p : candidates) {
+      if (!unavailable.containsKey(p.id())) {
+        selected.add(p);
+      }
+    }
     out.println("Braid conformance kit: " + selected.size() + " transport(s) "
         + selected.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList())
-        + (unavailable.isEmpty() ? "" : ", unavailable: "
-            + unavailable.stream().map(TransportProvider::id).collect(java.util.stream.Collectors.toList())));
+        + (unavailable.isEmpty() ? "" : ", unavailable: " + unavailable.keySet()));
     boolean tty = System.console() != null;
-    ConformanceRunner runner = new ConformanceRunner(out, tty, reports, quick);
+    ConformanceRunner runner = new ConformanceRunner(out, tty, reports, quick, rules);
     List<ConformanceRunner.Outcome> all = new ArrayList<>();
-    long t0 = System.nanoTime();
-    // Each transport runs in a JVM of its own (native code can crash a JVM), unless asked otherwise or
-    // unless the class path cannot be handed on (a class loader made in-process, as in tests).
     List<KitSubject> columns = KitSubject.columns(selected);
+    RunInfo info = RunInfo.of(started, args, columns);
     if (columns.size() > selected.size()) {
       out.println("cross-implementation pairs (dialer→listener): " + columns.subList(selected.size(), columns.size())
           .stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()));
     }
-    boolean fork = !inProcess && columns.size() > 1
-        && ChildRun.canFork(selected);
     for (KitSubject p : columns) {
       long t = System.nanoTime();
-      List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty, quick) : runner.run(p, outcomesFile);
+      List<ConformanceRunner.Outcome> os = fork ? ChildRun.run(p, reports, out, tty, quick, rules)
+          : runner.run(p, outcomesFile);
       all.addAll(os);
       long fails = os.stream().filter(o -> o.status() == ConformanceRunner.Status.FAIL).count();
       out.printf("%-8s done in %d s: %d tests, %d failed%n", p.id(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t),
@@ -184,15 +236,63 @@ public final class Main {
     }
     out.println();
     Report report = new Report(all, columns.stream().map(KitSubject::id).collect(java.util.stream.Collectors.toList()),
-        Report.unavailableOf(unavailable));
+        unavailable, info);
     report.print(out);
-    report.writeMarkdown(reports.resolve("conformance.md"));
-    report.writeHtml(reports.resolve("conformance.html"));
+    if (outcomesFile == null) { // a child run (--outcomes) leaves the reports to the run that started it
+      report.writeMarkdown(reports.resolve("conformance.md"));
+      report.writeHtml(reports.resolve("conformance.html"), Duration.ofNanos(System.nanoTime() - t0));
+    }
     out.printf("%nrandomized operations checked against the model: %d; total time %d s%n",
         ConformanceRunner.randomizedOperations(), TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
-    out.println("reports: " + reports.resolve("conformance.md") + ", " + reports.resolve("conformance.html") + ", "
-        + reports.resolve("junit") + "/");
+    if (outcomesFile == null) {
+      out.println("reports: " + reports.resolve("conformance.html") + " (open it in a browser), "
+          + reports.resolve("conformance.md") + ", " + reports.resolve("junit") + "/");
+    }
     return report.anyFailure() || selected.isEmpty() ? 1 : 0;
+  }
+
+  /**
+   * Which of {@code providers} cannot run here, by id, with the reason, checked in this JVM (a check may load the
+   * transport's native library).
+   */
+  static Map<String, String> availability(List<TransportProvider> providers) {
+    Map<String, String> unavailable = new java.util.LinkedHashMap<>();
+    for (TransportProvider p : providers) {
+      if (!p.isAvailable()) {
+        Throwable c = p.unavailabilityCause();
+        unavailable.put(p.id(), c == null ? "no reason given" : String.valueOf(c.getMessage()));
+      }
+    }
+    return unavailable;
+  }
+
+  /**
+   * {@code availability --out FILE ID...}, run by {@link ChildRun#availability} in a JVM of its own: one line per
+   * provider, written as soon as it is known, {@code ID<TAB>yes} or {@code ID<TAB>no<TAB>reason}; then {@code #done}.
+   */
+  private static int availabilityCommand(TransportRegistry registry, List<String> a, PrintStream err)
+      throws IOException {
+    if (a.size() < 2 || !a.get(0).equals("--out")) {
+      err.println("usage: braid availability --out FILE [ID]...");
+      return 2;
+    }
+    try (java.io.Writer w = Files.newBufferedWriter(Path.of(a.get(1)), StandardCharsets.UTF_8)) {
+      for (String id : a.subList(2, a.size())) {
+        TransportProvider p = registry.all().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
+        if (p == null) {
+          w.write(id + "\tno\tno provider with this id in the child JVM\n");
+        } else if (p.isAvailable()) {
+          w.write(id + "\tyes\n");
+        } else {
+          Throwable c = p.unavailabilityCause();
+          w.write(id + "\tno\t" + (c == null ? "no reason given" : String.valueOf(c.getMessage()))
+              .replace('\t', ' ').replace('\n', ' ').replace('\r', ' ') + "\n");
+        }
+        w.flush();
+      }
+      w.write("#done\n");
+    }
+    return 0;
   }
 
   /**
@@ -200,7 +300,7 @@ public final class Main {
    * JVM: what a parent run starts in a child JVM for each pair; usable by hand too.
    */
   private static int conformancePair(TransportRegistry registry, String pair, Path reports, Path outcomesFile,
-      boolean quick, PrintStream out, PrintStream err) throws IOException {
+      boolean quick, Set<String> rules, PrintStream out, PrintStream err) throws IOException {
     String[] ids = pair.split(",", -1);
     if (ids.length != 2) {
       err.println("--pair takes two transport ids, dialer and listener: --pair quic,quic-netty; was '" + pair + "'");
@@ -218,9 +318,9 @@ public final class Main {
     KitSubject subject = KitSubject.across(ends[0], ends[1]);
     Files.createDirectories(reports);
     logTo(reports.resolve("braid.log"));
-    List<ConformanceRunner.Outcome> os = new ConformanceRunner(out, System.console() != null, reports, quick)
+    List<ConformanceRunner.Outcome> os = new ConformanceRunner(out, System.console() != null, reports, quick, rules)
         .run(subject, outcomesFile);
-    Report report = new Report(os, List.of(subject.id()), Report.unavailableOf(List.of()));
+    Report report = new Report(os, List.of(subject.id()), Map.of());
     report.print(out);
     return report.anyFailure() ? 1 : 0;
   }

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * The npm yamux muxer (js-libp2p's {@code @chainsafe/libp2p-yamux}, the one the interop tests use) as a baseline for
  * the TCP transport: {@code transport-tcp/src/test/node/yamux-bench.mjs} run by {@code node}, as a sink Braid can
  * dial and as a Node-to-Node source. Found under {@code -Dbraid.root} (set by {@code bin/braid}) or the working
- * directory; {@link #find} says why when it cannot run (no node, the npm packages not installed: {@code bin/setup}).
+ * directory; {@link #locate} says why when it cannot run (no node, the npm packages not installed: {@code bin/setup}).
  *
  * <p><b>Thread safety.</b> Not thread-safe; {@link #close()} stops the sink process.
  */

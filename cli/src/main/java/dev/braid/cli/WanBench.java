@@ -89,8 +89,8 @@ final class WanBench {
       PathEmulator.Profile profile = PathEmulator.Profile.rtt(Duration.ofMillis(rtt), method.megabitsPerSecond());
       Figure raw = rawTcp(profile, method);
       out.printf(Locale.ROOT, "rtt %d ms, %d Mbit/s: raw TCP %s MB/s%n", rtt, method.megabitsPerSecond(), raw.show());
-      for (TransportProvider p : registry.available()) {
-        if (!only.isEmpty() && !only.contains(p.id()) || p.id().startsWith("mem")) {
+      for (TransportProvider p : registry.all()) { // availability checked only for those asked for, as in Bench
+        if (!only.isEmpty() && !only.contains(p.id()) || p.id().startsWith("mem") || !p.isAvailable()) {
           continue;
         }
         if (p.id().startsWith("webrtc")) {
@@ -121,8 +121,12 @@ final class WanBench {
     out.println(md);
     Files.createDirectories(outDir);
     Files.writeString(outDir.resolve("bench-wan.md"), md, StandardCharsets.UTF_8);
-    Files.writeString(outDir.resolve("bench-wan.svg"), svg(rows), StandardCharsets.UTF_8);
-    out.println("written: " + outDir.resolve("bench-wan.md") + ", " + outDir.resolve("bench-wan.svg"));
+    String chart = svg(rows);
+    Files.writeString(outDir.resolve("bench-wan.svg"), chart, StandardCharsets.UTF_8);
+    Files.writeString(outDir.resolve("bench-wan.html"), BenchReport.html("Braid across an emulated wide-area path, "
+        + "beside raw TCP through the same path", md, chart), StandardCharsets.UTF_8);
+    out.println("written: " + outDir.resolve("bench-wan.md") + ", " + outDir.resolve("bench-wan.svg") + ", "
+        + outDir.resolve("bench-wan.html") + " (the table with the chart inline)");
     return 0;
   }
 

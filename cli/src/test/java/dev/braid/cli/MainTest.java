@@ -5,16 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.braid.cli.thirdparty.ThirdPartyTransportProvider;
 import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.URL;
-import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.jar.JarEntry;
-import java.util.jar.JarOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,18 +32,8 @@ class MainTest {
     return withProviderJar(ThirdPartyTransportProvider.class);
   }
 
-  /** A jar holding only {@code provider} and its service registration. */
   private ClassLoader withProviderJar(Class<?> provider) throws Exception {
-    Path jar = tmp.resolve(provider.getSimpleName() + ".jar");
-    String cls = provider.getName().replace('.', '/') + ".class";
-    try (JarOutputStream j = new JarOutputStream(Files.newOutputStream(jar));
-        InputStream in = provider.getClassLoader().getResourceAsStream(cls)) {
-      j.putNextEntry(new JarEntry(cls));
-      in.transferTo(j);
-      j.putNextEntry(new JarEntry("META-INF/services/dev.braid.spi.TransportProvider"));
-      j.write((provider.getName() + "\n").getBytes(StandardCharsets.UTF_8));
-    }
-    return new URLClassLoader(new URL[] {jar.toUri().toURL()}, MainTest.class.getClassLoader());
+    return ProviderJars.loaderWith(tmp, provider);
   }
 
   @Test
@@ -155,6 +140,23 @@ class MainTest {
             + "| 400 / 500 |"), md);
     String svg = Bench.svg(rows);
     assertTrue(svg.startsWith("<svg") && svg.contains("0.50") && svg.contains("2.00"), svg);
+  }
+
+  @Test
+  void benchHtmlEmbedsItsChartAndTable() {
+    java.util.List<Bench.Row> rows = java.util.List.of(
+        new Bench.Row("tcp", "throughput, 1 stream", 900, "raw <socket>", 1800, "MB/s", true),
+        new Bench.Row("quic", "round trip", 60, "kwik direct", 30, "µs", false));
+    String svg = Bench.svg(rows);
+    String html = BenchReport.html("Braid benchmarks", Bench.markdown(rows, Bench.Sizes.of(true)), svg);
+    assertTrue(html.contains(svg), "the chart is inline, whole: " + html);
+    assertTrue(html.indexOf("<svg") < html.indexOf("<table>"), "chart first, then the table");
+    assertTrue(html.contains("<th>transport</th><th>metric</th><th>Braid</th>"), html);
+    assertTrue(html.contains("<td>tcp</td><td>throughput, 1 stream</td><td class=\"num\">900.0 MB/s</td>"
+        + "<td>raw &lt;socket&gt;</td>"), "cells escaped, numbers right-aligned: " + html);
+    assertTrue(html.contains("<p>Method: each throughput figure"), "the method note: " + html);
+    assertTrue(!html.contains("<img") && !html.contains("bench.svg") && !html.contains("<link")
+        && !html.contains("<script"), "nothing linked or fetched: " + html);
   }
 
   @Test

@@ -162,8 +162,7 @@ final class CloseWriteAtScale {
           sb.append("\n  ").append(f);
         }
       }
-      sb.append("\nreplay the same choices: mvn test -Dtest='").append(testClass).append("#H8*' -Dbraid.seed=")
-          .append(seed);
+      sb.append("\nreplay the same choices: ").append(Kit.replayCommand(testClass, "H8", seed));
       throw new AssertionError(sb.toString());
     }
     System.getLogger(CloseWriteAtScale.class.getName()).log(System.Logger.Level.INFO,

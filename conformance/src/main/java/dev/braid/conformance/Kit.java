@@ -46,6 +46,28 @@ public final class Kit {
     wait = limit;
   }
 
+  /**
+   * The system property that replaces the replay command a seeded rule prints on failure: a template with
+   * {@code {class}}, {@code {rule}} and {@code {seed}}. A runner that is not a Maven build sets its own (Braid's
+   * command line: {@code bin/braid conformance --transport ID --rule {rule} --seed {seed}}).
+   */
+  public static final String REPLAY_PROPERTY = "braid.kit.replay";
+
+  /**
+   * The command that replays the choices of one seeded rule ({@code M1}, {@code H8}, {@code R1}-{@code R3}): by default
+   * {@code mvn test -Dtest='CLASS#RULE*' -Dbraid.seed=SEED}, or the template in {@value #REPLAY_PROPERTY}. Failure
+   * messages print it on a line of its own that starts with {@code replay}, after the seed.
+   *
+   * @param testClass the simple name of the test class that ran the rule
+   */
+  public static String replayCommand(String testClass, String rule, long seed) {
+    String template = System.getProperty(REPLAY_PROPERTY);
+    if (template == null || template.isBlank()) {
+      template = "mvn test -Dtest='{class}#{rule}*' -Dbraid.seed={seed}";
+    }
+    return template.replace("{class}", testClass).replace("{rule}", rule).replace("{seed}", Long.toString(seed));
+  }
+
   /** A stream as seen from both ends. */
   public record StreamPair(MuxedStream local, MuxedStream remote) {}
 

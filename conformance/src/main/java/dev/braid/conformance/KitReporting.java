@@ -75,7 +75,7 @@ public final class KitReporting implements TestExecutionExceptionHandler, TestWa
           + "neither throw nor write"),
       Map.entry("E2", "that an exception from a listener is caught and logged, never propagated"),
       Map.entry("E3", "that the blocking views wrap the asynchronous core: -1 at EOF, the same exceptions"),
-      Map.entry("M1", "the first operation whose result differs from the model, in the log above; replay with the seed"),
+      Map.entry("M1", "the first operation whose result differs from the model, in the operation log below; replay with the seed"),
       Map.entry("R1", "the round's operations above: which close or reset won, and whether its FIN, reset or "
           + "STOP_SENDING reached the peer; replay with the seed"),
       Map.entry("R2", "that a reset issued after the FIN (queued or sent) still sends RESET_STREAM / RST to the peer"),

@@ -197,8 +197,7 @@ final class RaceRun {
             .append(w.future == null || !w.future.isDone() ? "pending" : t == null ? "succeeded" : "failed: " + t);
       }
     }
-    sb.append("\nreplay the same choices: mvn test -Dtest='").append(testClass).append('#').append(rule)
-        .append("*' -Dbraid.seed=").append(seed);
+    sb.append("\nreplay the same choices: ").append(Kit.replayCommand(testClass, rule, seed));
     return sb.toString();
   }
 

@@ -109,7 +109,7 @@ public final class RandomizedRun {
     } catch (AssertionError | RuntimeException failure) {
       StringBuilder sb = new StringBuilder();
       sb.append("randomized run failed with seed ").append(seed).append(": ").append(failure.getMessage())
-          .append("\nreplay: mvn test -Dtest='").append(testClassName()).append("#M1*' -Dbraid.seed=").append(seed)
+          .append("\nreplay: ").append(Kit.replayCommand(testClassName(), "M1", seed))
           .append("\nlast operations:");
       for (String line : log.subList(Math.max(0, log.size() - 80), log.size())) {
         sb.append("\n  ").append(line);

@@ -8,6 +8,8 @@ import dev.braid.transport.quic.internal.QuicTransport;
 import java.io.IOException;
 import java.net.URI;
 import java.util.Set;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The QUIC transport provider, id and scheme {@code quic}: one bidirectional QUIC stream (kwik 0.10.8) per
@@ -89,5 +91,28 @@ public final class QuicTransportProvider implements TransportProvider {
       throw new IOException("the QUIC transport cannot run here: " + why.getMessage(), why);
     }
     return new QuicTransport(options);
+  }
+
+  /**
+   * kwik and its TLS library agent15, as they report themselves ({@code KwikVersion}, agent15's {@code Version}: their
+   * jars carry no Maven metadata); "missing" when kwik is not on the path (then the provider is unavailable too).
+   */
+  @Override
+  public Map<String, String> libraryVersions() {
+    Map<String, String> v = new LinkedHashMap<>();
+    v.put("kwik", selfReported("tech.kwik.core.KwikVersion"));
+    v.put("agent15", selfReported("tech.kwik.agent15.Version"));
+    return v;
+  }
+
+  private static String selfReported(String versionClass) {
+    try {
+      Class<?> c = Class.forName(versionClass, true, QuicTransportProvider.class.getClassLoader());
+      return String.valueOf(c.getMethod("getVersion").invoke(null));
+    } catch (ClassNotFoundException | LinkageError e) {
+      return "missing (" + e + ")";
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return "unknown (" + versionClass + ".getVersion(): " + e + ")";
+    }
   }
 }

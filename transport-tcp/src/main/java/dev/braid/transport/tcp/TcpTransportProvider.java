@@ -8,6 +8,8 @@ import dev.braid.transport.tcp.internal.TcpTransport;
 import java.io.IOException;
 import java.net.URI;
 import java.util.Set;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The TCP transport: TCP via Netty, optionally TLS 1.3 (scheme {@code tcp+tls}, or {@link TcpOptions#TLS}
@@ -69,5 +71,16 @@ public final class TcpTransportProvider implements TransportProvider {
   @Override
   public Transport create(TransportOptions options) throws IOException {
     return new TcpTransport(options, CAPABILITIES);
+  }
+
+  /** Netty, read from its jar: {@code netty-transport} and {@code netty-handler} (TLS). */
+  @Override
+  public Map<String, String> libraryVersions() {
+    Map<String, String> v = new LinkedHashMap<>(); // in the order to show
+    v.put("netty-transport", TransportProvider.mavenVersion(io.netty.channel.Channel.class, "io.netty",
+        "netty-transport"));
+    v.put("netty-handler", TransportProvider.mavenVersion(io.netty.handler.ssl.SslHandler.class, "io.netty",
+        "netty-handler"));
+    return v;
   }
 }

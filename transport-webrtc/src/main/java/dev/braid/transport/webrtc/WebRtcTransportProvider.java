@@ -15,6 +15,8 @@ import java.net.URI;
 import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Set;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The {@code webrtc} transport provider: WebRTC data channels via webrtc-java 0.14.0, signaling over
@@ -106,5 +108,19 @@ public final class WebRtcTransportProvider implements TransportProvider {
       throw new IOException("webrtc: the transport is unavailable: " + cause.getMessage(), cause);
     }
     return new WebRtcTransport(options, CAPABILITIES);
+  }
+
+  /**
+   * webrtc-java (its Java jar; the native one, classifier {@code linux-x86_64}, is the same release) and Netty, which
+   * serves the HTTP signaling. Read from the jars: the native library is not loaded.
+   */
+  @Override
+  public Map<String, String> libraryVersions() {
+    Map<String, String> v = new LinkedHashMap<>();
+    v.put("webrtc-java", TransportProvider.mavenVersion(dev.onvoid.webrtc.RTCConfiguration.class,
+        "dev.onvoid.webrtc", "webrtc-java"));
+    v.put("netty-codec-http", TransportProvider.mavenVersion(io.netty.handler.codec.http.HttpObject.class,
+        "io.netty", "netty-codec-http"));
+    return v;
   }
 }

@@ -9,6 +9,8 @@ import dev.braid.transport.quic.netty.internal.NettyQuicTransport;
 import java.io.IOException;
 import java.net.URI;
 import java.util.Set;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The QUIC transport on Netty's QUIC codec (quiche and BoringSSL), provider id {@code quic-netty}, URI scheme
@@ -79,5 +81,20 @@ public final class NettyQuicTransportProvider implements TransportProvider {
       throw new IOException("the Netty QUIC transport cannot run here: " + why.getMessage(), why);
     }
     return new NettyQuicTransport(options);
+  }
+
+  /**
+   * Netty's QUIC codec (Java classes, and the JNI library with quiche and BoringSSL, linux-x86_64), read from their
+   * jars without loading the native library.
+   */
+  @Override
+  public Map<String, String> libraryVersions() {
+    Map<String, String> v = new LinkedHashMap<>();
+    v.put("netty-codec-classes-quic", TransportProvider.mavenVersion(io.netty.handler.codec.quic.QuicChannel.class,
+        "io.netty", "netty-codec-classes-quic"));
+    v.put("netty-codec-native-quic", NativeSupport.nativeArtifactVersion());
+    v.put("netty-transport", TransportProvider.mavenVersion(io.netty.channel.Channel.class, "io.netty",
+        "netty-transport"));
+    return v;
   }
 }

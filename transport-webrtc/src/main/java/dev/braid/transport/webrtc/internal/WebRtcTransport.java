@@ -52,7 +52,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@code maxSdpBytes}: largest accepted offer (default 65536; larger gets 413).</li>
  * <li>{@code corsAllowOrigin}: answer CORS preflights with this origin (default: no CORS headers).</li>
  * <li>{@code webrtc.maxReceiveBuffer}: unread bytes allowed per stream before it is reset (default
- *     {@value #DEFAULT_MAX_RECEIVE_BUFFER}; data channels have no per-stream flow control).</li>
+ *     16 MiB, {@link WebRtcOptions#MAX_RECEIVE_BUFFER}; data channels have no per-stream flow control).</li>
  * </ul>
  *
  * <p><b>Options.</b> {@code receiveWindow} is announced to Braid peers ({@code a=x-braid-window}); {@code connectTimeout}

@@ -96,6 +96,26 @@ public final class NativeSupport {
     return null;
   }
 
+  /**
+   * The version of {@code netty-codec-native-quic} on the path, read from its Maven metadata (that jar holds the native
+   * library and no class to start from), without loading the library; "unknown" with the reason when absent.
+   */
+  public static String nativeArtifactVersion() {
+    String entry = "META-INF/maven/io.netty/netty-codec-native-quic/pom.properties";
+    ClassLoader loader = NativeSupport.class.getClassLoader();
+    java.net.URL url = loader == null ? ClassLoader.getSystemResource(entry) : loader.getResource(entry);
+    if (url == null) {
+      return "unknown (no " + entry + " on the class path)";
+    }
+    try (java.io.InputStream in = url.openStream()) {
+      java.util.Properties p = new java.util.Properties();
+      p.load(in);
+      return p.getProperty("version", "unknown (no version in " + url + ")");
+    } catch (java.io.IOException e) {
+      return "unknown (cannot read " + url + ": " + e + ")";
+    }
+  }
+
   /** Touches {@code Quic} only when called. */
   private static final class QuicProbe {
     static boolean available() {
