@@ -237,11 +237,17 @@ public final class EchoService {
       exchanges.add(opens.get(i).thenCompose(stream -> exchange(stream, request)));
     }
     boolean timedOut = !awaitAll(exchanges, deadline);
+    String[] stuck = new String[n];
     if (timedOut) {
-      // Give up on what is left: resetting a stream fails its pending read and write at once.
+      // Give up on what is left: resetting a stream fails its pending read and write at once. First note how far
+      // each one got, which tells a lost request from a lost answer.
       for (int i = 0; i < n; i++) {
         if (opens.get(i).isDone() && !opens.get(i).isCompletedExceptionally() && !exchanges.get(i).isDone()) {
-          opens.get(i).join().reset(CODE_CLIENT_GAVE_UP);
+          MuxedStream s = opens.get(i).join();
+          stuck[i] = String.format(Locale.ROOT, "no answer within %d s: %d of %d request bytes sent, %d answer bytes "
+              + "received, stream %s", timeout.toSeconds(), s.bytesWritten(), requests[i].length, s.bytesRead(),
+              s.state());
+          s.reset(CODE_CLIENT_GAVE_UP);
         }
       }
       awaitAll(exchanges, System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
@@ -255,7 +261,7 @@ public final class EchoService {
       if (!x.isDone()) {
         errors.add("stream " + i + ": no answer within " + timeout.toSeconds() + " s, and still pending after a reset");
       } else if (x.isCompletedExceptionally()) {
-        errors.add("stream " + i + ": " + failureOf(x, timedOut, timeout));
+        errors.add("stream " + i + ": " + (stuck[i] != null ? stuck[i] : failureOf(x)));
       } else {
         latencies[ok++] = x.join();
       }
@@ -339,13 +345,12 @@ public final class EchoService {
     }
   }
 
-  private static String failureOf(CompletableFuture<?> f, boolean timedOut, Duration timeout) {
+  private static String failureOf(CompletableFuture<?> f) {
     try {
       f.join();
       return "no failure";
     } catch (RuntimeException e) {
-      String why = Errors.describe(e, EchoService::codeName);
-      return timedOut && why.contains("reset here") ? "no answer within " + timeout.toSeconds() + " s (" + why + ")" : why;
+      return Errors.describe(e, EchoService::codeName);
     }
   }
 
