@@ -19,7 +19,7 @@ class QuicNettyExamplesTest extends ExamplesSuite {
   /**
    * Skipped, with the reason, until quic-netty delivers every FIN. Seen here in 6 of 22 runs of 64 streams with a
    * quic-netty server (against a quic-netty or a kwik client), in none of 18 with a kwik server and a quic-netty
-   * client: one to three streams per failed run whose server read the
+   * client: one to eight streams per failed run whose server read the
    * request's FIN, echoed every byte and half-closed (its closeWrite future completed) never ends on the client, which
    * holds every answer byte but no FIN (state WRITE_CLOSED) until its timeout. Reproduce with a server
    * {@code examples/bin/run EchoService server quic://127.0.0.1:0 --transport quic-netty} and a few runs of
