@@ -93,6 +93,21 @@ public final class BraidFuture<T> extends CompletableFuture<T> {
     return thenApply(Function.identity());
   }
 
+  /**
+   * This future, once it is complete; until then a future that completes as this one does, on a Braid event thread.
+   *
+   * <p>Another {@link CompletableFuture} that depends on this one goes through here: {@code thenCompose} when its
+   * function returns this future, and the {@code other} of {@code thenCombine}, {@code applyToEither} and their
+   * kin. The JDK then completes the dependent future on the thread that completes this one, often a transport's I/O
+   * thread, and the application's continuations of that dependent future would run there
+   * ({@code s.write(b).thenCompose(v -> s.closeWrite()).thenAccept(...)}; kit rule T1). So, while this future is
+   * incomplete, the returned one is a copy that cancelling or completing does not reach back from.
+   */
+  @Override
+  public CompletableFuture<T> toCompletableFuture() {
+    return isDone() ? this : super.whenCompleteAsync((v, e) -> { }, EVENTS);
+  }
+
   @Override
   public CompletionStage<T> minimalCompletionStage() {
     return copy().minimalCompletionStage();

@@ -28,9 +28,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The half-close rules, section "H: half-close" of {@code SPEC.md} (H1-H8): closeWrite delivers every byte
+ * The half-close rules, section "H: half-close" of {@code SPEC.md} (H1-H9): closeWrite delivers every byte
  * before EOF and leaves the other direction working, closeRead ends reads and tells the peer (capability
- * STOP_SENDING) without leaving it stuck, and closeWrite at scale never lets a FIN overtake queued data.
+ * STOP_SENDING) without leaving it stuck, closeWrite at scale never lets a FIN overtake queued data, and a
+ * responder's FIN written after its answer left the transport still arrives.
  */
 interface HalfCloseRules extends KitAccess {
   @ParameterizedTest(name = "{0} opens")
@@ -182,5 +183,14 @@ interface HalfCloseRules extends KitAccess {
       p = newPair();
     }
     new CloseWriteAtScale(seed, p, pool()).run(getClass().getSimpleName());
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @org.junit.jupiter.params.provider.MethodSource("dev.braid.conformance.CloseWriteAtScale#seeds")
+  @org.junit.jupiter.api.Tag("stochastic")
+  @DisplayName("H9 the answer's end: 64 streams at once echo their request and half-close when it ends; every "
+      + "answer arrives whole, then its end")
+  default void H9_answerEndsAfterItsBytesLeft(long seed) throws Exception {
+    new EchoAtScale(seed, newPair()).run(getClass().getSimpleName());
   }
 }

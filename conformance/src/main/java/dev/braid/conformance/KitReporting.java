@@ -45,6 +45,8 @@ public final class KitReporting implements TestExecutionExceptionHandler, TestWa
       Map.entry("H7", "that bytes discarded after closeRead still return their flow-control credit to the peer"),
       Map.entry("H8", "the order of frames on the wire: a FIN issued from one thread must not overtake data frames "
           + "another thread has queued (an event loop writing inline while other writes wait in its task queue)"),
+      Map.entry("H9", "that a FIN written after the stream's bytes left the transport (and were acknowledged) is still "
+          + "sent: a transport must not forget a stream whose data was acknowledged while its FIN waits"),
       Map.entry("C1", "that close() is closeRead plus a graceful closeWrite: queued bytes first, then FIN"),
       Map.entry("C2", "that reset(code) sends the code on the wire and the peer reports it as a remote reset"),
       Map.entry("C3", "that reads and writes after a reset fail with the same StreamResetException (code, origin), "

@@ -52,6 +52,25 @@ interface ThreadRules extends KitAccess {
           .thenApply(v -> b.local().read(ByteBuffer.allocate(1)).join());
       assertEquals(1, await(afterWrite, "a write continuation that waits for another stream's read (sending end)"));
       await(peer, "the peer's answer");
+
+      // A composed future: thenCompose's result completes when the future its function returned does, here a read
+      // the transport completes. The continuation attached to that result must not run there either.
+      CountDownLatch issued = new CountDownLatch(1);
+      StreamPair c = open(p, side);
+      CompletableFuture<Integer> composed = a.remote().read(ByteBuffer.allocate(1))
+          .thenCompose(n -> {
+            CompletableFuture<Integer> inner = c.remote().read(ByteBuffer.allocate(1));
+            issued.countDown();
+            return inner;
+          })
+          .thenApply(n -> b.remote().read(ByteBuffer.allocate(1)).join());
+      writeAll(a.local(), new byte[] {5});
+      assertTrue(issued.await(Kit.waitLimit().toMillis(), TimeUnit.MILLISECONDS),
+          "the function given to thenCompose never ran after the read completed");
+      writeAll(c.local(), new byte[] {6}); // completes the inner read on the transport's thread
+      writeAll(b.local(), new byte[] {7});
+      assertEquals(1, await(composed, "a continuation of thenCompose's result that waits for another stream's read"));
+      c.local().close();
     }
     // The connection still carries data both ways afterwards.
     byte[] msg = bytes(4096, 7);

@@ -53,7 +53,11 @@ final class MemMuxedStream extends AbstractMuxedStream {
       pendingFuture = f;
     }
     if (conn.breakage() == Breakage.EOF_BEFORE_DATA) {
-      f.complete(null); // claims acceptance before the bytes fit in the window
+      // Claims acceptance before the bytes left, and leaves them for the next credit: always behind closeWrite's FIN
+      // and the next write. (Flushing here let a fast reader's credit send every byte in time now and then, and D2
+      // passed against this breakage once in the cross-implementation self-test.)
+      f.complete(null);
+      return f;
     }
     flush();
     return f;
@@ -69,6 +73,7 @@ final class MemMuxedStream extends AbstractMuxedStream {
         pending.get(chunk);
         sendCredit -= n;
         conn.post(new Frame(Frame.DATA, id(), 0, chunk));
+        dataSent = true;
         if (!pending.hasRemaining()) {
           pending = null;
           done = pendingFuture;
@@ -101,6 +106,9 @@ final class MemMuxedStream extends AbstractMuxedStream {
       conn.postOvertaking(fin);
     } else if (conn.breakage() == Breakage.FIN_DROPPED) {
       // the broken transport forgets to send it
+    } else if (conn.breakage() == Breakage.FIN_DROPPED_AFTER_ANSWER && dataSent && peerFinArrived
+        && (id() / 2) % 8 == 5) {
+      // quiche's way: the stream is forgotten once its data is acknowledged, the FIN still unsent
     } else if (conn.breakage() == Breakage.FIN_LOST_WHEN_RESET_RACES) {
       conn.postLater(fin, () -> resetRequested);
     } else {
@@ -109,6 +117,9 @@ final class MemMuxedStream extends AbstractMuxedStream {
     finPosted = true;
   }
 
+  /** For {@link Breakage#FIN_DROPPED_AFTER_ANSWER}: this end sent data; the peer's FIN arrived. */
+  private volatile boolean dataSent;
+  private volatile boolean peerFinArrived;
   /** For {@link Breakage#FIN_LOST_WHEN_RESET_RACES}: reset() was called on this stream (even as a no-op). */
   volatile boolean resetRequested;
   private volatile boolean finPosted;
@@ -194,6 +205,7 @@ final class MemMuxedStream extends AbstractMuxedStream {
         }
         return;
       case Frame.FIN:
+        peerFinArrived = true;
         receiveFin();
         return;
       case Frame.RST:
