@@ -13,10 +13,9 @@ import java.util.function.Supplier;
  * a fast stream. This loop runs steps whose futures are already complete in a plain {@code while} loop, and resumes
  * from a continuation only when a step is still pending.
  *
- * <p>The continuation is attached to the step's future; so that it runs on a Braid event thread, never on a
- * transport's I/O thread, a step returns a future Braid returned, one derived from it with a {@code then*} method, or
- * one it completes itself from such a continuation. (Not {@code x.thenCompose(v -> stream.write(buf))} with the Braid future
- * returned as it is: that one completes on whatever thread completes the Braid future.)
+ * <p>A pending step resumes the loop on the thread that completes its future: for a future Braid returned, or one
+ * composed from Braid futures ({@code then*}, {@code thenCompose} included), a Braid event thread, never a transport's
+ * I/O thread (docs/threads.md).
  */
 final class AsyncLoop {
   private final Supplier<? extends CompletionStage<Boolean>> step;

@@ -170,7 +170,6 @@ public final class EchoService {
     ByteBuffer buf = ByteBuffer.allocate(ECHO_BUFFER);
     return AsyncLoop.run(() -> {
       buf.clear();
-      // The function returns a then* of a Braid future, never the Braid future itself: see exchange().
       return stream.read(buf).thenCompose(n -> {
         if (n < 0) {
           return stream.closeWrite().thenApply(v -> false); // the request ended: so does the answer
@@ -293,18 +292,7 @@ public final class EchoService {
    */
   static CompletableFuture<Long> exchange(MuxedStream stream, byte[] request) {
     long start = System.nanoTime();
-    // Write, then half-close. Not write(...).thenCompose(v -> stream.closeWrite()): a thenCompose whose function
-    // returns a Braid future as it is completes on the thread that completes that future, possibly the transport's
-    // I/O thread, and so would everything attached to it (see the README, "Continuations and threads"). The
-    // continuations below are attached to Braid's own futures, and `sent` is completed from inside them.
-    CompletableFuture<Void> sent = new CompletableFuture<>();
-    stream.write(ByteBuffer.wrap(request)).whenComplete((v, writeFailed) -> {
-      if (writeFailed != null) {
-        sent.completeExceptionally(writeFailed);
-      } else {
-        stream.closeWrite().whenComplete((w, closeFailed) -> complete(sent, closeFailed));
-      }
-    });
+    CompletableFuture<Void> sent = stream.write(ByteBuffer.wrap(request)).thenCompose(v -> stream.closeWrite());
     ByteBuffer answer = ByteBuffer.allocate(request.length + 1); // one byte more: an answer too long is caught
     CompletableFuture<Void> received = AsyncLoop.run(() -> {
       if (!answer.hasRemaining()) {
@@ -329,14 +317,6 @@ public final class EchoService {
       stream.close(); // already closed both ways by now; closing is idempotent
       return latency;
     });
-  }
-
-  private static void complete(CompletableFuture<Void> f, Throwable failure) {
-    if (failure != null) {
-      f.completeExceptionally(failure);
-    } else {
-      f.complete(null);
-    }
   }
 
   private static void resetOnFailure(MuxedStream stream, Throwable failure) {

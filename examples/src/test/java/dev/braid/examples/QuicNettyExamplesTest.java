@@ -17,17 +17,14 @@ class QuicNettyExamplesTest extends ExamplesSuite {
   }
 
   /**
-   * Skipped, with the reason, until quic-netty delivers every FIN. Seen here in 6 of 22 runs of 64 streams with a
-   * quic-netty server (against a quic-netty or a kwik client), in none of 18 with a kwik server and a quic-netty
-   * client: one to eight streams per failed run whose server read the
-   * request's FIN, echoed every byte and half-closed (its closeWrite future completed) never ends on the client, which
-   * holds every answer byte but no FIN (state WRITE_CLOSED) until its timeout. Reproduce with a server
-   * {@code examples/bin/run EchoService server quic://127.0.0.1:0 --transport quic-netty} and a few runs of
-   * {@code examples/bin/run EchoService client ADDRESS --streams 64 --size 16384 --timeout 15}.
+   * Disabled: a known failure of kit rule H9 for quic-netty (transport-quic-netty/README.md, "Known failures").
+   * quiche frees a stream whose data was acknowledged while its FIN, written after the data, still waited to be sent
+   * (cloudflare/quiche#2525), so the client sometimes gets every answer byte but never the end-of-stream. The fix
+   * (quiche PR #2665) is in no Netty native library available here (4.2.18 is the newest).
    */
   @Test
-  @Disabled("quic-netty: a FIN sent right after the peer's FIN is sometimes never delivered (the client gets every answer "
-      + "byte, then no end-of-stream): seen in 6 of 22 runs of 64 streams with a quic-netty server; see this method's Javadoc")
+  @Disabled("known failure of kit rule H9 for quic-netty: cloudflare/quiche#2525 (quiche frees a stream whose data was "
+      + "acknowledged before its FIN was sent; the fix is in no Netty native library here)")
   @Override
   void echoServiceAnswersSixtyFourConcurrentStreamsCorrectly() {
   }
