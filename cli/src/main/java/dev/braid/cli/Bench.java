@@ -18,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
@@ -32,6 +31,11 @@ import java.util.concurrent.TimeUnit;
  * {@code braid bench}: brief §5's benchmarks for every available transport, each measured beside a
  * baseline in the same run, reported as ratios (these machines are noisy; absolute numbers alone mean
  * little). Writes {@code BENCHMARKS.md}-ready Markdown and an SVG chart.
+ *
+ * <p>Each transport is measured in a JVM of its own ({@code bench --column ID}, started by {@link ChildRun#relayed}
+ * with this JVM's class path and options), so that this JVM loads no transport's native code (webrtc-java's prints at
+ * the exit of every JVM that loaded it). The child runs the same code as a run in this JVM ({@code --in-process}),
+ * Braid and its baselines side by side; its progress is relayed as printed and its rows come back exactly.
  */
 final class Bench {
   private Bench() {}
@@ -52,21 +56,39 @@ final class Bench {
     }
   }
 
-  /** What one run measures: timed trials for the throughput and latency figures, counts for the rest. */
+  /**
+   * What one run measures: timed trials for the throughput and latency figures, counts for the rest. Tests of the
+   * command itself set {@code -Dbraid.bench.tiny=true}: one trial of each figure, no warm-up, a few streams; its
+   * numbers mean nothing.
+   */
   record Sizes(Trials.Method trials, int multiStreams, int latencySamples, int idleStreams, int[] scaleSteps) {
     static Sizes of(boolean quick) {
+      if (Boolean.getBoolean("braid.bench.tiny")) { // for tests of the command: every figure once, in seconds
+        return new Sizes(new Trials.Method(java.time.Duration.ZERO, java.time.Duration.ofMillis(100), 1), 4, 5, 10,
+            new int[] {1, 10});
+      }
       return quick
           ? new Sizes(Trials.Method.of(true), 64, 100, 200, new int[] {1, 10, 100, 1000})
           : new Sizes(Trials.Method.of(false), 64, 500, 1000, new int[] {1, 10, 100, 1000, 10000});
     }
   }
 
+  /** How long one transport's column may take in its own JVM: generous, a full run of every figure included. */
+  private static final java.time.Duration COLUMN_LIMIT =
+      java.time.Duration.ofMinutes(Long.getLong("braid.bench.minutesPerTransport", 60));
+
   static int run(TransportRegistry registry, List<String> args, PrintStream out, PrintStream err) throws Exception {
     Set<String> only = new LinkedHashSet<>();
     boolean quick = false;
     boolean wan = false;
+    boolean inProcess = false;
+    String column = null;
     Path outDir = Path.of("reports");
     for (int i = 0; i < args.size(); i++) {
+      if (i + 1 >= args.size() && List.of("--transport", "--reports", "--column").contains(args.get(i))) {
+        err.println(args.get(i) + " needs a value");
+        return 2;
+      }
       switch (args.get(i)) {
         case "--transport":
           only.add(args.get(++i));
@@ -77,6 +99,12 @@ final class Bench {
         case "--wan":
           wan = true;
           break;
+        case "--in-process":
+          inProcess = true;
+          break;
+        case "--column":
+          column = args.get(++i);
+          break;
         case "--reports":
           outDir = Path.of(args.get(++i));
           break;
@@ -85,34 +113,39 @@ final class Bench {
           return 2;
       }
     }
-    if (wan) {
-      return WanBench.run(registry, only, WanBench.Method.of(quick), outDir, out);
-    }
     Sizes sizes = Sizes.of(quick);
-    Files.createDirectories(outDir);
-    List<Row> rows = new ArrayList<>();
-    Map<String, List<BenchBaseline>> baselines = new LinkedHashMap<>();
-    for (BenchBaseline b : ServiceLoader.load(BenchBaseline.class, Bench.class.getClassLoader())) {
-      baselines.computeIfAbsent(b.transportId(), id -> new ArrayList<>()).add(b);
+    if (column != null) {
+      return column(registry, column, sizes, out, err);
     }
-    // Only the transports asked for are checked for availability: a check may load a native library (webrtc-java's
-    // then prints at the JVM's exit, transport-webrtc/README.md), which a run that does not use it has no reason to.
+    List<TransportProvider> candidates = new ArrayList<>();
     for (TransportProvider p : registry.all()) {
-      if (!only.isEmpty() && !only.contains(p.id()) || !p.isAvailable()) {
+      // the reference transport is not a product
+      if ((only.isEmpty() || only.contains(p.id())) && !p.id().startsWith("mem")) {
+        candidates.add(p);
+      }
+    }
+    // Each transport is measured in a JVM of its own, as conformance runs each column (webrtc-java's native library
+    // prints at the exit of every JVM that loaded it, transport-webrtc/README.md), unless asked otherwise or unless the
+    // class path cannot be handed on. Then this JVM loads no transport's native code: even whether a transport can run
+    // here is asked in a child JVM. Only the transports asked for are checked.
+    boolean fork = !inProcess && ChildRun.canFork(candidates);
+    Files.createDirectories(outDir);
+    Map<String, String> unavailable = fork ? ChildRun.availability(candidates, outDir)
+        : Main.availability(candidates);
+    List<TransportProvider> available = candidates.stream().filter(p -> !unavailable.containsKey(p.id())).toList();
+    if (wan) { // in this JVM: it measures no WebRTC (WanBench says why), so it loads no webrtc-java
+      return WanBench.run(available, WanBench.Method.of(quick), outDir, out);
+    }
+    List<Row> rows = new ArrayList<>();
+    for (TransportProvider p : available) {
+      if (fork) {
+        if (!inChild(p.id(), quick, outDir, rows, out, err)) {
+          return 1;
+        }
         continue;
       }
-      if (p.id().startsWith("mem")) {
-        continue; // the reference transport is not a product
-      }
-      // The primary baseline gets every figure: the transport's own library used directly, or for TCP (and a
-      // transport without one) the raw JDK socket, the physical anchor. Other baselines of the transport (TCP: a
-      // plain Netty channel) get the throughput figures.
-      List<BenchBaseline> registered = baselines.getOrDefault(p.id(), List.of());
-      BenchBaseline baseline = p.id().equals("tcp") || registered.isEmpty() ? new RawTcpBaseline() : registered.get(0);
-      List<BenchBaseline> others = registered.stream().filter(b -> b != baseline).toList();
-      out.println("bench " + p.id() + " against " + baseline.name() + " ...");
       try {
-        rows.addAll(measure(p, baseline, others, sizes, out));
+        rows.addAll(measure(p, sizes, out));
       } catch (Exception | AssertionError e) {
         err.println("bench " + p.id() + " failed: " + e);
         e.printStackTrace(err);
@@ -130,6 +163,129 @@ final class Bench {
     out.println("written: " + outDir.resolve("bench.md") + ", " + outDir.resolve("bench.svg") + ", "
         + outDir.resolve("bench.html") + " (the table with the chart inline)");
     return 0;
+  }
+
+  /**
+   * Every figure of one transport beside its baselines, measured in this JVM. The primary baseline gets every figure:
+   * the transport's own library used directly, or for TCP (and a transport without one) the raw JDK socket, the
+   * physical anchor. Other baselines of the transport (TCP: a plain Netty channel) get the throughput figures.
+   */
+  private static List<Row> measure(TransportProvider p, Sizes sizes, PrintStream out) throws Exception {
+    List<BenchBaseline> registered = new ArrayList<>();
+    for (BenchBaseline b : ServiceLoader.load(BenchBaseline.class, Bench.class.getClassLoader())) {
+      if (b.transportId().equals(p.id())) {
+        registered.add(b);
+      }
+    }
+    BenchBaseline baseline = p.id().equals("tcp") || registered.isEmpty() ? new RawTcpBaseline() : registered.get(0);
+    List<BenchBaseline> others = registered.stream().filter(b -> b != baseline).toList();
+    out.println("bench " + p.id() + " against " + baseline.name() + " ...");
+    return measure(p, baseline, others, sizes, out);
+  }
+
+  /**
+   * One transport's column in a child JVM ({@code bench --column ID}, {@link ChildRun#relayed}): what it prints appears
+   * here as it is printed, its rows and failed baselines come back as data lines. Its standard output and error, whole,
+   * go to {@code reports/bench-ID.log}. False (after saying why) if the column failed.
+   */
+  private static boolean inChild(String id, boolean quick, Path outDir, List<Row> rows, PrintStream out,
+      PrintStream err) throws IOException {
+    Path log = outDir.resolve("bench-" + id + ".log");
+    List<String> cmd = new ArrayList<>(List.of("bench", "--column", id, "--reports", outDir.toString()));
+    if (quick) {
+      cmd.add("--quick");
+    }
+    List<Row> got = new ArrayList<>();
+    ChildRun.Ended ended = ChildRun.relayed(cmd, outDir.resolve("bench-" + id + ".relay"), log, out, err, COLUMN_LIMIT,
+        line -> {
+          if (line.startsWith(BASELINE_FAILED)) {
+            baselineFailures.add(line.substring(BASELINE_FAILED.length()));
+          } else {
+            got.add(decode(line));
+          }
+        }, null);
+    if (ended.reported() == null) {
+      err.println("bench " + id + " failed: " + ended.how() + "; its output: " + log);
+      return false;
+    }
+    rows.addAll(got);
+    return ended.status() == 0;
+  }
+
+  /**
+   * {@code bench --column ID}: one transport measured in this JVM, started by {@link #inChild}; the rows and failed
+   * baselines go to the JVM that started it as data lines.
+   */
+  private static int column(TransportRegistry registry, String id, Sizes sizes, PrintStream out, PrintStream err) {
+    Relay.Writer relay = Relay.child();
+    if (relay == null) {
+      err.println("--column is internal: bench measures each transport in a JVM it starts with it");
+      return 2;
+    }
+    TransportProvider p = registry.all().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
+    if (p == null || !p.isAvailable()) {
+      err.println("bench " + id + " failed: " + (p == null ? "no provider with this id in the measuring JVM"
+          : "it cannot run in the measuring JVM: " + p.unavailabilityCause()));
+      return 1;
+    }
+    List<Row> rows;
+    try {
+      rows = measure(p, sizes, out);
+    } catch (Exception | AssertionError e) {
+      err.println("bench " + p.id() + " failed: " + e);
+      e.printStackTrace(err);
+      return 1;
+    }
+    rows.forEach(r -> relay.data(encode(r)));
+    baselineFailures.forEach(f -> relay.data(BASELINE_FAILED + f));
+    return 0;
+  }
+
+  private static final String BASELINE_FAILED = "#baseline-failed ";
+
+  /** A row as one data line: tab-separated fields, every number as {@link Double#toString} writes it (exact). */
+  static String encode(Row r) {
+    List<String> f = new ArrayList<>(List.of(r.transport(), r.metric()));
+    addAll(f, r.braid());
+    f.add(r.baselineName());
+    addAll(f, r.baseline());
+    f.addAll(List.of(r.unit(), Boolean.toString(r.higherIsBetter())));
+    return String.join("\t", f.stream().map(x -> x.replace("\\", "\\\\").replace("\t", "\\t")
+        .replace("\n", "\\n").replace("\r", "\\r")).toList());
+  }
+
+  private static void addAll(List<String> f, Trials.Result r) {
+    for (double d : new double[] {r.median(), r.min(), r.max(), r.mbPerCpuSecond()}) {
+      f.add(Double.toString(d));
+    }
+  }
+
+  /** The row {@link #encode} wrote. */
+  static Row decode(String line) {
+    String[] raw = line.split("\t", -1);
+    if (raw.length != 13) {
+      throw new IllegalArgumentException("not a bench row (" + raw.length + " fields): " + line);
+    }
+    String[] f = new String[raw.length];
+    for (int i = 0; i < raw.length; i++) {
+      StringBuilder b = new StringBuilder();
+      for (int k = 0; k < raw[i].length(); k++) {
+        char c = raw[i].charAt(k);
+        if (c == '\\' && k + 1 < raw[i].length()) {
+          char e = raw[i].charAt(++k);
+          b.append(e == 't' ? '\t' : e == 'n' ? '\n' : e == 'r' ? '\r' : e);
+        } else {
+          b.append(c);
+        }
+      }
+      f[i] = b.toString();
+    }
+    return new Row(f[0], f[1], result(f, 2), f[6], result(f, 7), f[11], Boolean.parseBoolean(f[12]));
+  }
+
+  private static Trials.Result result(String[] f, int at) {
+    return new Trials.Result(Double.parseDouble(f[at]), Double.parseDouble(f[at + 1]), Double.parseDouble(f[at + 2]),
+        Double.parseDouble(f[at + 3]));
   }
 
   private static List<Row> measure(TransportProvider p, BenchBaseline base, List<BenchBaseline> others, Sizes sizes,

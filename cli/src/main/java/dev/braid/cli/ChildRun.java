@@ -17,7 +17,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs the kit for one transport in a child JVM with the same class path, reading its outcomes from a
  * file as they are written. A transport whose JVM dies (a crash in native code, a hang past the limit)
- * gets a FAIL row saying so, and the other transports are unaffected.
+ * gets a FAIL row saying so, and the other transports are unaffected. Also asks a child JVM which transports can run
+ * here ({@link #availability}), and runs any other command in one with its Java output relayed ({@link #relayed}:
+ * bench's columns, echo-server, echo-client).
  */
 final class ChildRun {
   private static final Duration LIMIT = Duration.ofMinutes(Long.getLong("braid.conformance.minutesPerTransport", 30));
@@ -62,13 +64,13 @@ final class ChildRun {
     rules.forEach(r -> cmd.addAll(List.of("--rule", r)));
     Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     long deadline = System.nanoTime() + LIMIT.toNanos();
-    int seen = 0;
+    boolean over = false;
     try {
       String shown = "";
       while (!child.waitFor(500, TimeUnit.MILLISECONDS)) {
         if (System.nanoTime() > deadline) {
-          child.descendants().forEach(ProcessHandle::destroyForcibly);
-          child.destroyForcibly();
+          stop(child);
+          over = true;
           break;
         }
         if (tty) {
@@ -105,8 +107,7 @@ final class ChildRun {
       }
     }
     if (!done || child.exitValue() > 1) {
-      String why = child.isAlive() ? "did not finish within " + LIMIT.toMinutes() + " min"
-          : "its JVM ended with exit code " + child.exitValue() + (child.exitValue() == 134 ? " (crashed in native code)" : "");
+      String why = over || child.isAlive() ? "did not finish within " + LIMIT.toMinutes() + " min" : ended(child);
       result.add(new Outcome(p.id(), "W1", "the transport's run ends cleanly", "run", Status.FAIL,
           "the run for '" + p.id() + "' " + why + " after " + result.size() + " tests; see " + log
               + File.separator.replace(File.separator, ""), Duration.ZERO, "required"));
@@ -155,15 +156,13 @@ final class ChildRun {
     String ended;
     try {
       if (child.waitFor(5, TimeUnit.MINUTES)) {
-        ended = "its JVM ended with exit code " + child.exitValue();
+        ended = ended(child);
       } else {
-        child.descendants().forEach(ProcessHandle::destroyForcibly);
-        child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+        stop(child);
         ended = "it did not finish within 5 min";
       }
     } catch (InterruptedException e) {
-      child.descendants().forEach(ProcessHandle::destroyForcibly);
-      child.destroyForcibly();
+      stop(child);
       Thread.currentThread().interrupt();
       throw new java.io.InterruptedIOException("interrupted while checking which transports can run");
     }
@@ -185,5 +184,116 @@ final class ChildRun {
       }
     }
     return unavailable;
+  }
+
+  /** Ends {@code child} and whatever it started, and waits (bounded) until it is gone. */
+  static void stop(Process child) {
+    child.descendants().forEach(ProcessHandle::destroyForcibly);
+    child.destroyForcibly();
+    try {
+      child.waitFor(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** How a child that has ended ended, for a message: "its JVM ended with exit code 134 (crashed in native code)". */
+  static String ended(Process child) {
+    int code = child.exitValue();
+    return "its JVM ended with exit code " + code + (code == 134 ? " (crashed in native code)"
+        : code > 128 ? " (stopped by signal " + (code - 128) + ")" : "");
+  }
+
+  /**
+   * This JVM's options for a child that must run as this one does (heap and GC settings, {@code -D} properties such as
+   * {@code -Dbraid.root}), without those a second JVM cannot share: agents (a debugger's port) and remote JMX.
+   */
+  static List<String> jvmOptions() {
+    return java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+        .filter(o -> !o.startsWith("-agentlib:") && !o.startsWith("-agentpath:") && !o.startsWith("-javaagent:")
+            && !o.startsWith("-Xrunjdwp") && !o.equals("-Xdebug") && !o.startsWith("-Dcom.sun.management.jmxremote"))
+        .toList();
+  }
+
+  /**
+   * How a relayed command ended: the exit status it reported, or, when it reported none (its JVM crashed, was
+   * stopped, or ran past its limit), null and how its JVM ended; {@code exiting} when this JVM's own exit stopped it.
+   */
+  record Ended(Integer reported, String how, boolean exiting) {
+    /** The command's exit status: as reported, else 1. */
+    int status() {
+      return reported != null ? reported : 1;
+    }
+  }
+
+  /** Set by the shutdown hook of {@link #relayed}: this JVM is exiting and has stopped its relayed child. */
+  private static volatile boolean exiting;
+
+  /**
+   * Runs {@code Main command...} in a child JVM with this JVM's class path and {@link #jvmOptions options}, relaying
+   * what its Java code prints ({@link Relay}): its {@code System.out} and {@code System.err} appear on {@code out}
+   * and {@code err} as they are printed (polled every 100 ms), its data lines are handed to {@code data}, and its
+   * standard output and error, whole (native lines included), go to {@code log}. The child reads this JVM's standard
+   * input. It is stopped when {@code limit} (null: none) has passed, or when this JVM exits (a shutdown hook asks it
+   * to end, ends it after 5 s, then runs {@code atExit}, if not null); it ends itself if this JVM dies first.
+   */
+  static Ended relayed(List<String> command, Path channel, Path log, PrintStream out, PrintStream err,
+      Duration limit, java.util.function.Consumer<String> data, Runnable atExit) throws IOException {
+    Files.deleteIfExists(channel);
+    List<String> cmd = new ArrayList<>();
+    cmd.add(ProcessHandle.current().info().command().orElseThrow());
+    cmd.addAll(jvmOptions());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "--relay",
+        channel.toString()));
+    cmd.addAll(command);
+    Process child = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.INHERIT).redirectErrorStream(true)
+        .redirectOutput(log.toFile()).start();
+    Thread hook = new Thread(() -> {
+      exiting = true;
+      child.destroy(); // asked first, as this JVM was: an echo server closes its connections
+      try {
+        child.waitFor(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      stop(child);
+      if (atExit != null) {
+        atExit.run();
+      }
+    }, "braid-stop-child");
+    Runtime.getRuntime().addShutdownHook(hook);
+    Relay.Reader reader = new Relay.Reader(channel);
+    long deadline = limit == null ? Long.MAX_VALUE : System.nanoTime() + limit.toNanos();
+    String over = null;
+    try {
+      while (!child.waitFor(100, TimeUnit.MILLISECONDS)) {
+        reader.poll(out, err, data);
+        if (limit != null && System.nanoTime() - deadline > 0) {
+          stop(child);
+          over = "it did not finish within " + limit.toMinutes() + " min";
+        }
+      }
+      reader.poll(out, err, data);
+    } catch (InterruptedException e) {
+      stop(child);
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while " + command.get(0) + " ran in a JVM of its own");
+    } catch (IOException e) {
+      if (!exiting) {
+        stop(child);
+        throw e;
+      }
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // this JVM is exiting: the hook runs
+      }
+    }
+    if (exiting) {
+      return new Ended(null, "stopped: the command line is exiting", true);
+    }
+    child.descendants().forEach(ProcessHandle::destroyForcibly); // nothing it started outlives it
+    return new Ended(reader.status(), over != null ? over : ended(child), false);
   }
 }

@@ -35,11 +35,18 @@ import java.util.concurrent.TimeUnit;
  *       fixture); {@code --pair DIALER,LISTENER} runs just one such column; {@code --rule ID} (repeatable) runs
  *       only those rules, {@code --seed N} gives the seeded rules that seed (the replay command a seeded failure
  *       prints);
- *   <li>{@code bench}: the benchmarks of every available transport beside their baselines;
- *   <li>{@code echo-server URI} and {@code echo-client URI [message]}: try Braid by hand;
- *   <li>{@code availability --out FILE ID...}: internal, which providers can run here, asked by {@code conformance}
- *       in a JVM of its own.
+ *   <li>{@code bench}: the benchmarks of every available transport beside their baselines, each transport measured
+ *       in a JVM of its own ({@code --column ID}, internal, is that JVM's command);
+ *   <li>{@code echo-server URI} and {@code echo-client URI [message]}: try Braid by hand (the transport runs in a
+ *       child JVM whose Java output is relayed, {@code Relay});
+ *   <li>{@code availability --out FILE ID...}: internal, which providers can run here, asked by {@code conformance},
+ *       {@code bench} and {@code transports} in a JVM of their own.
  * </ul>
+ *
+ * <p>The JVM started from the command line loads no transport's native code: what needs it runs in a child JVM
+ * (webrtc-java's library prints two lines at the exit of every JVM that loaded it, transport-webrtc/README.md).
+ * {@code --in-process} (conformance, bench, echo-server, echo-client) runs it in this JVM instead, as does a class
+ * path a child cannot be given (tests that add providers by class loader).
  *
  * <p>A third-party transport is tested by putting its jar on the class path:
  * {@code java -cp braid.jar:their-transport.jar dev.braid.cli.Main conformance}.
@@ -49,8 +56,38 @@ public final class Main {
 
   /** Runs the command line and exits with its status. */
   public static void main(String[] args) throws Exception {
+    if (args.length >= 2 && args[0].equals("--relay")) {
+      System.exit(relayedChild(Path.of(args[1]), Arrays.copyOfRange(args, 2, args.length)));
+    }
     int status = run(args, System.out, System.err, Thread.currentThread().getContextClassLoader());
     System.exit(status);
+  }
+
+  /**
+   * {@code --relay FILE COMMAND...}: this JVM was started by {@link ChildRun#relayed}. What its Java code prints goes
+   * to FILE, for the JVM that started it to print, and still to this JVM's standard output and error (that JVM's log of
+   * this one), then the exit status; native code writing to the descriptors reaches the log only.
+   */
+  private static int relayedChild(Path channel, String[] args) throws IOException {
+    Relay.Writer relay = Relay.Writer.open(channel);
+    PrintStream out = relay.stream(Relay.OUT, System.out);
+    PrintStream err = relay.stream(Relay.ERR, System.err);
+    System.setOut(out);
+    System.setErr(err);
+    // Killed without a chance to stop this JVM, the one that started it no longer reads what it prints: end too.
+    ProcessHandle.current().parent().ifPresent(p -> p.onExit().thenRun(() -> System.exit(1)));
+    int status;
+    try {
+      status = run(args, out, err, Thread.currentThread().getContextClassLoader());
+    } catch (Throwable t) { // as the JVM would print it, but through the relay
+      err.print("Exception in thread \"" + Thread.currentThread().getName() + "\" ");
+      t.printStackTrace(err);
+      status = 1;
+    }
+    out.flush();
+    err.flush();
+    relay.exit(status);
+    return status;
   }
 
   /** Runs one command; returns the exit status (0 success, 1 a failure, 2 a usage error). */
@@ -77,9 +114,8 @@ public final class Main {
       case "availability":
         return availabilityCommand(registry, a, err);
       case "echo-server":
-        return echoServer(registry, a, out, err);
       case "echo-client":
-        return echoClient(registry, a, out, err);
+        return echo(command, registry, a, out, err);
       case "help":
       case "--help":
       case "-h":
@@ -94,8 +130,9 @@ public final class Main {
 
   private static void usage(PrintStream out) {
     out.println("usage: braid [transports | conformance [--transport ID]... [--pair DIALER,LISTENER] [--reports DIR]"
-        + " [--quick] [--rule ID]... [--seed N] | bench [--transport ID]..."
-        + " [--quick] | echo-server URI | echo-client URI [MESSAGE]]");
+        + " [--quick] [--rule ID]... [--seed N] | bench [--transport ID]... [--quick] [--wan] [--reports DIR]"
+        + " | echo-server URI | echo-client URI [MESSAGE]]; --in-process (conformance, bench; first for echo-server"
+        + " and echo-client) runs the transports in this JVM");
   }
 
   /**
@@ -358,6 +395,54 @@ public final class Main {
     java.util.logging.FileHandler fh = new java.util.logging.FileHandler(file.toString(), false);
     fh.setFormatter(new java.util.logging.SimpleFormatter());
     root.addHandler(fh);
+  }
+
+  /**
+   * {@code echo-server} and {@code echo-client}: the transport runs in a child JVM ({@link ChildRun#relayed}), as every
+   * command of this JVM does, so that this JVM loads no transport's native code and ends as quietly as it ran: the
+   * child's {@code System.out} and {@code System.err} (the echo itself, the server's lines, any error) appear here as
+   * they are printed; its standard output and error, whole, go to a log kept (and named) only if its JVM ended without
+   * reporting a status (a crash). The child reads this JVM's standard input. {@code --in-process} (first) runs the
+   * transport in this JVM, as does a class path a child cannot be given (providers added by a class loader).
+   */
+  private static int echo(String command, TransportRegistry registry, List<String> a, PrintStream out,
+      PrintStream err) throws Exception {
+    boolean inProcess = !a.isEmpty() && a.get(0).equals("--in-process");
+    if (inProcess) {
+      a.remove(0);
+    }
+    List<TransportProvider> claimants = a.isEmpty() ? List.of() : registry.claimants(scheme(a.get(0)));
+    if (inProcess || claimants.isEmpty() || !ChildRun.canFork(claimants)) {
+      return command.equals("echo-server") ? echoServer(registry, a, out, err) : echoClient(registry, a, out, err);
+    }
+    Path dir = Files.createTempDirectory("braid-" + command);
+    Path log = dir.resolve(command + ".log");
+    Runnable remove = () -> {
+      try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+        for (Path f : files.toList()) {
+          Files.deleteIfExists(f);
+        }
+        Files.deleteIfExists(dir);
+      } catch (IOException e) {
+        // a temporary directory: the system's cleaning takes it
+      }
+    };
+    List<String> cmd = new ArrayList<>(List.of(command, "--in-process"));
+    cmd.addAll(a);
+    ChildRun.Ended ended = ChildRun.relayed(cmd, dir.resolve(command + ".relay"), log, out, err, null, line -> { },
+        remove);
+    if (ended.reported() == null && !ended.exiting()) {
+      err.println(command + ": " + ended.how() + "; its output: " + log);
+      return 1;
+    }
+    remove.run();
+    return ended.status();
+  }
+
+  /** The scheme of {@code uri}, or "" if it has none (the command says what is wrong with it). */
+  private static String scheme(String uri) {
+    int colon = uri.indexOf("://");
+    return colon > 0 ? uri.substring(0, colon) : "";
   }
 
   private static int echoServer(TransportRegistry registry, List<String> a, PrintStream out, PrintStream err)

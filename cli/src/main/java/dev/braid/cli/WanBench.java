@@ -6,7 +6,6 @@ import dev.braid.Listener;
 import dev.braid.MuxedStream;
 import dev.braid.Transport;
 import dev.braid.TransportOptions;
-import dev.braid.TransportRegistry;
 import dev.braid.conformance.PathEmulator;
 import dev.braid.spi.TransportProvider;
 import java.io.IOException;
@@ -27,7 +26,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
@@ -82,17 +80,14 @@ final class WanBench {
     }
   }
 
-  static int run(TransportRegistry registry, Set<String> only, Method method, Path outDir, PrintStream out)
-      throws Exception {
+  /** Measures {@code available} (the transports asked for that can run here, as {@link Bench#run} found them). */
+  static int run(List<TransportProvider> available, Method method, Path outDir, PrintStream out) throws Exception {
     List<Row> rows = new ArrayList<>();
     for (int rtt : method.rttsMillis()) {
       PathEmulator.Profile profile = PathEmulator.Profile.rtt(Duration.ofMillis(rtt), method.megabitsPerSecond());
       Figure raw = rawTcp(profile, method);
       out.printf(Locale.ROOT, "rtt %d ms, %d Mbit/s: raw TCP %s MB/s%n", rtt, method.megabitsPerSecond(), raw.show());
-      for (TransportProvider p : registry.all()) { // availability checked only for those asked for, as in Bench
-        if (!only.isEmpty() && !only.contains(p.id()) || p.id().startsWith("mem") || !p.isAvailable()) {
-          continue;
-        }
+      for (TransportProvider p : available) {
         if (p.id().startsWith("webrtc")) {
           out.println("  " + p.id() + ": not measured (its ICE candidates cannot point at a loopback proxy)");
           continue;

@@ -103,7 +103,9 @@ class MainTest {
     java.util.concurrent.atomic.AtomicReference<Throwable> serverFailure = new java.util.concurrent.atomic.AtomicReference<>();
     Thread server = new Thread(() -> {
       try {
-        Main.run(new String[] {"echo-server", "mem://echo:41999"}, new PrintStream(serverOut, true, StandardCharsets.UTF_8),
+        // --in-process: the in-memory transport connects only within one JVM (by default each runs in a child JVM)
+        Main.run(new String[] {"echo-server", "--in-process", "mem://echo:41999"},
+            new PrintStream(serverOut, true, StandardCharsets.UTF_8),
             System.err, loader);
       } catch (Throwable t) {
         serverFailure.set(t); // the server runs until the JVM ends; anything it throws is reported below
@@ -120,9 +122,53 @@ class MainTest {
     }).get(60, java.util.concurrent.TimeUnit.SECONDS);
     assertTrue(first != null && first.startsWith("echo-server listening on mem://echo:41999"),
         first + " / " + serverFailure.get());
-    Run r = run(loader, "echo-client", "mem://echo:41999", "hello braid");
+    Run r = run(loader, "echo-client", "--in-process", "mem://echo:41999", "hello braid");
     assertEquals(0, r.status(), r.out() + r.err());
     assertEquals("hello braid\n", r.out());
+  }
+
+  @Test
+  void aBenchRowCrossesFromItsJvmExactly() {
+    Bench.Row row = new Bench.Row("quic-netty", "throughput, 64 streams\twith a tab", new Trials.Result(141.23456789,
+        137.2, Double.NaN, 77.0000001), "Netty \\ QUIC\ndirect", Trials.Result.single(Double.NaN), "µs", false);
+    assertEquals(row, Bench.decode(Bench.encode(row)));
+    assertTrue(!Bench.encode(row).contains("\n"), "one line");
+  }
+
+  @Test
+  void theRelayHandsOnWholeRecordsInOrder() throws Exception {
+    Path f = tmp.resolve("relay");
+    Relay.Writer w = Relay.Writer.open(f);
+    ByteArrayOutputStream log = new ByteArrayOutputStream();
+    PrintStream out = w.stream(Relay.OUT, log);
+    PrintStream err = w.stream(Relay.ERR, log);
+    Relay.Reader r = new Relay.Reader(f);
+    ByteArrayOutputStream gotOut = new ByteArrayOutputStream();
+    ByteArrayOutputStream gotErr = new ByteArrayOutputStream();
+    java.util.List<String> data = new java.util.ArrayList<>();
+    PrintStream o = new PrintStream(gotOut, true, StandardCharsets.UTF_8);
+    PrintStream e = new PrintStream(gotErr, true, StandardCharsets.UTF_8);
+    out.printf("bench %s against %s ...%n", "webrtc", "webrtc-java");
+    r.poll(o, e, data::add);
+    assertEquals("bench webrtc against webrtc-java ...\n", gotOut.toString(StandardCharsets.UTF_8));
+    byte[] big = new byte[200_000]; // more than one record and more than one read
+    new java.util.Random(1).nextBytes(big);
+    out.write(big);
+    err.println("failed: µ");
+    w.data("a\tb");
+    // a record cut where the writer was when the reader looked: held back until whole
+    Files.write(f, new byte[] {'O', '3', '\n', 'x'}, java.nio.file.StandardOpenOption.APPEND);
+    r.poll(o, e, data::add);
+    assertEquals(200_000 + 37, gotOut.size());
+    assertEquals("failed: µ\n", gotErr.toString(StandardCharsets.UTF_8));
+    assertEquals(java.util.List.of("a\tb"), data);
+    assertEquals(null, r.status());
+    Files.write(f, new byte[] {'y', 'z'}, java.nio.file.StandardOpenOption.APPEND);
+    w.exit(3);
+    r.poll(o, e, data::add);
+    assertTrue(gotOut.toString(StandardCharsets.ISO_8859_1).endsWith("xyz"));
+    assertEquals(3, r.status());
+    assertEquals(200_000 + 37 + "failed: µ\n".getBytes(StandardCharsets.UTF_8).length, log.size(), "the log has it all");
   }
 
   @Test
