@@ -130,8 +130,21 @@ interface DataRules extends KitAccess {
           .thenCompose(v -> Kit.readAllAsync(st, msg.length))
           .thenAccept(echo -> assertArrayEquals(msg, echo, "echo on stream " + st)));
     }
-    for (CompletableFuture<Void> d : done) {
-      await(d, "1,000 echoes");
+    try {
+      CompletableFuture.allOf(done.toArray(new CompletableFuture<?>[0]))
+          .get(Kit.waitLimit().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      List<String> open = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        if (!done.get(i).isDone()) {
+          open.add(streams.get(i) + " " + streams.get(i).state() + ", opened by the "
+              + (i % 2 == 0 ? side : "other end") + ", echoed by the other");
+        }
+      }
+      throw new AssertionError("timed out after " + Kit.waitLimit().toSeconds() + " s waiting for 1,000 echoes: "
+          + open.size() + " never ended, the first " + open.subList(0, Math.min(5, open.size())), e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new AssertionError("an echo failed", e.getCause());
     }
     if (echoFailure.get() != null) {
       throw new AssertionError("echo side failed", echoFailure.get());

@@ -4,7 +4,8 @@ import java.util.Map;
 
 /**
  * The kit's rules this transport cannot keep on Netty 4.2.18 / quiche (checked by emptying this map: E1, M1 and R2
- * still fail; H9 fails now and then, in one kit class of three in a run), with the reason: declared by each kit class
+ * still fail; H9 and D4, whose echo has H9's pattern, fail now and then: D4 in 1 of 6 runs of the kwik-to-Netty class,
+ * once in 3 CI rehearsals), with the reason: declared by each kit class
  * that has a Netty end (alone and across implementations), so the matrix says so instead of failing at random. Root
  * cause and what would fix it: README, "Known failures".
  */
@@ -23,6 +24,8 @@ final class QuicheGaps {
 
   static final Map<String, String> KNOWN = Map.of(
       "H9", "a responder's FIN after its answer: " + FIN_FORGOTTEN,
+      "D4", "its echo reads each stream to its end, then writes and half-closes (the pattern of H9): "
+          + FIN_FORGOTTEN,
       "E1", "a write racing a peer's reset after this end's close(): " + RESET_HIDDEN,
       "M1", "random sequences reach a peer's reset after closeRead or after EOF: " + RESET_HIDDEN,
       "R2", "a reset that follows the FIN after the reader drained it: " + RESET_HIDDEN);
